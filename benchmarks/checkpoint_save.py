@@ -1,0 +1,109 @@
+"""Checkpoint save time: typedengine's atomic, checksummed write vs a bare ``torch.save`` of the same state.
+
+Builds an MLP (``--params-m`` million parameters) with an Adam state after one step, i.e. roughly
+``3 × 4 × params`` bytes, and times, interleaved over ``--repeats`` rounds (median reported):
+
+* ``torch.save``            — ``torch.save(state, path)`` (data left in the page cache, no fsync)
+* ``torch.save + fsync``    — the same followed by ``os.fsync`` (what a durable bare save costs)
+* ``typedengine``           — :func:`typedengine.checkpoint.io.save_checkpoint_file` (temp file, CRC-32
+  computed in a second thread while writing, fsync, rename, directory fsync)
+* ``typedengine sha256``    — the same with a SHA-256 instead of the default CRC-32
+* ``typedengine durable=False`` — the default without the fsyncs
+
+Usage::
+
+    OMP_NUM_THREADS=1 python benchmarks/checkpoint_save.py --params-m 25 --repeats 5 [--dir /tmp/ckbench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from typedengine.checkpoint.io import save_checkpoint_file
+
+
+def build_state(params_m: float) -> dict[str, object]:
+    width = 1024
+    layers = max(1, round(params_m * 1e6 / (width * width + width)))
+    model = torch.nn.Sequential(*[torch.nn.Linear(width, width) for _ in range(layers)])
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model(torch.randn(2, width)).sum().backward()
+    opt.step()
+    return {"state_dict": model.state_dict(), "optimizer": opt.state_dict(), "meta": {"epoch": 1, "iter": 100}}
+
+
+def fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--params-m", type=float, default=25.0, help="model size in millions of parameters")
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds; the median is reported")
+    parser.add_argument("--dir", type=Path, default=None, help="where to write (default: a temp dir)")
+    args = parser.parse_args()
+
+    state = build_state(args.params_m)
+    root = args.dir or Path(tempfile.mkdtemp(prefix="ckbench-"))
+    root.mkdir(parents=True, exist_ok=True)
+
+    def bare() -> None:
+        torch.save(state, root / "bare.pth")
+
+    def bare_fsync() -> None:
+        torch.save(state, root / "bare_fsync.pth")
+        fsync_path(root / "bare_fsync.pth")
+
+    def ours() -> None:
+        save_checkpoint_file(state, root / "ours.pth")
+
+    def ours_sha() -> None:
+        save_checkpoint_file(state, root / "ours_sha.pth", checksum="sha256")
+
+    def ours_fast() -> None:
+        save_checkpoint_file(state, root / "ours_nosync.pth", durable=False)
+
+    cases: dict[str, Callable[[], None]] = {
+        "torch.save": bare,
+        "torch.save + fsync": bare_fsync,
+        "typedengine": ours,
+        "typedengine sha256": ours_sha,
+        "typedengine durable=False": ours_fast,
+    }
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for fn in cases.values():  # warm-up: page cache, allocator, thread pool
+        fn()
+    os.sync()
+    for _ in range(args.repeats):
+        for name, fn in cases.items():
+            for old in root.glob("*.pth"):  # checkpoints get fresh names (epoch_N.pth): never time overwrites
+                old.unlink()
+            os.sync()  # start every case with no dirty pages from the previous one
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    size_mb = (root / "ours_nosync.pth").stat().st_size / 2**20
+    base = statistics.median(times["torch.save"])
+    base_sync = statistics.median(times["torch.save + fsync"])
+    print(f"state: {size_mb:.0f} MiB, {args.repeats} rounds, median seconds (ratio vs torch.save / vs +fsync)")
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        print(f"  {name:28s} {med:7.3f} s   {med / base:5.2f}x   {med / base_sync:5.2f}x")
+    for p in root.glob("*.pth"):
+        p.unlink()
+
+
+if __name__ == "__main__":
+    main()

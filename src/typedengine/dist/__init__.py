@@ -1,0 +1,61 @@
+"""typedengine.dist: launcher environment, process group, and collectives that are identities in one process."""
+
+from typedengine.dist.env import (
+    DEFAULT_MASTER_PORT,
+    DistEnv,
+    Launcher,
+    Placement,
+    ResolvedLauncher,
+    detect_launcher,
+    expand_nodelist,
+)
+from typedengine.dist.ops import (
+    ReduceOpName,
+    all_gather,
+    all_gather_objects,
+    all_reduce,
+    barrier,
+    broadcast_object,
+    gather_objects,
+    get_local_rank,
+    get_rank,
+    get_world_size,
+    is_distributed,
+    is_main_process,
+    sync_random_seed,
+)
+from typedengine.dist.process_group import (
+    DistConfig,
+    DistInfo,
+    destroy_distributed,
+    distributed,
+    init_distributed,
+)
+
+__all__ = [
+    "DEFAULT_MASTER_PORT",
+    "DistConfig",
+    "DistEnv",
+    "DistInfo",
+    "Launcher",
+    "Placement",
+    "ReduceOpName",
+    "ResolvedLauncher",
+    "all_gather",
+    "all_gather_objects",
+    "all_reduce",
+    "barrier",
+    "broadcast_object",
+    "destroy_distributed",
+    "detect_launcher",
+    "distributed",
+    "expand_nodelist",
+    "gather_objects",
+    "get_local_rank",
+    "get_rank",
+    "get_world_size",
+    "init_distributed",
+    "is_distributed",
+    "is_main_process",
+    "sync_random_seed",
+]

@@ -1,0 +1,260 @@
+"""What the launcher told this process: torchrun's and SLURM's environment variables, parsed and checked.
+
+:class:`DistEnv` is a pydantic-settings model. ``DistEnv()`` reads ``os.environ``;
+``DistEnv.from_mapping(env)`` reads any mapping (tests use a fake environment). Unset variables are
+``None``; :meth:`DistEnv.placement` turns the variables of one launcher into this process's rank, world
+size, local rank and rendezvous address, with an error naming the missing variable.
+
+Example::
+
+    env = DistEnv()
+    launcher = detect_launcher(os.environ)          # "pytorch" under torchrun
+    where = env.placement(launcher)                  # Placement(rank=1, world_size=2, local_rank=1, ...)
+
+SLURM gives no rendezvous address; the first host of ``SLURM_NODELIST`` (``node[01-04,07]`` → ``node01``)
+serves it, on ``MASTER_PORT`` when set, else 29500.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "DEFAULT_MASTER_PORT",
+    "DistEnv",
+    "Launcher",
+    "Placement",
+    "ResolvedLauncher",
+    "detect_launcher",
+    "expand_nodelist",
+]
+
+Launcher = Literal["none", "pytorch", "slurm", "auto"]
+"""How the processes were started: ``none`` (one plain process), ``pytorch`` (torchrun or any launcher
+setting RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT), ``slurm`` (``srun``), ``auto`` (detect from the environment)."""
+
+ResolvedLauncher = Literal["none", "pytorch", "slurm"]
+
+DEFAULT_MASTER_PORT = 29500
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split at commas outside brackets: ``a[1,2],b`` → ``["a[1,2]", "b"]``."""
+    parts: list[str] = []
+    depth = 0
+    current: list[str] = []
+    for char in text:
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+            if depth < 0:
+                raise ValueError(f"unbalanced ']' in node list {text!r}")
+        if char == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    if depth != 0:
+        raise ValueError(f"unbalanced '[' in node list {text!r}")
+    parts.append("".join(current))
+    return parts
+
+
+_RANGE = re.compile(r"^(\d+)(?:-(\d+))?$")
+
+
+def _expand_range_list(spec: str, whole: str) -> list[str]:
+    """``01-03,07`` → ``["01", "02", "03", "07"]`` (zero padding follows the first bound's width)."""
+    out: list[str] = []
+    for item in spec.split(","):
+        match = _RANGE.match(item.strip())
+        if match is None:
+            raise ValueError(f"bad range {item!r} in node list {whole!r}")
+        low_text, high_text = match.group(1), match.group(2)
+        low = int(low_text)
+        high = int(high_text) if high_text is not None else low
+        if high < low:
+            raise ValueError(f"descending range {item!r} in node list {whole!r}")
+        width = len(low_text)
+        out.extend(str(n).zfill(width) for n in range(low, high + 1))
+    return out
+
+
+def _expand_host_pattern(pattern: str, whole: str) -> list[str]:
+    """Expand every bracket group of one host pattern (``r[1-2]n[1-2]`` gives four hosts)."""
+    start = pattern.find("[")
+    if start < 0:
+        if "]" in pattern:
+            raise ValueError(f"unbalanced ']' in node list {whole!r}")
+        return [pattern]
+    end = pattern.find("]", start)
+    if end < 0:
+        raise ValueError(f"unbalanced '[' in node list {whole!r}")
+    prefix, spec, rest = pattern[:start], pattern[start + 1 : end], pattern[end + 1 :]
+    tails = _expand_host_pattern(rest, whole)
+    return [prefix + number + tail for number in _expand_range_list(spec, whole) for tail in tails]
+
+
+def expand_nodelist(nodelist: str) -> list[str]:
+    """Every host of a SLURM node list, in order: ``node[01-02,07],gpu3`` → node01, node02, node07, gpu3."""
+    text = nodelist.strip()
+    if not text:
+        raise ValueError("empty node list")
+    hosts: list[str] = []
+    for part in _split_top_level(text):
+        if not part:
+            raise ValueError(f"empty host entry in node list {nodelist!r}")
+        hosts.extend(_expand_host_pattern(part, nodelist))
+    return hosts
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where this process sits in the job and where the ranks meet."""
+
+    rank: int
+    world_size: int
+    local_rank: int
+    master_addr: str
+    master_port: int
+
+
+class DistEnv(BaseSettings):
+    """The launcher variables of this process (``None`` when unset); ``DistEnv()`` reads ``os.environ``.
+
+    Example::
+
+        DistEnv.from_mapping({"SLURM_PROCID": "5", "SLURM_NTASKS": "8", "SLURM_LOCALID": "1",
+                              "SLURM_NODELIST": "node[01-02]"}).placement("slurm")
+        # Placement(rank=5, world_size=8, local_rank=1, master_addr='node01', master_port=29500)
+    """
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=True, validate_by_name=True)
+
+    rank: int | None = Field(None, ge=0, validation_alias="RANK", description="torchrun: global rank.")
+    local_rank: int | None = Field(
+        None, ge=0, validation_alias="LOCAL_RANK", description="torchrun: rank on this node."
+    )
+    world_size: int | None = Field(
+        None, ge=1, validation_alias="WORLD_SIZE", description="torchrun: number of processes."
+    )
+    local_world_size: int | None = Field(
+        None, ge=1, validation_alias="LOCAL_WORLD_SIZE", description="torchrun: processes on this node."
+    )
+    master_addr: str | None = Field(
+        None, min_length=1, validation_alias="MASTER_ADDR", description="Host of the rendezvous store."
+    )
+    master_port: int | None = Field(
+        None, ge=1, le=65535, validation_alias="MASTER_PORT", description="Port of the rendezvous store."
+    )
+    slurm_procid: int | None = Field(
+        None, ge=0, validation_alias="SLURM_PROCID", description="SLURM: global task rank."
+    )
+    slurm_ntasks: int | None = Field(
+        None, ge=1, validation_alias="SLURM_NTASKS", description="SLURM: number of tasks."
+    )
+    slurm_localid: int | None = Field(
+        None, ge=0, validation_alias="SLURM_LOCALID", description="SLURM: task rank on this node."
+    )
+    slurm_nodelist: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLURM_STEP_NODELIST", "SLURM_NODELIST", "SLURM_JOB_NODELIST"),
+        description="SLURM: hosts of the step (compressed, e.g. node[01-04,07]).",
+    )
+
+    @field_validator("slurm_nodelist")
+    @classmethod
+    def _nodelist_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            expand_nodelist(value)
+        return value
+
+    @classmethod
+    def from_mapping(cls, env: Mapping[str, str]) -> DistEnv:
+        """Read the variables from ``env`` instead of ``os.environ``."""
+        return cls.model_validate(dict(env))
+
+    @property
+    def slurm_hosts(self) -> list[str]:
+        """The expanded ``SLURM_NODELIST`` (empty when unset)."""
+        return expand_nodelist(self.slurm_nodelist) if self.slurm_nodelist is not None else []
+
+    def placement(self, launcher: ResolvedLauncher) -> Placement:
+        """This process's rank, world size, local rank and rendezvous address under ``launcher``."""
+        if launcher == "none":
+            return Placement(0, 1, 0, "127.0.0.1", self.master_port or DEFAULT_MASTER_PORT)
+        if launcher == "pytorch":
+            missing = [
+                name
+                for name, value in (
+                    ("RANK", self.rank),
+                    ("WORLD_SIZE", self.world_size),
+                    ("MASTER_ADDR", self.master_addr),
+                    ("MASTER_PORT", self.master_port),
+                )
+                if value is None
+            ]
+            if missing:
+                raise ValueError(
+                    f"launcher 'pytorch' needs the environment variable(s) {', '.join(missing)} "
+                    "(set by torchrun); start with `torchrun --nproc-per-node N ...` or use --launcher none"
+                )
+            assert self.rank is not None and self.world_size is not None  # checked above, for mypy
+            assert self.master_addr is not None and self.master_port is not None
+            rank, world_size = self.rank, self.world_size
+            local_rank = self.local_rank if self.local_rank is not None else rank
+            addr, port = self.master_addr, self.master_port
+        else:
+            missing = [
+                name
+                for name, value in (
+                    ("SLURM_PROCID", self.slurm_procid),
+                    ("SLURM_NTASKS", self.slurm_ntasks),
+                    ("SLURM_LOCALID", self.slurm_localid),
+                )
+                if value is None
+            ]
+            if missing:
+                raise ValueError(
+                    f"launcher 'slurm' needs the environment variable(s) {', '.join(missing)} "
+                    "(set by srun); start the processes with `srun python ...`"
+                )
+            assert self.slurm_procid is not None and self.slurm_ntasks is not None  # checked above
+            assert self.slurm_localid is not None
+            rank, world_size, local_rank = self.slurm_procid, self.slurm_ntasks, self.slurm_localid
+            if self.master_addr is not None:
+                addr = self.master_addr
+            elif self.slurm_nodelist is not None:
+                addr = self.slurm_hosts[0]
+            else:
+                raise ValueError("launcher 'slurm' needs SLURM_NODELIST or MASTER_ADDR to find the first host")
+            port = self.master_port or DEFAULT_MASTER_PORT
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is outside the world size {world_size}")
+        return Placement(rank, world_size, local_rank, addr, port)
+
+
+def detect_launcher(env: Mapping[str, str]) -> ResolvedLauncher:
+    """Which launcher started this process, from its environment (what ``launcher="auto"`` resolves to).
+
+    ``pytorch`` when RANK and WORLD_SIZE are set (torchrun, including torchrun inside a SLURM job);
+    ``slurm`` when SLURM_PROCID is set and SLURM_NTASKS is more than 1 (tasks started by ``srun``);
+    ``none`` otherwise, including a one-task SLURM job.
+    """
+    if "RANK" in env and "WORLD_SIZE" in env:
+        return "pytorch"
+    if "SLURM_PROCID" in env and "SLURM_NTASKS" in env:
+        try:
+            ntasks = int(env["SLURM_NTASKS"])
+        except ValueError as exc:
+            raise ValueError(f"SLURM_NTASKS must be an integer, got {env['SLURM_NTASKS']!r}") from exc
+        if ntasks > 1:
+            return "slurm"
+    return "none"

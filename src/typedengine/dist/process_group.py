@@ -1,0 +1,175 @@
+"""Start and stop the ``torch.distributed`` process group for a run.
+
+:func:`init_distributed` resolves the launcher (``auto`` detects it), reads the launcher's variables
+(:class:`typedengine.dist.env.DistEnv`), picks the device from the local rank (``cuda:<local_rank>`` when
+CUDA is available, else CPU), joins the group with the configured backend and timeout, and returns a
+:class:`DistInfo`. :func:`destroy_distributed` leaves it again; :func:`distributed` does both around a
+block, also when the block raises.
+
+Example::
+
+    with distributed("auto", DistConfig(timeout_s=600)) as info:
+        model = model.to(info.device)
+        ...
+
+With ``launcher="none"`` no group is created and every :mod:`typedengine.dist.ops` call is an identity.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from typedengine.config.base import Config
+from typedengine.dist.env import DistEnv, Launcher, ResolvedLauncher, detect_launcher
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["DistConfig", "DistInfo", "destroy_distributed", "distributed", "init_distributed"]
+
+
+class DistConfig(Config):
+    """How the ranks talk to each other: the collective backend and how long a collective may wait.
+
+    Example::
+
+        DistConfig(backend="gloo", timeout_s=120)
+    """
+
+    backend: Literal["auto", "nccl", "gloo"] = Field(
+        "auto", description="Collective backend; auto = nccl when CUDA is available, else gloo."
+    )
+    timeout_s: float = Field(
+        1800.0,
+        gt=0,
+        description="Seconds a collective may wait for the other ranks before this rank fails.",
+    )
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    """Where this process runs: its ranks, the device it owns and how it was launched."""
+
+    rank: int
+    world_size: int
+    local_rank: int
+    device: torch.device
+    launcher: ResolvedLauncher = "none"
+    backend: str | None = None
+
+    @property
+    def is_main(self) -> bool:
+        """True on global rank 0."""
+        return self.rank == 0
+
+
+def _device_for(local_rank: int) -> torch.device:
+    import torch
+
+    if torch.cuda.is_available():
+        count = torch.cuda.device_count()
+        if local_rank >= count:
+            raise RuntimeError(
+                f"local rank {local_rank} has no GPU: this node has {count} CUDA device(s); "
+                "start at most one process per GPU"
+            )
+        torch.cuda.set_device(local_rank)
+        return torch.device("cuda", local_rank)
+    return torch.device("cpu")
+
+
+def _resolve_backend(backend: Literal["auto", "nccl", "gloo"], device: torch.device) -> str:
+    if backend == "auto":
+        return "nccl" if device.type == "cuda" else "gloo"
+    if backend == "nccl" and device.type != "cuda":
+        raise RuntimeError("dist.backend: nccl needs CUDA, and no CUDA device is available; use gloo")
+    return backend
+
+
+def init_distributed(
+    launcher: Launcher,
+    cfg: DistConfig | None = None,
+    env: Mapping[str, str] | None = None,
+) -> DistInfo:
+    """Join the process group described by the launcher's environment and return this rank's place.
+
+    ``env`` defaults to ``os.environ``. The rendezvous variables (RANK, WORLD_SIZE, LOCAL_RANK,
+    MASTER_ADDR, MASTER_PORT) are exported to ``os.environ`` so that child processes and
+    :func:`typedengine.dist.get_local_rank` see them under SLURM too. If a group already exists (the
+    caller initialised it), it is reused and its ranks are reported.
+    """
+    import torch
+    import torch.distributed as dist
+
+    cfg = cfg or DistConfig()
+    env = os.environ if env is None else env
+    resolved: ResolvedLauncher = detect_launcher(env) if launcher == "auto" else launcher
+
+    if dist.is_available() and dist.is_initialized():
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        device = torch.device("cuda", local_rank) if dist.get_backend() == "nccl" else torch.device("cpu")
+        return DistInfo(
+            dist.get_rank(), dist.get_world_size(), local_rank, device, resolved, str(dist.get_backend())
+        )
+
+    if resolved == "none":
+        device = torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu")
+        return DistInfo(0, 1, 0, device, "none", None)
+
+    if not dist.is_available():
+        raise RuntimeError(f"launcher '{resolved}' needs torch.distributed, which this torch build lacks")
+    where = DistEnv.from_mapping(env).placement(resolved)
+    os.environ.update(
+        {
+            "RANK": str(where.rank),
+            "WORLD_SIZE": str(where.world_size),
+            "LOCAL_RANK": str(where.local_rank),
+            "MASTER_ADDR": where.master_addr,
+            "MASTER_PORT": str(where.master_port),
+        }
+    )
+    device = _device_for(where.local_rank)
+    backend = _resolve_backend(cfg.backend, device)
+    try:
+        dist.init_process_group(
+            backend=backend,
+            init_method="env://",
+            rank=where.rank,
+            world_size=where.world_size,
+            timeout=timedelta(seconds=cfg.timeout_s),
+            device_id=device if backend == "nccl" else None,
+        )
+    except Exception as exc:
+        destroy_distributed()
+        raise RuntimeError(
+            f"rank {where.rank}/{where.world_size} could not join the process group at "
+            f"{where.master_addr}:{where.master_port} (backend {backend}, timeout {cfg.timeout_s:g} s): {exc}"
+        ) from exc
+    return DistInfo(where.rank, where.world_size, where.local_rank, device, resolved, backend)
+
+
+def destroy_distributed() -> None:
+    """Leave and destroy the default process group, if there is one (safe to call twice)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+@contextmanager
+def distributed(
+    launcher: Launcher, cfg: DistConfig | None = None, env: Mapping[str, str] | None = None
+) -> Iterator[DistInfo]:
+    """:func:`init_distributed` on entry, :func:`destroy_distributed` on exit, also when the block raises."""
+    info = init_distributed(launcher, cfg, env)
+    try:
+        yield info
+    finally:
+        destroy_distributed()

@@ -1,0 +1,73 @@
+"""Evaluator: several metrics behind one ``process`` / ``evaluate`` pair, and its config."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from pydantic import Field
+
+from ..batches import DataBatch, StepOutputs
+from ..config.base import Config
+from .metric import BaseMetric
+
+if TYPE_CHECKING:
+    from .metric_config import MetricConfig
+
+__all__ = ["Evaluator", "EvaluatorConfig"]
+
+
+class Evaluator:
+    """Fans ``process`` out to every metric and merges their results; a key produced twice is an error."""
+
+    def __init__(self, metrics: BaseMetric | Sequence[BaseMetric]) -> None:
+        self.metrics: list[BaseMetric] = [metrics] if isinstance(metrics, BaseMetric) else list(metrics)
+        self._dataset_meta: Mapping[str, object] | None = None
+
+    @property
+    def dataset_meta(self) -> Mapping[str, object] | None:
+        """Dataset meta information, shared with every metric."""
+        return self._dataset_meta
+
+    @dataset_meta.setter
+    def dataset_meta(self, meta: Mapping[str, object] | None) -> None:
+        self._dataset_meta = meta
+        for m in self.metrics:
+            m.dataset_meta = meta
+
+    def process(self, data_samples: StepOutputs, data_batch: DataBatch | None = None) -> None:
+        """Hand one batch of predictions (and the batch) to every metric."""
+        for m in self.metrics:
+            m.process(data_batch, data_samples)
+
+    def evaluate(self, size: int) -> dict[str, float]:
+        """Compute every metric over ``size`` samples; raise if two metrics produce the same key."""
+        out: dict[str, float] = {}
+        for m in self.metrics:
+            for k, v in m.evaluate(size).items():
+                if k in out:
+                    raise ValueError(
+                        f"two metrics produce the key {k!r}; give one of them a prefix (e.g. prefix='val2')"
+                    )
+                out[k] = v
+        return out
+
+
+MetricT = TypeVar("MetricT", bound="MetricConfig", covariant=True)
+
+
+class EvaluatorConfig(Config, Generic[MetricT]):
+    """The metrics of an evaluation: ``EvaluatorConfig[AccuracyConfig](metrics=(AccuracyConfig(),))``."""
+
+    metrics: tuple[MetricT, ...] = Field(description="Metrics computed over the whole evaluation set.")
+
+    def build(self) -> Evaluator:
+        """Build every metric into an :class:`Evaluator`."""
+        return Evaluator([m.build() for m in self.metrics])
+
+    def metric_keys(self) -> frozenset[str]:
+        """Keys the metrics will produce, when the configs declare them (for config-time checks)."""
+        keys: set[str] = set()
+        for m in self.metrics:
+            keys.update(m.produced_keys())
+        return frozenset(keys)

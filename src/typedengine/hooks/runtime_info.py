@@ -1,0 +1,111 @@
+"""RuntimeInfoHook: feeds the message hub — learning rates, step outputs, optimizer scalars, metrics.
+
+Pushed values (keys as the log processor reads them):
+
+* before each train iteration: ``train/lr`` (first param group; ``train/<name>.lr`` for a wrapper dict;
+  ``train/base_lr`` when there are several groups), and info ``iter``;
+* after each train iteration: every one-element item of the step outputs (``train/loss``,
+  ``train/loss_cls`` …) and ``optim_wrapper.log_scalars()`` (``train/grad_norm``) — as device tensors,
+  never synchronised here;
+* after a val/test epoch: each numeric metric as ``val/<key>`` / ``test/<key>``.
+
+Runtime info mirrors the run's position (``epoch``, ``iter``, ``max_epochs``, ``max_iters``, ``by_epoch``)
+so models can read it from ``runner.message_hub``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Literal
+
+from ..config.base import Config, Tag
+from .hook import Hook
+from .priority import Priority
+
+if TYPE_CHECKING:
+    from ..batches import DataBatch
+    from ..logs.history import MessageHub
+    from ..runner.runner import Runner
+
+__all__ = ["RuntimeInfoHook", "RuntimeInfoHookConfig"]
+
+
+def _push(hub: MessageHub, key: str, value: object) -> None:
+    """Push numbers and one-element tensors (checked via ``numel``, which does not sync); skip the rest."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, (int, float)):
+        hub.update_scalar(key, value)
+        return
+    numel = getattr(value, "numel", None)
+    if callable(numel) and numel() == 1 and hasattr(value, "detach"):
+        import torch
+
+        if isinstance(value, torch.Tensor):
+            hub.update_scalar(key, value)
+
+
+class RuntimeInfoHook(Hook):
+    """Pushes lr, step outputs, optimizer scalars and metrics into ``runner.message_hub`` (VERY_HIGH)."""
+
+    priority = Priority.VERY_HIGH
+
+    def before_run(self, runner: Runner) -> None:
+        hub = runner.message_hub
+        hub.update_info("experiment_name", runner.experiment_name)
+        hub.update_info("seed", runner.seed)
+
+    def before_train(self, runner: Runner) -> None:
+        hub, state, loop = runner.message_hub, runner.state, runner.train_loop
+        hub.update_info("by_epoch", bool(loop.by_epoch))
+        hub.update_info("max_epochs", int(loop.max_epochs))
+        hub.update_info("max_iters", int(loop.max_iters))
+        hub.update_info("epoch", state.epoch)
+        hub.update_info("iter", state.iter)
+
+    def before_train_epoch(self, runner: Runner) -> None:
+        runner.message_hub.update_info("epoch", runner.state.epoch)
+
+    def before_train_iter(self, runner: Runner, batch_idx: int, data_batch: DataBatch | None = None) -> None:
+        hub = runner.message_hub
+        hub.update_info("iter", runner.state.iter)
+        wrapper = runner.optim_wrapper
+        if wrapper is None:
+            return
+        for key, values in wrapper.get_lr().items():
+            if values:
+                hub.update_scalar(f"train/{key}", float(values[0]))
+
+    def after_train_iter(
+        self,
+        runner: Runner,
+        batch_idx: int,
+        data_batch: DataBatch | None = None,
+        outputs: Mapping[str, object] | None = None,
+    ) -> None:
+        hub = runner.message_hub
+        if outputs:
+            for key, value in outputs.items():
+                _push(hub, f"train/{key}", value)
+        wrapper = runner.optim_wrapper
+        if wrapper is not None:
+            for key, tensor in wrapper.log_scalars().items():
+                _push(hub, f"train/{key}", tensor)
+
+    def after_val_epoch(self, runner: Runner, metrics: Mapping[str, float] | None = None) -> None:
+        for key, value in (metrics or {}).items():
+            _push(runner.message_hub, f"val/{key}", value)
+
+    def after_test_epoch(self, runner: Runner, metrics: Mapping[str, float] | None = None) -> None:
+        for key, value in (metrics or {}).items():
+            _push(runner.message_hub, f"test/{key}", value)
+
+
+class RuntimeInfoHookConfig(Config):
+    """Feeds the message hub (``default_hooks.runtime_info``); no settings."""
+
+    type: Tag[Literal["runtime_info"]] = "runtime_info"
+
+    def build(self) -> RuntimeInfoHook:
+        """The hook."""
+        return RuntimeInfoHook()

@@ -1,0 +1,91 @@
+"""The local backend: plain files in the run's log directory (always on by default).
+
+Files written under ``save_dir`` (``work_dir/<timestamp>/``):
+
+* ``scalars.jsonl`` — one JSON object per logged step:
+  ``{"mode": "train", "step": 10, "epoch": 1, "iter": 10, "lr": 0.001, "loss": 0.53}``. ``step`` is the
+  global training iteration for every mode (val rows too), so one file has one x-axis.
+* ``config.json`` — the resolved config (loadable back into an equal config object).
+* ``command.txt`` — the exact command line that started the run.
+* ``vis/<name>_<step>.png`` — images.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from ...config.base import Config, Tag
+from .png import ImageArray, write_png
+
+__all__ = ["LocalBackend", "LocalBackendConfig"]
+
+
+def _json_number(value: float) -> float | str:
+    """JSON has no NaN/inf: write them as strings ("nan", "inf", "-inf") so every reader can parse the line."""
+    return value if math.isfinite(value) else str(value)
+
+
+class LocalBackend:
+    """Writes ``scalars.jsonl``, ``config.json``, ``command.txt`` and ``vis/*.png`` under ``save_dir``.
+
+    Example::
+
+        backend = LocalBackend(Path("work_dirs/exp/20260514_101203"))
+        backend.add_scalars({"loss": 0.5}, step=10, epoch=1, iter=10, mode="train")
+    """
+
+    def __init__(self, save_dir: Path, *, scalars_file: str = "scalars.jsonl") -> None:
+        self.save_dir = save_dir
+        self.scalars_path = save_dir / scalars_file
+
+    def add_scalars(
+        self,
+        scalars: Mapping[str, float],
+        step: int,
+        *,
+        epoch: int | None = None,
+        iter: int | None = None,
+        mode: str = "train",
+    ) -> None:
+        row: dict[str, object] = {"mode": mode, "step": step}
+        if epoch is not None:
+            row["epoch"] = epoch
+        if iter is not None:
+            row["iter"] = iter
+        for key, value in scalars.items():
+            row[key] = _json_number(float(value))
+        self.save_dir.mkdir(parents=True, exist_ok=True)
+        with self.scalars_path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+
+    def add_config(self, config_json: Mapping[str, object], command: str) -> None:
+        self.save_dir.mkdir(parents=True, exist_ok=True)
+        (self.save_dir / "config.json").write_text(json.dumps(config_json, indent=2) + "\n", encoding="utf-8")
+        (self.save_dir / "command.txt").write_text(command + "\n", encoding="utf-8")
+
+    def add_image(self, name: str, image: ImageArray, step: int) -> None:
+        safe = name.replace("/", "_")
+        write_png(self.save_dir / "vis" / f"{safe}_{step}.png", image)
+
+    def close(self) -> None:
+        """Nothing to release: every write opens and closes its file."""
+
+
+class LocalBackendConfig(Config):
+    """Plain files in the run's log directory: ``scalars.jsonl``, ``config.json``, ``command.txt``, ``vis/``.
+
+    Example: ``VisualizerConfig(backends=(LocalBackendConfig(), TensorboardBackendConfig()))``.
+    """
+
+    type: Tag[Literal["local"]] = "local"
+    scalars_file: str = Field("scalars.jsonl", min_length=1, description="File name of the JSON-lines scalar log.")
+
+    def build(self, *, save_dir: Path) -> LocalBackend:
+        """The backend writing under ``save_dir``."""
+        return LocalBackend(save_dir, scalars_file=self.scalars_file)

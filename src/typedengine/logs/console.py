@@ -1,0 +1,124 @@
+"""The run's text logger (MMEngine's prefix, rank-0 console + file) and the environment summary.
+
+Lines look like ``05/14 10:12:03 - typedengine - INFO - Epoch(train) [1][10/1563]  lr: ...`` on the
+console and ``2026/05/14 10:12:03 - typedengine - INFO - ...`` in the text log. Rank 0 writes both; other
+ranks print only errors and write no file. Each distinct warning is printed once.
+
+Example::
+
+    logger = create_logger("20260514_101203", log_file=log_dir / "20260514_101203.log", rank=0)
+    logger.info(env_summary(seed=42, world_size=1, device="cpu"))
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import sys
+from pathlib import Path
+
+__all__ = ["DuplicateWarningFilter", "collect_env", "create_logger", "env_summary"]
+
+_CONSOLE_DATEFMT = "%m/%d %H:%M:%S"
+_FILE_DATEFMT = "%Y/%m/%d %H:%M:%S"
+_FORMAT = "%(asctime)s - typedengine - %(levelname)s - %(message)s"
+
+
+class DuplicateWarningFilter(logging.Filter):
+    """Lets each distinct WARNING message through once; other levels pass unchanged."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.WARNING:
+            return True
+        message = record.getMessage()
+        if message in self._seen:
+            return False
+        self._seen.add(message)
+        return True
+
+
+class _StdoutHandler(logging.Handler):
+    """Writes to whatever ``sys.stdout`` is at emit time, so a rich live display can redirect it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            stream = sys.stdout
+            stream.write(self.format(record) + "\n")
+            stream.flush()
+        except Exception:  # logging must never crash the run; same policy as logging.StreamHandler
+            self.handleError(record)
+
+
+def create_logger(name: str, *, log_file: Path | None, rank: int, level: str = "INFO") -> logging.Logger:
+    """A ``typedengine.<name>`` logger: console on stdout, plus ``log_file`` (appended) on rank 0.
+
+    Calling it again with the same ``name`` replaces the handlers (no doubled lines). Ranks other than 0
+    print ERROR and above only. The logger does not propagate to the root logger.
+    """
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        raise ValueError(f"unknown log level {level!r}; expected DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    logger = logging.getLogger(f"typedengine.{name}")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    for flt in list(logger.filters):
+        logger.removeFilter(flt)
+    logger.setLevel(numeric)
+    logger.propagate = False
+    logger.addFilter(DuplicateWarningFilter())
+
+    console = _StdoutHandler()
+    console.setFormatter(logging.Formatter(_FORMAT, datefmt=_CONSOLE_DATEFMT))
+    console.setLevel(numeric if rank == 0 else logging.ERROR)
+    logger.addHandler(console)
+
+    if rank == 0 and log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        file_handler = logging.FileHandler(log_file, mode="a", encoding="utf-8")
+        file_handler.setFormatter(logging.Formatter(_FORMAT, datefmt=_FILE_DATEFMT))
+        file_handler.setLevel(numeric)
+        logger.addHandler(file_handler)
+    return logger
+
+
+def collect_env(*, seed: int | None = None, world_size: int = 1, device: str | None = None) -> dict[str, str]:
+    """Versions and hardware of this process: python, torch, CUDA, GPUs, device, seed, world size."""
+    import torch
+
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        te_version = version("typedengine")
+    except PackageNotFoundError:
+        te_version = "unknown"
+    env: dict[str, str] = {
+        "sys.platform": sys.platform,
+        "Python": sys.version.replace("\n", " "),
+        "machine": platform.machine(),
+        "PyTorch": torch.__version__,
+        "CUDA available": str(torch.cuda.is_available()),
+    }
+    if torch.cuda.is_available():
+        env["CUDA"] = str(torch.version.cuda)
+        env["cuDNN"] = str(torch.backends.cudnn.version())  # type: ignore[no-untyped-call]  # torch leaves it unannotated
+        for i in range(torch.cuda.device_count()):
+            env[f"GPU {i}"] = torch.cuda.get_device_name(i)
+    env["device"] = device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu")
+    env["seed"] = "not set" if seed is None else str(seed)
+    env["world size"] = str(world_size)
+    env["typedengine"] = te_version
+    return env
+
+
+def env_summary(*, seed: int | None = None, world_size: int = 1, device: str | None = None) -> str:
+    """The multi-line block logged at the start of a run (MMEngine's "System environment")."""
+    rule = "-" * 60
+    lines = ["", rule, "System environment:"]
+    lines += [f"    {k}: {v}" for k, v in collect_env(seed=seed, world_size=world_size, device=device).items()]
+    lines.append(rule)
+    return "\n".join(lines)

@@ -1,0 +1,147 @@
+"""EpochBasedTrainLoop: train ``max_epochs`` passes over the loader, validating on a cadence."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field, model_validator
+
+from ..config.base import Tag
+from .base import BaseTrainLoop, BaseTrainLoopConfig, sampler_of
+from .intervals import should_validate
+
+if TYPE_CHECKING:
+    from torch.utils.data import DataLoader
+
+    from ..runner.runner import Runner
+
+__all__ = ["EpochBasedTrainLoop", "EpochBasedTrainLoopConfig"]
+
+
+class EpochBasedTrainLoop(BaseTrainLoop):
+    """Epoch loop: ``before_train`` → per epoch (hooks, iterations, maybe validation) → ``after_train``.
+
+    Validation runs after epoch ``e`` (1-based) when ``e >= val_begin`` and ``e % interval == 0``, and
+    always after the last epoch. ``stop_training`` is checked between epochs. A resumed run continues
+    mid-epoch from the next batch: the sampler skips the samples already seen (no loader replay).
+    """
+
+    by_epoch = True
+
+    def __init__(
+        self,
+        runner: Runner,
+        dataloader: DataLoader[object],
+        max_epochs: int,
+        val_begin: int = 1,
+        val_interval: int = 1,
+        dynamic_intervals: tuple[tuple[int, int], ...] = (),
+    ) -> None:
+        super().__init__(runner, dataloader)
+        self._max_epochs = max_epochs
+        self.val_begin = val_begin
+        self.val_interval = val_interval
+        self.dynamic_intervals = dynamic_intervals
+        self._epoch_length = len(dataloader)
+
+    @property
+    def max_epochs(self) -> int:
+        return self._max_epochs
+
+    @property
+    def max_iters(self) -> int:
+        return self._max_epochs * self._epoch_length
+
+    def run(self) -> None:
+        runner = self.runner
+        state = runner.state
+        state.max_epochs, state.max_iters = self.max_epochs, self.max_iters
+        runner.call_hook("before_train")
+        while state.epoch < self.max_epochs and not self.stop_training:
+            self.run_epoch()
+            if runner.val_loop_configured and should_validate(
+                state.epoch,
+                total=self.max_epochs,
+                val_begin=self.val_begin,
+                val_interval=self.val_interval,
+                dynamic_intervals=self.dynamic_intervals,
+            ):
+                runner.val_loop.run()
+        runner.call_hook("after_train")
+
+    def run_epoch(self) -> None:
+        """One epoch: ``before_train_epoch`` → iterations → ``after_train_epoch`` → ``state.epoch += 1``."""
+        runner = self.runner
+        state = runner.state
+        state.phase = "train"
+        runner.call_hook("before_train_epoch")
+        runner.model.train()
+        start = state.inner_iter
+        if start:
+            sampler = sampler_of(self.dataloader)
+            set_start = getattr(sampler, "set_start", None)
+            if set_start is None:
+                raise RuntimeError("resuming mid-epoch needs a sampler with set_start (typedengine's samplers)")
+            set_start(start * (self.dataloader.batch_size or 1))
+        for idx, batch in enumerate(self.dataloader, start=start):
+            self.run_iter(idx, batch)
+        runner.call_hook("after_train_epoch")
+        state.epoch += 1
+        state.inner_iter = 0
+
+
+class EpochBasedTrainLoopConfig(BaseTrainLoopConfig):
+    """Train for ``max_epochs`` epochs (``train:epoch-based``)."""
+
+    type: Tag[Literal["epoch-based"]] = "epoch-based"
+    max_epochs: int = Field(10, ge=1, description="Number of training epochs.")
+    val_begin: int = Field(1, ge=1, description="First epoch after which validation may run.")
+    val_interval: int = Field(1, ge=1, description="Validate every N epochs (the last epoch always validates).")
+    dynamic_intervals: tuple[tuple[int, int], ...] = Field(
+        (), description="(from_epoch, interval) pairs switching the validation interval later in training."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> EpochBasedTrainLoopConfig:
+        if self.val_begin > self.max_epochs:
+            raise ValueError(f"val_begin ({self.val_begin}) must be <= max_epochs ({self.max_epochs})")
+        _check_dynamic(self.dynamic_intervals)
+        return self
+
+    @property
+    def by_epoch(self) -> bool:
+        return True
+
+    def run_length(self) -> int:
+        return self.max_epochs
+
+    def validation_points(self) -> list[int]:
+        return [
+            e
+            for e in range(1, self.max_epochs + 1)
+            if should_validate(
+                e,
+                total=self.max_epochs,
+                val_begin=self.val_begin,
+                val_interval=self.val_interval,
+                dynamic_intervals=self.dynamic_intervals,
+            )
+        ]
+
+    def build(self, runner: Runner, dataloader: DataLoader[object]) -> EpochBasedTrainLoop:
+        return EpochBasedTrainLoop(
+            runner,
+            dataloader,
+            max_epochs=self.max_epochs,
+            val_begin=self.val_begin,
+            val_interval=self.val_interval,
+            dynamic_intervals=self.dynamic_intervals,
+        )
+
+
+def _check_dynamic(pairs: tuple[tuple[int, int], ...]) -> None:
+    milestones = [m for m, _ in pairs]
+    if milestones != sorted(milestones) or len(set(milestones)) != len(milestones):
+        raise ValueError("dynamic_intervals milestones must be strictly increasing")
+    if any(m < 1 or k < 1 for m, k in pairs):
+        raise ValueError("dynamic_intervals entries must be positive (milestone, interval) pairs")

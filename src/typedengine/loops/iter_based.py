@@ -1,0 +1,131 @@
+"""IterBasedTrainLoop: train ``max_iters`` iterations over an infinite sampler, validating on a cadence."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field, model_validator
+
+from ..config.base import Tag
+from .base import BaseTrainLoop, BaseTrainLoopConfig, sampler_of
+from .epoch_based import _check_dynamic
+from .intervals import should_validate
+
+if TYPE_CHECKING:
+    from torch.utils.data import DataLoader
+
+    from ..runner.runner import Runner
+
+__all__ = ["IterBasedTrainLoop", "IterBasedTrainLoopConfig"]
+
+
+class IterBasedTrainLoop(BaseTrainLoop):
+    """Iteration loop over an infinite sampler: the data stream never restarts, so no 2 s stall between
+    passes (MMEngine) and a resumed run restores the sampler position arithmetically instead of
+    replaying batches. Hooks see ``batch_idx`` = the global iteration; ``stop_training`` is checked every
+    iteration. The whole run is one "epoch" for epoch hooks.
+    """
+
+    by_epoch = False
+
+    def __init__(
+        self,
+        runner: Runner,
+        dataloader: DataLoader[object],
+        max_iters: int,
+        val_begin: int = 1,
+        val_interval: int = 1000,
+        dynamic_intervals: tuple[tuple[int, int], ...] = (),
+    ) -> None:
+        super().__init__(runner, dataloader)
+        self._max_iters = max_iters
+        self.val_begin = val_begin
+        self.val_interval = val_interval
+        self.dynamic_intervals = dynamic_intervals
+
+    @property
+    def max_epochs(self) -> int:
+        return 1
+
+    @property
+    def max_iters(self) -> int:
+        return self._max_iters
+
+    def run(self) -> None:
+        runner = self.runner
+        state = runner.state
+        state.max_epochs, state.max_iters = 1, self.max_iters
+        state.phase = "train"
+        runner.call_hook("before_train")
+        runner.call_hook("before_train_epoch")
+        if state.iter:
+            sampler = sampler_of(self.dataloader)
+            set_start = getattr(sampler, "set_start", None)
+            if set_start is None:
+                raise RuntimeError("resuming needs a sampler with set_start (typedengine's InfiniteSampler)")
+            set_start(state.iter * (self.dataloader.batch_size or 1))
+        stream = iter(self.dataloader)
+        while state.iter < self.max_iters and not self.stop_training:
+            state.phase = "train"
+            runner.model.train()
+            batch = next(stream)
+            self.run_iter(state.iter, batch)
+            if runner.val_loop_configured and should_validate(
+                state.iter,
+                total=self.max_iters,
+                val_begin=self.val_begin,
+                val_interval=self.val_interval,
+                dynamic_intervals=self.dynamic_intervals,
+            ):
+                runner.val_loop.run()
+        runner.call_hook("after_train_epoch")
+        runner.call_hook("after_train")
+
+
+class IterBasedTrainLoopConfig(BaseTrainLoopConfig):
+    """Train for ``max_iters`` iterations (``train:iter-based``)."""
+
+    type: Tag[Literal["iter-based"]] = "iter-based"
+    max_iters: int = Field(1000, ge=1, description="Number of training iterations.")
+    val_begin: int = Field(1, ge=1, description="First iteration after which validation may run.")
+    val_interval: int = Field(1000, ge=1, description="Validate every N iterations (the last always validates).")
+    dynamic_intervals: tuple[tuple[int, int], ...] = Field(
+        (), description="(from_iter, interval) pairs switching the validation interval later in training."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> IterBasedTrainLoopConfig:
+        if self.val_begin > self.max_iters:
+            raise ValueError(f"val_begin ({self.val_begin}) must be <= max_iters ({self.max_iters})")
+        _check_dynamic(self.dynamic_intervals)
+        return self
+
+    @property
+    def by_epoch(self) -> bool:
+        return False
+
+    def run_length(self) -> int:
+        return self.max_iters
+
+    def validation_points(self) -> list[int]:
+        return [
+            i
+            for i in range(1, self.max_iters + 1)
+            if should_validate(
+                i,
+                total=self.max_iters,
+                val_begin=self.val_begin,
+                val_interval=self.val_interval,
+                dynamic_intervals=self.dynamic_intervals,
+            )
+        ]
+
+    def build(self, runner: Runner, dataloader: DataLoader[object]) -> IterBasedTrainLoop:
+        return IterBasedTrainLoop(
+            runner,
+            dataloader,
+            max_iters=self.max_iters,
+            val_begin=self.val_begin,
+            val_interval=self.val_interval,
+            dynamic_intervals=self.dynamic_intervals,
+        )

@@ -1,0 +1,93 @@
+"""Parameter schedulers: MMEngine's 10 schedule kinds for lr, momentum and any param-group key."""
+
+from .base import INF, ParamScheduler, SchedulerConfigBase, SchedulerTarget
+from .choices import ParamSchedulerConfig, build_param_schedulers
+from .cosine import (
+    CosineAnnealingLRConfig,
+    CosineAnnealingMomentumConfig,
+    CosineAnnealingParamConfig,
+    CosineAnnealingParamScheduler,
+    CosineRestartLRConfig,
+    CosineRestartMomentumConfig,
+    CosineRestartParamConfig,
+    CosineRestartParamScheduler,
+)
+from .linear import LinearLRConfig, LinearMomentumConfig, LinearParamConfig, LinearParamScheduler
+from .one_cycle import OneCycleLRConfig, OneCycleParamScheduler
+from .plateau import (
+    ReduceOnPlateauLRConfig,
+    ReduceOnPlateauMomentumConfig,
+    ReduceOnPlateauParamConfig,
+    ReduceOnPlateauParamScheduler,
+)
+from .simple import (
+    ConstantLRConfig,
+    ConstantMomentumConfig,
+    ConstantParamConfig,
+    ConstantParamScheduler,
+    ExponentialLRConfig,
+    ExponentialMomentumConfig,
+    ExponentialParamConfig,
+    ExponentialParamScheduler,
+    PolyLRConfig,
+    PolyMomentumConfig,
+    PolyParamConfig,
+    PolyParamScheduler,
+)
+from .step import (
+    MultiStepLRConfig,
+    MultiStepMomentumConfig,
+    MultiStepParamConfig,
+    MultiStepParamScheduler,
+    StepLRConfig,
+    StepMomentumConfig,
+    StepParamConfig,
+    StepParamScheduler,
+)
+
+__all__ = [
+    "INF",
+    "ConstantLRConfig",
+    "ConstantMomentumConfig",
+    "ConstantParamConfig",
+    "ConstantParamScheduler",
+    "CosineAnnealingLRConfig",
+    "CosineAnnealingMomentumConfig",
+    "CosineAnnealingParamConfig",
+    "CosineAnnealingParamScheduler",
+    "CosineRestartLRConfig",
+    "CosineRestartMomentumConfig",
+    "CosineRestartParamConfig",
+    "CosineRestartParamScheduler",
+    "ExponentialLRConfig",
+    "ExponentialMomentumConfig",
+    "ExponentialParamConfig",
+    "ExponentialParamScheduler",
+    "LinearLRConfig",
+    "LinearMomentumConfig",
+    "LinearParamConfig",
+    "LinearParamScheduler",
+    "MultiStepLRConfig",
+    "MultiStepMomentumConfig",
+    "MultiStepParamConfig",
+    "MultiStepParamScheduler",
+    "OneCycleLRConfig",
+    "OneCycleParamScheduler",
+    "ParamScheduler",
+    "ParamSchedulerConfig",
+    "PolyLRConfig",
+    "PolyMomentumConfig",
+    "PolyParamConfig",
+    "PolyParamScheduler",
+    "ReduceOnPlateauLRConfig",
+    "ReduceOnPlateauMomentumConfig",
+    "ReduceOnPlateauParamConfig",
+    "ReduceOnPlateauParamScheduler",
+    "SchedulerConfigBase",
+    "SchedulerTarget",
+    "StepLRConfig",
+    "StepMomentumConfig",
+    "StepParamConfig",
+    "StepParamScheduler",
+    "build_param_schedulers",
+]

@@ -1,0 +1,159 @@
+"""RunnerConfig: the root of an experiment's config tree, with its cross-field checks.
+
+An experiment subclasses it and narrows the open fields (model, datasets, metrics) to concrete types::
+
+    class DigitsExperiment(RunnerConfig):
+        model: DigitsNetConfig = DigitsNetConfig()
+        train_dataloader: DataLoaderConfig[DigitsData] | None = DataLoaderConfig[DigitsData](dataset=DigitsData())
+        train: TrainLoopConfig | None = EpochBasedTrainLoopConfig(max_epochs=10)
+        optim_wrapper: OptimWrapperUnion | None = OptimWrapperConfig(optimizer=SGDConfig(lr=0.1))
+
+Every problem the root can see before anything is built is reported at once, each with its path.
+Field names are MMEngine's, except the loop configs: ``train``/``val``/``test`` (MMEngine's
+``train_cfg``/``val_cfg``/``test_cfg``), so the command line reads ``--train.max-epochs``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from ..config.base import Config
+from ..config.errors import ConfigIssue, ConfigProblems
+from ..data.dataloader import DataLoaderConfig
+from ..data.dataset import DatasetConfig
+from ..dist.env import Launcher
+from ..evaluation.choices import BuiltinMetricConfig
+from ..evaluation.evaluator import EvaluatorConfig
+from ..hooks.choices import DefaultHooksConfig, HookList
+from ..logs.processor import LogProcessorConfig
+from ..logs.visualizer import VisualizerConfig
+from ..loops.choices import TrainLoopConfig
+from ..loops.evaluation import TestLoopConfig, ValLoopConfig
+from ..model.config import ModelConfig
+from ..model.preprocessor import DataPreprocessorConfig
+from ..model.wrapping import ModelWrapperConfig
+from ..optim import AutoScaleLRConfig, OptimWrapperUnion, ParamSchedulerConfig
+from .env import EnvConfig, resolve_device_type
+from .randomness import RandomnessConfig
+
+__all__ = ["RunnerConfig"]
+
+
+class RunnerConfig(Config):
+    """Everything a run needs. Subclass it and narrow ``model`` (and the dataloaders' dataset types)."""
+
+    model: ModelConfig = Field(description="The model (narrow this field to your ModelConfig subclass).")
+    work_dir: Path = Field(Path("work_dirs/exp"), description="Directory for checkpoints and logs.")
+    experiment_name: str | None = Field(
+        None, description="Name of the run (default: the timestamp); logs go to work_dir/<timestamp>/."
+    )
+    train_dataloader: DataLoaderConfig[DatasetConfig] | None = Field(None, description="Training data.")
+    val_dataloader: DataLoaderConfig[DatasetConfig] | None = Field(None, description="Validation data.")
+    test_dataloader: DataLoaderConfig[DatasetConfig] | None = Field(None, description="Test data.")
+    train: TrainLoopConfig | None = Field(None, description="Training loop (epoch- or iteration-based).")
+    val: ValLoopConfig = Field(ValLoopConfig(), description="Validation loop options.")
+    test: TestLoopConfig = Field(TestLoopConfig(), description="Test loop options.")
+    optim_wrapper: OptimWrapperUnion | None = Field(None, description="Optimizer and how it steps.")
+    param_scheduler: tuple[ParamSchedulerConfig, ...] = Field((), description="Parameter schedulers, chained.")
+    auto_scale_lr: AutoScaleLRConfig | None = Field(
+        None, description="Scale the LR by (batch size x world size) / base_batch_size."
+    )
+    val_evaluator: EvaluatorConfig[BuiltinMetricConfig] | None = Field(None, description="Validation metrics.")
+    test_evaluator: EvaluatorConfig[BuiltinMetricConfig] | None = Field(None, description="Test metrics.")
+    default_hooks: DefaultHooksConfig = Field(DefaultHooksConfig(), description="The default hooks (named slots).")
+    custom_hooks: HookList = Field((), description="Extra hooks, as a JSON list on the command line.")
+    data_preprocessor: DataPreprocessorConfig | None = Field(
+        None, description="Replaces the model's data preprocessor when set."
+    )
+    model_wrapper: ModelWrapperConfig | None = Field(
+        None, description="How to wrap the model for distributed training (None: DDP when distributed)."
+    )
+    load_from: Path | None = Field(None, description="Checkpoint whose weights initialise the model (no resume).")
+    resume: bool | Path = Field(
+        False, description="True: resume from the latest checkpoint in work_dir; a path: resume from it."
+    )
+    resume_force: bool = Field(False, description="Resume even when the config changed in a way that is unsafe.")
+    launcher: Launcher = Field("none", description="How processes were launched: none, pytorch, slurm or auto.")
+    env: EnvConfig = Field(EnvConfig(), description="Device, threads and process-group settings.")
+    log_processor: LogProcessorConfig = Field(LogProcessorConfig(), description="How log lines are smoothed.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Console log level.")
+    visualizer: VisualizerConfig = Field(VisualizerConfig(), description="Where scalars and images are written.")
+    randomness: RandomnessConfig = Field(RandomnessConfig(), description="Seed and determinism.")
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> RunnerConfig:
+        issues = cross_field_issues(self)
+        if issues:
+            raise ConfigProblems(issues)
+        return self
+
+
+def _all_or_none(issues: list[ConfigIssue], parts: dict[str, object], what: str) -> None:
+    given = [name for name, v in parts.items() if v is not None]
+    if given and len(given) != len(parts):
+        missing = [name for name in parts if name not in given]
+        issues.append(
+            ConfigIssue(missing[0], f"{what} needs {', '.join(parts)} together; {', '.join(missing)} missing")
+        )
+
+
+def cross_field_issues(cfg: RunnerConfig) -> list[ConfigIssue]:
+    """Every cross-field problem of ``cfg`` (empty when consistent)."""
+    from ..logs.visualizer import check_visualizer
+    from ..model.wrapping import check_model_wrapper
+    from ..optim import check_optim_wrapper, check_param_schedulers
+
+    issues: list[ConfigIssue] = []
+    _all_or_none(
+        issues,
+        {"train_dataloader": cfg.train_dataloader, "train": cfg.train, "optim_wrapper": cfg.optim_wrapper},
+        "training",
+    )
+    _all_or_none(issues, {"val_dataloader": cfg.val_dataloader, "val_evaluator": cfg.val_evaluator}, "validation")
+    _all_or_none(issues, {"test_dataloader": cfg.test_dataloader, "test_evaluator": cfg.test_evaluator}, "testing")
+    if cfg.param_scheduler and cfg.optim_wrapper is None:
+        issues.append(ConfigIssue("param_scheduler", "schedulers need an optim_wrapper"))
+
+    device_type = resolve_device_type(cfg.env.device)
+    if cfg.optim_wrapper is not None:
+        issues.extend(check_optim_wrapper(cfg.optim_wrapper, device_type=device_type))
+    if cfg.model_wrapper is not None:
+        issues.extend(check_model_wrapper(cfg.model_wrapper, device_type=device_type))
+    issues.extend(check_visualizer(cfg.visualizer))
+
+    metric_keys: frozenset[str] | None = None
+    if cfg.val_evaluator is not None:
+        keys = cfg.val_evaluator.metric_keys()
+        metric_keys = keys if keys else None
+    if cfg.train is not None and cfg.param_scheduler:
+        epoch_length = _epoch_length(cfg)
+        by_epoch = cfg.train.by_epoch
+        issues.extend(
+            check_param_schedulers(
+                cfg.param_scheduler,
+                by_epoch_run=by_epoch,
+                max_epochs=cfg.train.run_length() if by_epoch else None,
+                max_iters=(
+                    cfg.train.run_length()
+                    if not by_epoch
+                    else (cfg.train.run_length() * epoch_length if epoch_length else None)
+                ),
+                epoch_length=epoch_length,
+                metric_keys=metric_keys if cfg.val_evaluator is not None else frozenset(),
+            )
+        )
+    return issues
+
+
+def _epoch_length(cfg: RunnerConfig) -> int | None:
+    """Iterations per epoch from the train dataset's declared length (None when unknown)."""
+    dl = cfg.train_dataloader
+    if dl is None:
+        return None
+    n = dl.dataset.declared_length()
+    if n is None:
+        return None
+    return n // dl.batch_size if dl.drop_last else -(-n // dl.batch_size)

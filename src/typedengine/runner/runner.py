@@ -1,0 +1,577 @@
+"""Runner: builds a run's parts (lazily) and drives the train / val / test loops through the hooks.
+
+Two ways to make one:
+
+- ``Runner.from_config(cfg)`` from a :class:`~typedengine.runner.config.RunnerConfig` (validated up front);
+- ``Runner(model=..., work_dir=..., train_dataloader=..., ...)`` where every argument is either a built
+  object (a ``DataLoader``, an ``OptimWrapper``, a ``Hook``, a ``BaseMetric``) or its config — the seed's
+  style. A config is built only when the phase that needs it runs: ``train()`` builds the train (and val)
+  parts; ``val()`` and ``test()`` work alone.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from ..data.dataloader import DataLoaderConfig
+from ..data.dataset import DatasetConfig
+from ..dist import ops as dist_ops
+from ..evaluation.evaluator import Evaluator, EvaluatorConfig
+from ..evaluation.metric import BaseMetric
+from ..evaluation.metric_config import MetricConfig
+from ..hooks.hook import HOOK_POINTS, Hook
+from ..hooks.priority import Priority, get_priority
+from ..loops.base import BaseTrainLoop, BaseTrainLoopConfig
+from ..loops.evaluation import TestLoop, TestLoopConfig, ValLoop, ValLoopConfig
+from ..model.base import BaseModel
+from ..model.config import ModelConfig
+from .env import EnvConfig, resolve_device
+from .randomness import RandomnessConfig, set_random_seed
+from .state import RunState
+
+if TYPE_CHECKING:
+    from ..logs.history import MessageHub
+    from ..logs.processor import LogProcessor, LogProcessorConfig
+    from ..logs.visualizer import Visualizer, VisualizerConfig
+    from ..optim import AutoScaleLRConfig, OptimWrapper, OptimWrapperDict, ParamScheduler, ParamSchedulerConfig
+    from .config import RunnerConfig
+
+__all__ = ["Runner"]
+
+
+class _Buildable(Protocol):
+    def build(self) -> object: ...
+
+
+EvaluatorLike = Evaluator | BaseMetric | Sequence[BaseMetric] | EvaluatorConfig[MetricConfig] | MetricConfig
+DataLoaderLike = DataLoader[object] | DataLoaderConfig[DatasetConfig]
+
+
+class Runner:
+    """Drives training, validation and testing (see the module docstring for the two ways to build one).
+
+    Attributes hooks rely on: ``state`` (:class:`RunState`), ``model`` (maybe DDP-wrapped),
+    ``unwrapped_model``, ``optim_wrapper``, ``param_schedulers``, ``train_loop``/``val_loop``/``test_loop``,
+    ``work_dir``, ``log_dir``, ``timestamp``, ``experiment_name``, ``seed``, ``device``, ``rank``,
+    ``world_size``, ``message_hub``, ``visualizer``, ``logger``, ``config``.
+    """
+
+    def __init__(
+        self,
+        model: BaseModel | ModelConfig,
+        work_dir: str | Path,
+        *,
+        train_dataloader: DataLoaderLike | None = None,
+        val_dataloader: DataLoaderLike | None = None,
+        test_dataloader: DataLoaderLike | None = None,
+        train: BaseTrainLoopConfig | None = None,
+        val: ValLoopConfig | None = None,
+        test: TestLoopConfig | None = None,
+        optim_wrapper: OptimWrapper | OptimWrapperDict | _Buildable | None = None,
+        param_scheduler: Sequence[ParamScheduler | ParamSchedulerConfig] = (),
+        auto_scale_lr: AutoScaleLRConfig | None = None,
+        val_evaluator: EvaluatorLike | None = None,
+        test_evaluator: EvaluatorLike | None = None,
+        default_hooks: object | None = None,
+        custom_hooks: Sequence[Hook | _Buildable] = (),
+        data_preprocessor: _Buildable | nn.Module | None = None,
+        model_wrapper: object | None = None,
+        load_from: str | Path | None = None,
+        resume: bool | str | Path = False,
+        resume_force: bool = False,
+        launcher: Literal["none", "pytorch", "slurm", "auto"] = "none",
+        env: EnvConfig | None = None,
+        log_processor: LogProcessorConfig | None = None,
+        log_level: str = "INFO",
+        visualizer: VisualizerConfig | Visualizer | None = None,
+        randomness: RandomnessConfig | None = None,
+        experiment_name: str | None = None,
+        config: RunnerConfig | None = None,
+    ) -> None:
+        from ..dist.process_group import init_distributed
+
+        self.config = config
+        env = env or EnvConfig()
+        randomness = randomness or RandomnessConfig()
+        self.state = RunState()
+
+        # -- environment, processes, seed ------------------------------------------------------------------
+        if env.num_threads is not None:
+            torch.set_num_threads(env.num_threads)
+        if env.cudnn_benchmark:
+            torch.backends.cudnn.benchmark = True
+        if env.mp_start_method is not None:
+            import multiprocessing
+
+            if multiprocessing.get_start_method(allow_none=True) != env.mp_start_method:
+                multiprocessing.set_start_method(env.mp_start_method, force=True)
+        dist_info = init_distributed(launcher, env.dist)
+        self.rank: int = dist_info.rank
+        self.world_size: int = dist_info.world_size
+        self.device: torch.device = (
+            dist_info.device if env.device == "auto" else resolve_device(env.device, dist_info.local_rank)
+        )
+        self.seed: int = set_random_seed(
+            randomness.seed, deterministic=randomness.deterministic, diff_rank_seed=randomness.diff_rank_seed
+        )
+        self._diff_rank_seed = randomness.diff_rank_seed
+
+        # -- work_dir, logging -----------------------------------------------------------------------------
+        self.work_dir = Path(work_dir).absolute()
+        self.timestamp: str = dist_ops.broadcast_object(time.strftime("%Y%m%d_%H%M%S", time.localtime()))
+        self.experiment_name = f"{experiment_name}_{self.timestamp}" if experiment_name else self.timestamp
+        self.log_dir = self.work_dir / self.timestamp
+        if self.rank == 0:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._init_logging(log_processor, log_level, visualizer)
+
+        # -- model -------------------------------------------------------------------------------------------
+        built = model.build() if isinstance(model, ModelConfig) else model
+        if not isinstance(built, nn.Module):
+            raise TypeError(f"model must build an nn.Module, got {type(built).__name__}")
+        if data_preprocessor is not None:
+            pre = data_preprocessor if isinstance(data_preprocessor, nn.Module) else data_preprocessor.build()
+            if not isinstance(pre, nn.Module):
+                raise TypeError("data_preprocessor must build an nn.Module")
+            built.data_preprocessor = pre
+        built.to(self.device)
+        self.unwrapped_model: nn.Module = built
+        self.model: nn.Module = self._wrap_model(built, model_wrapper)
+
+        # -- parts built lazily --------------------------------------------------------------------------------
+        self._train_dataloader_spec = train_dataloader
+        self._val_dataloader_spec = val_dataloader
+        self._test_dataloader_spec = test_dataloader
+        self._train_spec = train
+        self._val_spec = val or ValLoopConfig()
+        self._test_spec = test or TestLoopConfig()
+        self._optim_wrapper_spec = optim_wrapper
+        self._param_scheduler_spec = tuple(param_scheduler)
+        self._auto_scale_lr = auto_scale_lr
+        self._val_evaluator_spec = val_evaluator
+        self._test_evaluator_spec = test_evaluator
+        self._check_parts()
+        self._train_loop: BaseTrainLoop | None = None
+        self._val_loop: ValLoop | None = None
+        self._test_loop: TestLoop | None = None
+        self.optim_wrapper: OptimWrapper | OptimWrapperDict | None = None
+        self.param_schedulers: list[ParamScheduler] = []
+        self.load_from = Path(load_from) if load_from is not None else None
+        self.resume_from: bool | Path = resume if isinstance(resume, bool) else Path(resume)
+        self.resume_force = resume_force
+        self._has_loaded = False
+
+        # -- hooks ---------------------------------------------------------------------------------------------
+        self._hooks: list[tuple[int, int, Hook]] = []
+        self._dispatch: dict[str, list[Callable[..., None]]] = {}
+        self._register_default_hooks(default_hooks)
+        for h in custom_hooks:
+            self.register_hook(h if isinstance(h, Hook) else _build_hook(h), priority=_config_priority(h))
+        self.logger.info("Hooks will be executed in the following order:\n" + self.hook_table())
+        self._record_config()
+
+    # ------------------------------------------------------------------------------------------------------
+    @classmethod
+    def from_config(cls, cfg: RunnerConfig) -> Runner:
+        """Build a runner from a validated root config (nothing heavy is built until a phase runs)."""
+        return cls(
+            model=cfg.model,
+            work_dir=cfg.work_dir,
+            train_dataloader=cfg.train_dataloader,
+            val_dataloader=cfg.val_dataloader,
+            test_dataloader=cfg.test_dataloader,
+            train=cfg.train,
+            val=cfg.val,
+            test=cfg.test,
+            optim_wrapper=cfg.optim_wrapper,
+            param_scheduler=cfg.param_scheduler,
+            auto_scale_lr=cfg.auto_scale_lr,
+            val_evaluator=cfg.val_evaluator,
+            test_evaluator=cfg.test_evaluator,
+            default_hooks=cfg.default_hooks,
+            custom_hooks=cfg.custom_hooks,
+            data_preprocessor=cfg.data_preprocessor,
+            model_wrapper=cfg.model_wrapper,
+            load_from=cfg.load_from,
+            resume=cfg.resume,
+            resume_force=cfg.resume_force,
+            launcher=cfg.launcher,
+            env=cfg.env,
+            log_processor=cfg.log_processor,
+            log_level=cfg.log_level,
+            visualizer=cfg.visualizer,
+            randomness=cfg.randomness,
+            experiment_name=cfg.experiment_name,
+            config=cfg,
+        )
+
+    # -- set-up helpers ----------------------------------------------------------------------------------------
+    def _init_logging(
+        self, log_processor: LogProcessorConfig | None, log_level: str, visualizer: VisualizerConfig | Visualizer | None
+    ) -> None:
+        from ..logs.console import create_logger, env_summary
+        from ..logs.history import MessageHub
+        from ..logs.processor import LogProcessorConfig
+        from ..logs.visualizer import Visualizer, VisualizerConfig
+
+        log_file = self.log_dir / f"{self.timestamp}.log" if self.rank == 0 else None
+        self.logger = create_logger("typedengine", log_file=log_file, rank=self.rank, level=log_level)
+        self.message_hub: MessageHub = MessageHub()
+        self.log_processor: LogProcessor = (log_processor or LogProcessorConfig()).build()
+        if isinstance(visualizer, Visualizer):
+            self.visualizer: Visualizer = visualizer
+        else:
+            self.visualizer = (visualizer or VisualizerConfig()).build(save_dir=self.log_dir, rank=self.rank)
+        self.logger.info(
+            env_summary(seed=self.seed, world_size=self.world_size, device=str(self.device))
+        )
+
+    def _record_config(self) -> None:
+        command = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
+        data: dict[str, object] = self.config.model_dump(mode="json") if self.config is not None else {}
+        self.visualizer.add_config(data, command)
+        if self.config is not None:
+            self.logger.info("Config:\n" + self.config.model_dump_json(indent=2))
+
+    def _wrap_model(self, model: nn.Module, wrapper: object | None) -> nn.Module:
+        from ..model.wrapping import DDPConfig
+
+        if wrapper is None:
+            if self.world_size == 1:
+                return model
+            wrapper = DDPConfig()
+        build = getattr(wrapper, "build", None)
+        if build is None:
+            raise TypeError(f"model_wrapper must be a wrapper config, got {type(wrapper).__name__}")
+        wrapped = build(model, self.device)
+        assert isinstance(wrapped, nn.Module)
+        return wrapped
+
+    def _check_parts(self) -> None:
+        problems = []
+        train = [self._train_dataloader_spec, self._train_spec, self._optim_wrapper_spec]
+        if any(p is not None for p in train) and not all(p is not None for p in train):
+            problems.append("training needs train_dataloader, train and optim_wrapper together")
+        if (self._val_dataloader_spec is None) != (self._val_evaluator_spec is None):
+            problems.append("validation needs val_dataloader and val_evaluator together")
+        if (self._test_dataloader_spec is None) != (self._test_evaluator_spec is None):
+            problems.append("testing needs test_dataloader and test_evaluator together")
+        if self._param_scheduler_spec and self._optim_wrapper_spec is None:
+            problems.append("param_scheduler needs an optim_wrapper")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    # -- hooks ----------------------------------------------------------------------------------------------------
+    def _register_default_hooks(self, default_hooks: object | None) -> None:
+        from ..hooks.choices import DefaultHooksConfig
+
+        if default_hooks is None:
+            default_hooks = DefaultHooksConfig()
+        if isinstance(default_hooks, DefaultHooksConfig):
+            for cfg in default_hooks.slots():
+                if cfg is not None:
+                    self.register_hook(_build_hook(cfg), priority=_config_priority(cfg))
+            return
+        if isinstance(default_hooks, Mapping):
+            # MMEngine style: a mapping merged over the defaults; None removes a default
+            defaults = DefaultHooksConfig()
+            names = list(type(defaults).model_fields)
+            unknown = [k for k in default_hooks if k not in names]
+            if unknown:
+                raise ValueError(f"default_hooks: unknown slot(s) {unknown}; slots are {names}")
+            for name in names:
+                value = default_hooks.get(name, getattr(defaults, name))
+                if value is None:
+                    continue
+                self.register_hook(value if isinstance(value, Hook) else _build_hook(value), priority=_config_priority(value))
+            return
+        raise TypeError("default_hooks must be a DefaultHooksConfig or a mapping of slot name to hook/config/None")
+
+    def register_hook(self, hook: Hook, priority: int | str | Priority | None = None) -> None:
+        """Add a hook; ``priority`` overrides the hook's own. Ties run in registration order."""
+        if not isinstance(hook, Hook):
+            raise TypeError(f"hooks must subclass typedengine.Hook, got {type(hook).__name__}")
+        level = get_priority(priority if priority is not None else hook.priority)
+        self._hooks.append((level, len(self._hooks), hook))
+        self._hooks.sort(key=lambda t: (t[0], t[1]))
+        self._dispatch = {}
+        for point in HOOK_POINTS:
+            self._dispatch[point] = [
+                getattr(h, point) for _, _, h in self._hooks if point in type(h).triggered_points()
+            ]
+
+    @property
+    def hooks(self) -> list[Hook]:
+        """Registered hooks in call order."""
+        return [h for _, _, h in self._hooks]
+
+    def call_hook(self, fn_name: str, **kwargs: object) -> None:
+        """Call ``fn_name`` on every hook that implements it, in priority order (custom points work too)."""
+        fns = self._dispatch.get(fn_name)
+        if fns is None:
+            fns = [getattr(h, fn_name) for h in self.hooks if callable(getattr(h, fn_name, None))]
+            self._dispatch[fn_name] = fns
+        for fn in fns:
+            fn(self, **kwargs)
+
+    def hook_table(self) -> str:
+        """The per-point hook order, as logged at start-up."""
+        lines = []
+        for point in HOOK_POINTS:
+            entries = [
+                f"({Priority(p).name if p in Priority._value2member_map_ else p:<12}) {type(h).__name__}"
+                for p, _, h in self._hooks
+                if point in type(h).triggered_points()
+            ]
+            if entries:
+                lines.append(f"{point}:\n" + "\n".join(entries))
+        return "\n--------------------\n".join(lines)
+
+    # -- lazily built parts --------------------------------------------------------------------------------------
+    def _build_dataloader(self, spec: DataLoaderLike | None, *, infinite: bool, what: str) -> DataLoader[object]:
+        if spec is None:
+            raise RuntimeError(f"no {what} configured")
+        if isinstance(spec, DataLoaderConfig):
+            seed = self.seed + self.rank if self._diff_rank_seed else self.seed
+            return spec.build(seed=seed, rank=self.rank, world_size=self.world_size, infinite=infinite)
+        return spec
+
+    @property
+    def train_dataloader(self) -> DataLoader[object]:
+        """The training dataloader (built with the train loop)."""
+        return self.train_loop.dataloader
+
+    @property
+    def train_loop(self) -> BaseTrainLoop:
+        """The train loop, built on first access (builds the train dataloader)."""
+        if self._train_loop is None:
+            if self._train_spec is None:
+                raise RuntimeError("train() needs train_dataloader, train and optim_wrapper")
+            dl = self._build_dataloader(
+                self._train_dataloader_spec, infinite=not self._train_spec.by_epoch, what="train_dataloader"
+            )
+            self._train_loop = self._train_spec.build(self, dl)
+        return self._train_loop
+
+    @property
+    def val_loop_configured(self) -> bool:
+        """Whether validation parts were given (the train loop validates only then)."""
+        return self._val_dataloader_spec is not None
+
+    @property
+    def val_loop(self) -> ValLoop:
+        """The validation loop, built on first access."""
+        if self._val_loop is None:
+            dl = self._build_dataloader(self._val_dataloader_spec, infinite=False, what="val_dataloader")
+            evaluator = _build_evaluator(self._val_evaluator_spec)
+            self._val_loop = self._val_spec.build(self, dl, evaluator)
+        return self._val_loop
+
+    @property
+    def test_loop(self) -> TestLoop:
+        """The test loop, built on first access."""
+        if self._test_loop is None:
+            dl = self._build_dataloader(self._test_dataloader_spec, infinite=False, what="test_dataloader")
+            evaluator = _build_evaluator(self._test_evaluator_spec)
+            self._test_loop = self._test_spec.build(self, dl, evaluator)
+        return self._test_loop
+
+    def _build_optim_wrapper(self) -> OptimWrapper | OptimWrapperDict:
+        from ..optim import OptimWrapper, OptimWrapperDict
+
+        spec = self._optim_wrapper_spec
+        if isinstance(spec, (OptimWrapper, OptimWrapperDict)):
+            return spec
+        build = getattr(spec, "build", None)
+        if build is None:
+            raise TypeError(f"optim_wrapper must be an OptimWrapper or its config, got {type(spec).__name__}")
+        built = build(self.unwrapped_model)
+        assert isinstance(built, (OptimWrapper, OptimWrapperDict))
+        return built
+
+    def _build_param_schedulers(self, loop: BaseTrainLoop) -> list[ParamScheduler]:
+        from ..optim import ParamScheduler, build_param_schedulers
+
+        assert self.optim_wrapper is not None
+        objects = [s for s in self._param_scheduler_spec if isinstance(s, ParamScheduler)]
+        configs = [s for s in self._param_scheduler_spec if not isinstance(s, ParamScheduler)]
+        if configs:
+            epoch_length = len(loop.dataloader) if loop.by_epoch else loop.max_iters
+            objects += build_param_schedulers(
+                configs,  # type: ignore[arg-type]  # the non-objects are scheduler configs
+                self.optim_wrapper,
+                epoch_length=epoch_length,
+                max_epochs=loop.max_epochs,
+                max_iters=loop.max_iters,
+            )
+        return objects
+
+    # -- phases --------------------------------------------------------------------------------------------------
+    def train(self) -> nn.Module:
+        """Train (validating on the loop's cadence); returns the trained (unwrapped) model."""
+        if not callable(getattr(self.model, "train_step", None)):
+            raise TypeError("the model has no train_step(); subclass typedengine.BaseModel")
+        loop = self.train_loop
+        self.optim_wrapper = self._build_optim_wrapper()
+        if self._auto_scale_lr is not None and self._auto_scale_lr.enable:
+            self._scale_lr(loop)
+        self.param_schedulers = self._build_param_schedulers(loop)
+        if self.val_loop_configured:
+            _ = self.val_loop
+        self.state.max_epochs, self.state.max_iters = loop.max_epochs, loop.max_iters
+        self.call_hook("before_run")
+        init_weights = getattr(self.unwrapped_model, "init_weights", None)
+        if callable(init_weights):
+            init_weights()
+        self.load_or_resume()
+        init_counts = getattr(self.optim_wrapper, "initialize_count_status", None)
+        if callable(init_counts):
+            init_counts(self.model, self.state.iter, loop.max_iters)
+        loop.run()
+        self.call_hook("after_run")
+        return self.unwrapped_model
+
+    def val(self) -> dict[str, float]:
+        """Run validation alone (loading ``load_from``/resume weights first); returns the metrics."""
+        loop = self.val_loop
+        self.call_hook("before_run")
+        self.load_or_resume()
+        metrics = loop.run()
+        self.call_hook("after_run")
+        return metrics
+
+    def test(self) -> dict[str, float]:
+        """Run the test set alone (loading ``load_from``/resume weights first); returns the metrics."""
+        loop = self.test_loop
+        self.call_hook("before_run")
+        self.load_or_resume()
+        metrics = loop.run()
+        self.call_hook("after_run")
+        return metrics
+
+    def _scale_lr(self, loop: BaseTrainLoop) -> None:
+        from ..optim import scale_lr
+
+        assert self._auto_scale_lr is not None and self.optim_wrapper is not None
+        batch = loop.dataloader.batch_size or 1
+        factor = scale_lr(
+            self.optim_wrapper,
+            batch_size=batch,
+            world_size=self.world_size,
+            base_batch_size=self._auto_scale_lr.base_batch_size,
+        )
+        self.logger.info(
+            f"LR scaled by {factor:.4g} = batch {batch} x world size {self.world_size} / "
+            f"base_batch_size {self._auto_scale_lr.base_batch_size}"
+        )
+
+    # -- checkpoints --------------------------------------------------------------------------------------------
+    def load_or_resume(self) -> None:
+        """Resume (``resume``) or load weights (``load_from``) once, before the first phase runs."""
+        from ..checkpoint.io import find_latest
+
+        if self._has_loaded:
+            return
+        self._has_loaded = True
+        if self.resume_from is True:
+            latest = find_latest(self.work_dir)
+            if latest is None:
+                self.logger.info(f"resume=True but no checkpoint in {self.work_dir}; starting from scratch")
+            else:
+                self.resume(latest)
+                self.logger.info(f"Auto resumed from the latest checkpoint {latest}.")
+        elif isinstance(self.resume_from, Path):
+            self.resume(self.resume_from)
+        elif self.load_from is not None:
+            self.load_checkpoint(self.load_from)
+
+    def save_checkpoint(
+        self,
+        filename: str,
+        *,
+        out_dir: Path | None = None,
+        save_optimizer: bool = True,
+        save_param_scheduler: bool = True,
+        update_pointer: bool = True,
+    ) -> Path:
+        """Write a checkpoint atomically (``before_save_checkpoint`` hooks may add entries); returns its path."""
+        from ..checkpoint.contents import gather_checkpoint
+        from ..checkpoint.io import save_checkpoint_file, write_pointer
+
+        ckpt = gather_checkpoint(self, save_optimizer=save_optimizer, save_param_scheduler=save_param_scheduler)
+        self.call_hook("before_save_checkpoint", checkpoint=ckpt)
+        directory = out_dir or self.work_dir
+        path = directory / filename
+        if self.rank == 0:
+            save_checkpoint_file(ckpt, path)
+            if update_pointer:
+                write_pointer(self.work_dir, path)
+        dist_ops.barrier()
+        return path
+
+    def resume(self, path: str | Path) -> None:
+        """Restore weights, optimizer, schedulers, RNG, progress and sampler position from a checkpoint."""
+        from ..checkpoint.contents import apply_checkpoint
+        from ..checkpoint.io import load_checkpoint_file
+
+        ckpt = load_checkpoint_file(Path(path), map_location="cpu")
+        self.call_hook("after_load_checkpoint", checkpoint=ckpt)
+        apply_checkpoint(self, ckpt, resume=True)
+        self.logger.info(f"resumed epoch: {self.state.epoch}, iter: {self.state.iter}")
+
+    def load_checkpoint(
+        self, path: str | Path, *, strict: bool = False, revise_keys: Sequence[tuple[str, str]] = ((r"^module\.", ""),)
+    ) -> None:
+        """Load model weights only (``load_from``); missing/unexpected keys are reported."""
+        from ..checkpoint.io import load_checkpoint_file
+        from ..checkpoint.load import load_weights
+
+        ckpt = load_checkpoint_file(Path(path), map_location="cpu")
+        self.call_hook("after_load_checkpoint", checkpoint=ckpt)
+        weights = ckpt.get("state_dict", ckpt)
+        if not isinstance(weights, Mapping):
+            raise TypeError(f"{path}: no state_dict in the checkpoint")
+        report = load_weights(self.unwrapped_model, weights, strict=strict, revise_keys=revise_keys)
+        self.logger.info(f"Loaded weights from {path}. {report}")
+
+
+def _build_hook(cfg: object) -> Hook:
+    build = getattr(cfg, "build", None)
+    if build is None:
+        raise TypeError(f"expected a Hook or a hook config, got {type(cfg).__name__}")
+    hook = build()
+    if not isinstance(hook, Hook):
+        raise TypeError(f"{type(cfg).__name__}.build() must return a Hook, got {type(hook).__name__}")
+    return hook
+
+
+def _config_priority(cfg: object) -> int | str | None:
+    value = getattr(cfg, "priority", None)
+    if isinstance(cfg, Hook) or value is None:
+        return None
+    assert isinstance(value, (int, str))
+    return value
+
+
+def _build_evaluator(spec: EvaluatorLike | None) -> Evaluator:
+    if spec is None:
+        raise RuntimeError("no evaluator configured")
+    if isinstance(spec, Evaluator):
+        return spec
+    if isinstance(spec, BaseMetric):
+        return Evaluator(spec)
+    if isinstance(spec, (EvaluatorConfig, MetricConfig)):
+        built = spec.build()
+        return built if isinstance(built, Evaluator) else Evaluator(built)
+    if isinstance(spec, Sequence) and all(isinstance(m, BaseMetric) for m in spec):
+        return Evaluator(list(spec))
+    raise TypeError(f"evaluator must be an Evaluator, metric(s) or their config, got {type(spec).__name__}")

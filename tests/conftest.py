@@ -1,0 +1,82 @@
+"""Shared test helpers: a tiny MLP model, synthetic data, and a hook that records calls."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import TensorDataset
+
+import typedengine as te
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+torch.set_num_threads(1)
+
+
+class TinyMLP(te.BaseModel):
+    """64 -> 32 -> 10 MLP with the BaseModel contract (loss / predict / tensor)."""
+
+    def __init__(self, dims: tuple[int, ...] = (16, 32, 4), dropout: float = 0.0) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        for i in range(len(dims) - 1):
+            layers.append(nn.Linear(dims[i], dims[i + 1]))
+            if i < len(dims) - 2:
+                layers.append(nn.ReLU())
+                if dropout:
+                    layers.append(nn.Dropout(dropout))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor, mode: str = "tensor") -> object:  # type: ignore[override]
+        logits = self.net(x)
+        if mode == "loss":
+            return {"loss": F.cross_entropy(logits, y)}
+        if mode == "predict":
+            return logits, y
+        return logits
+
+
+def make_data(n: int = 64, dim: int = 16, classes: int = 4, seed: int = 1) -> TensorDataset:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, dim, generator=g)
+    teacher = torch.randn(dim, classes, generator=g)
+    y = (x @ teacher).argmax(1)
+    return TensorDataset(x, y)
+
+
+class RecordingHook(te.Hook):
+    """Records (point, epoch, iter) for every hook point."""
+
+    priority = "lowest"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int, int]] = []
+
+    def _rec(self, runner: te.Runner, name: str) -> None:
+        self.calls.append((name, runner.state.epoch, runner.state.iter))
+
+
+def _make_method(point: str):  # type: ignore[no-untyped-def]
+    def method(self: RecordingHook, runner: te.Runner, *args: object, **kwargs: object) -> None:
+        self._rec(runner, point)
+
+    return method
+
+
+from typedengine.hooks.hook import HOOK_POINTS  # noqa: E402
+
+for _p in HOOK_POINTS:
+    setattr(RecordingHook, _p, _make_method(_p))
+
+
+@pytest.fixture
+def tiny_data() -> TensorDataset:
+    return make_data()
+
+
+def state_equal(a: Mapping[str, torch.Tensor], b: Mapping[str, torch.Tensor]) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -1,0 +1,35 @@
+"""Accuracy (top-k, percent) and the Evaluator's duplicate-key rule."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from typedengine.evaluation.accuracy import Accuracy, AccuracyConfig
+from typedengine.evaluation.evaluator import Evaluator, EvaluatorConfig
+
+
+def test_topk_accuracy_in_percent() -> None:
+    acc = Accuracy(topk=(1, 2))
+    scores = torch.tensor([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2], [0.2, 0.3, 0.5], [0.6, 0.3, 0.1]])
+    labels = torch.tensor([1, 1, 0, 2])
+    acc.process(None, (scores[:2], labels[:2]))
+    acc.process(None, {"scores": scores[2:], "labels": labels[2:]})
+    # top1 hits: rows 0 only -> 25 %; top2 hits: rows 0, 1, 2 -> 75 %
+    assert acc.evaluate(4) == {"accuracy/top1": 25.0, "accuracy/top2": 75.0}
+    assert acc.results == []  # cleared for the next evaluation
+
+
+def test_evaluator_rejects_duplicate_keys() -> None:
+    ev = Evaluator([Accuracy(), Accuracy()])
+    ev.process((torch.eye(2), torch.tensor([0, 1])))
+    with pytest.raises(ValueError, match="two metrics produce the key 'accuracy'"):
+        ev.evaluate(2)
+
+
+def test_prefix_and_config_keys() -> None:
+    cfg = EvaluatorConfig[AccuracyConfig](metrics=(AccuracyConfig(prefix="digits"),))
+    assert cfg.metric_keys() == frozenset({"digits/accuracy"})
+    ev = cfg.build()
+    ev.process((torch.eye(3), torch.tensor([0, 1, 1])))
+    assert ev.evaluate(3) == pytest.approx({"digits/accuracy": 200 / 3})
