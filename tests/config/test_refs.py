@@ -82,9 +82,12 @@ def test_import_ref_validates_dumps_and_round_trips(tmp_path: Path) -> None:
     assert got[1].startswith("dataset_cls: expected a class") or got[1].startswith("dataset_cls: Input should be a subclass")
 
 
-def test_json_schema_of_import_ref_is_a_string() -> None:
-    props = Head.model_json_schema()["properties"]
+def test_json_schema_of_import_ref_is_a_string_with_a_dotted_default() -> None:
+    from typedengine.config.schema import config_json_schema
+
+    props = config_json_schema(Head)["properties"]
     assert props["activation"]["type"] == "string"
+    assert props["activation"]["default"] == "torch.nn.modules.activation.ReLU"
 
 
 def test_check_call_kwargs_finds_every_problem() -> None:

@@ -65,7 +65,7 @@ def _entry(
         if init:
             from typedengine.dist import DistConfig, init_distributed
 
-            init_distributed("pytorch", DistConfig(backend="gloo", timeout_s=timeout_s))
+            init_distributed("pytorch", DistConfig(backend="gloo", device="cpu", timeout_s=timeout_s))
         value = fn(*args)
         # plain pickle: torch's queue reduction would pass tensors as shared memory of an exiting process
         results.put((rank, pickle.dumps(value), None))

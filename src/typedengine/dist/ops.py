@@ -19,6 +19,8 @@ import os
 import secrets
 from typing import TYPE_CHECKING, Literal, TypeVar
 
+from typedengine.dist.failure import collective_failures
+
 if TYPE_CHECKING:
     import torch
 
@@ -91,7 +93,8 @@ def barrier() -> None:
         return
     import torch.distributed as dist
 
-    dist.barrier()
+    with collective_failures("barrier"):
+        dist.barrier()
 
 
 def _comm_device() -> torch.device:
@@ -126,7 +129,8 @@ def all_reduce(tensor: torch.Tensor, op: ReduceOpName = "sum") -> torch.Tensor:
     }[op]
     device = _comm_device()
     work = tensor if tensor.device == device else tensor.to(device)
-    dist.all_reduce(work, op=reduce_op)
+    with collective_failures(f"all_reduce({op})"):
+        dist.all_reduce(work, op=reduce_op)
     if op == "mean":
         work.div_(world_size)
     if work is not tensor:
@@ -148,7 +152,8 @@ def all_gather(tensor: torch.Tensor) -> list[torch.Tensor]:
     device = _comm_device()
     work = tensor.to(device).contiguous()
     parts = [torch.empty_like(work) for _ in range(world_size)]
-    dist.all_gather(parts, work)
+    with collective_failures("all_gather"):
+        dist.all_gather(parts, work)
     return [p.to(tensor.device) for p in parts]
 
 
@@ -159,7 +164,8 @@ def broadcast_object(obj: T, src: int = 0) -> T:
     import torch.distributed as dist
 
     box: list[object] = [obj]
-    dist.broadcast_object_list(box, src=src)
+    with collective_failures("broadcast_object"):
+        dist.broadcast_object_list(box, src=src)
     return box[0]  # type: ignore[return-value]  # the object rank `src` sent has the caller's type T
 
 
@@ -172,7 +178,8 @@ def gather_objects(obj: T, dst: int = 0) -> list[T] | None:
 
     rank = get_rank()
     out: list[object] | None = [None] * world_size if rank == dst else None
-    dist.gather_object(obj, out, dst=dst)
+    with collective_failures("gather_objects"):
+        dist.gather_object(obj, out, dst=dst)
     return out  # type: ignore[return-value]  # each rank sent a T, so the filled list holds T
 
 
@@ -184,7 +191,8 @@ def all_gather_objects(obj: T) -> list[T]:
     import torch.distributed as dist
 
     out: list[object] = [None] * world_size
-    dist.all_gather_object(out, obj)
+    with collective_failures("all_gather_objects"):
+        dist.all_gather_object(out, obj)
     return out  # type: ignore[return-value]  # each rank sent a T, so the filled list holds T
 
 

@@ -46,6 +46,9 @@ class DistConfig(Config):
     backend: Literal["auto", "nccl", "gloo"] = Field(
         "auto", description="Collective backend; auto = nccl when CUDA is available, else gloo."
     )
+    device: Literal["auto", "cuda", "cpu"] = Field(
+        "auto", description="Device of each rank; auto = cuda:<local rank> when CUDA is available, else cpu."
+    )
     timeout_s: float = Field(
         1800.0,
         gt=0,
@@ -70,19 +73,21 @@ class DistInfo:
         return self.rank == 0
 
 
-def _device_for(local_rank: int) -> torch.device:
+def _device_for(local_rank: int, choice: Literal["auto", "cuda", "cpu"]) -> torch.device:
     import torch
 
-    if torch.cuda.is_available():
-        count = torch.cuda.device_count()
-        if local_rank >= count:
-            raise RuntimeError(
-                f"local rank {local_rank} has no GPU: this node has {count} CUDA device(s); "
-                "start at most one process per GPU"
-            )
-        torch.cuda.set_device(local_rank)
-        return torch.device("cuda", local_rank)
-    return torch.device("cpu")
+    use_cuda = torch.cuda.is_available() if choice == "auto" else choice == "cuda"
+    if not use_cuda:
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise RuntimeError("dist.device: cuda was requested but no CUDA device is available")
+    count = torch.cuda.device_count()
+    if local_rank >= count:
+        raise RuntimeError(
+            f"local rank {local_rank} has no GPU: this node has {count} CUDA device(s); "
+            "start at most one process per GPU"
+        )
+    return torch.device("cuda", local_rank)
 
 
 def _resolve_backend(backend: Literal["auto", "nccl", "gloo"], device: torch.device) -> str:
@@ -114,18 +119,24 @@ def init_distributed(
 
     if dist.is_available() and dist.is_initialized():
         local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        device = torch.device("cuda", local_rank) if dist.get_backend() == "nccl" else torch.device("cpu")
+        device = _device_for(local_rank, "cuda" if dist.get_backend() == "nccl" else cfg.device)
         return DistInfo(
             dist.get_rank(), dist.get_world_size(), local_rank, device, resolved, str(dist.get_backend())
         )
 
     if resolved == "none":
-        device = torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu")
+        device = _device_for(0, cfg.device)
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
         return DistInfo(0, 1, 0, device, "none", None)
 
     if not dist.is_available():
         raise RuntimeError(f"launcher '{resolved}' needs torch.distributed, which this torch build lacks")
     where = DistEnv.from_mapping(env).placement(resolved)
+    device = _device_for(where.local_rank, cfg.device)
+    backend = _resolve_backend(cfg.backend, device)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
     os.environ.update(
         {
             "RANK": str(where.rank),
@@ -135,8 +146,6 @@ def init_distributed(
             "MASTER_PORT": str(where.master_port),
         }
     )
-    device = _device_for(where.local_rank)
-    backend = _resolve_backend(cfg.backend, device)
     try:
         dist.init_process_group(
             backend=backend,

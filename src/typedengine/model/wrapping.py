@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ from torch.nn.parallel import DataParallel, DistributedDataParallel
 
 from typedengine.config.base import Config, Tag
 from typedengine.config.errors import ConfigIssue
+from typedengine.dist.failure import collective_failures
 from typedengine.dist.ops import is_distributed
 
 if TYPE_CHECKING:
@@ -75,11 +77,12 @@ class DDPModel(DistributedDataParallel):
     def train_step(self, data: DataBatch, optim_wrapper: OptimWrapper) -> dict[str, torch.Tensor]:
         """Preprocess, forward in ``loss`` mode through DDP (inside ``optim_context``), parse, update."""
         model = _base_model(self.module)
-        with optim_wrapper.optim_context(self):
-            batch = model.data_preprocessor(data, True)
-            losses = self._forward_through_ddp(batch)
-        loss, log_vars = model.parse_losses(losses)
-        optim_wrapper.update_params(loss)
+        with collective_failures("DDP train_step (buffer broadcast / gradient all-reduce)"):
+            with optim_wrapper.optim_context(self):
+                batch = model.data_preprocessor(data, True)
+                losses = self._forward_through_ddp(batch)
+            loss, log_vars = model.parse_losses(losses)
+            optim_wrapper.update_params(loss)
         return log_vars
 
     def _forward_through_ddp(self, batch: object) -> object:
@@ -144,20 +147,18 @@ class DDPConfig(Config):
         if self.sync_bn:
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)  # type: ignore[no-untyped-call]  # torch leaves it unannotated
         device_ids = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else None
-        # torch 2.14 renamed the per-forward buffer sync; older releases only know `broadcast_buffers`
-        buffer_sync = (
-            {"forward_sync_buffers": self.broadcast_buffers}
-            if "forward_sync_buffers" in inspect.signature(DistributedDataParallel.__init__).parameters
-            else {"broadcast_buffers": self.broadcast_buffers}
-        )
-        return DDPModel(
+        wrap = functools.partial(
+            DDPModel,
             model,
             device_ids=device_ids,
             find_unused_parameters=self.find_unused_parameters,
             static_graph=self.static_graph,
             gradient_as_bucket_view=self.gradient_as_bucket_view,
-            **buffer_sync,
         )
+        # torch 2.14 renamed the per-forward buffer sync; older releases only know `broadcast_buffers`
+        if "forward_sync_buffers" in inspect.signature(DistributedDataParallel.__init__).parameters:
+            return wrap(forward_sync_buffers=self.broadcast_buffers)
+        return wrap(broadcast_buffers=self.broadcast_buffers)
 
 
 class FSDPConfig(Config):

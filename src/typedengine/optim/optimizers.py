@@ -23,9 +23,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Union
 
 import tyro
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, TypeAdapter, field_validator, model_validator
 
 from ..config.base import Config, Tag
+from .cli_json import json_spec
 
 if TYPE_CHECKING:
     import torch
@@ -211,6 +212,11 @@ class RAdamConfig(_TorchOptimizerConfig):
 OptimizerKwarg = Union[bool, int, float, str, tuple[float, ...], None]
 """A value the import-path escape hatch can pass to an optimizer constructor."""
 
+OptimizerKwargs = Annotated[
+    dict[str, OptimizerKwarg], json_spec(TypeAdapter(dict[str, OptimizerKwarg]))
+]
+"""Constructor keyword arguments; one JSON argument on the command line."""
+
 
 def _import_object(path: str) -> object:
     module_name, _, attr = path.rpartition(".")
@@ -243,7 +249,7 @@ class ImportedOptimizerConfig(Config):
 
     type: Tag[Literal["import"]] = "import"
     target: str = Field("torch.optim.SGD", description="Dotted import path of the optimizer class.")
-    kwargs: dict[str, OptimizerKwarg] = Field(
+    kwargs: OptimizerKwargs = Field(
         default_factory=_default_kwargs,
         description="Keyword arguments for the constructor (lists become tuples, e.g. betas).",
     )
@@ -269,6 +275,10 @@ class ImportedOptimizerConfig(Config):
             accepted = [n for n in sig.parameters if n not in ("self", "params")]
             raise ValueError(f"kwargs do not fit {self.target}: {exc} (accepted: {', '.join(accepted)})") from None
         return self
+
+    def __hash__(self) -> int:
+        # dict fields are not hashable; the canonical JSON dump stands for the value
+        return hash(self.model_dump_json())
 
     def optimizer_class(self) -> builtins.type[torch.optim.Optimizer]:
         """The imported optimizer class."""

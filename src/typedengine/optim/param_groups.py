@@ -23,11 +23,12 @@ Example::
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import Field
+from pydantic import Field, TypeAdapter
 
 from ..config.base import Config
+from .cli_json import json_spec
 
 if TYPE_CHECKING:
     import torch
@@ -45,6 +46,10 @@ class CustomKeyRule(Config):
     decay_mult: float = Field(1.0, ge=0.0, description="Multiplier of the base weight decay.")
 
 
+CustomKeys = Annotated[dict[str, CustomKeyRule], json_spec(TypeAdapter(dict[str, CustomKeyRule]))]
+"""Name substring -> multipliers; one JSON argument on the command line."""
+
+
 def _is_norm(module: nn.Module) -> bool:
     from torch import nn
 
@@ -56,7 +61,7 @@ def _is_norm(module: nn.Module) -> bool:
 class ParamwiseConfig(Config):
     """Per-parameter lr / weight-decay multipliers; see the module docstring for the matching order."""
 
-    custom_keys: dict[str, CustomKeyRule] = Field(
+    custom_keys: CustomKeys = Field(
         default_factory=dict, description="Name substring -> multipliers; overrides every other rule."
     )
     bias_lr_mult: float | None = Field(None, ge=0.0, description="lr multiplier of biases (not in norm layers).")
@@ -71,6 +76,10 @@ class ParamwiseConfig(Config):
         None, ge=0.0, description="Weight-decay multiplier of the remaining 1-D parameters."
     )
     bypass_duplicate: bool = Field(False, description="Skip parameters already added (shared modules).")
+
+    def __hash__(self) -> int:
+        # dict fields are not hashable; the canonical JSON dump stands for the value
+        return hash(self.model_dump_json())
 
     def uses_decay_mult(self) -> bool:
         """True when some rule multiplies the weight decay (so a base weight decay must exist)."""

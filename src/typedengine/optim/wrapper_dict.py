@@ -162,6 +162,10 @@ class OptimWrapperDictConfig(Config):
             raise ValueError("at least one optim wrapper is needed")
         return value
 
+    def __hash__(self) -> int:
+        # dict fields are not hashable; the canonical JSON dump stands for the value
+        return hash(self.model_dump_json())
+
     def build(self, model: nn.Module) -> OptimWrapperDict:
         """Build one wrapper per entry over ``model.get_submodule(name)``."""
         module = getattr(model, "module", model)  # unwrap DDP

@@ -1,0 +1,255 @@
+"""LoggerHook: log lines every ``interval_iters``, scalars to the visualizer, progress bars on a terminal.
+
+* Train: a line every ``interval_iters`` iterations (counted inside the epoch for epoch-based loops, globally
+  for iteration-based ones). With ``ignore_last`` the partial last window of an epoch is not logged unless
+  the epoch is no longer than one interval. The logged scalars go to the visualizer at
+  ``step`` = the global iteration (1-based).
+* Val/test: an iteration line (time, data_time, eta, val losses) every ``interval_iters`` batches and the
+  metrics line at the end of the epoch (``Epoch(val) [1][313/313]  accuracy: 35.7000``); metrics go to the
+  visualizer with ``mode="val"``/``"test"`` at the current training iteration.
+* ``after_run`` closes the visualizer (backends reopen lazily if the runner runs another phase).
+* ``progress``: rich bars per phase on rank 0 when stdout is a terminal; lines are printed either way (they
+  scroll above the bars and always reach the text log).
+
+Reading the smoothed values syncs the device once per key at each log line, never per iteration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from ..config.base import Config, Tag
+from ..logs.processor import LogPosition
+from ..logs.progress import PhaseProgress, stdout_is_terminal
+from .hook import Hook
+from .priority import Priority
+
+if TYPE_CHECKING:
+    from ..batches import DataBatch, StepOutputs
+    from ..runner.runner import Runner
+
+__all__ = ["LoggerHook", "LoggerHookConfig"]
+
+EvalMode = Literal["val", "test"]
+
+
+def _len(loader: object) -> int | None:
+    try:
+        return len(loader)  # type: ignore[arg-type]  # checked at run time: loaders may lack __len__
+    except TypeError:
+        return None
+
+
+def _max_memory_mb(runner: Runner) -> int | None:
+    """Peak CUDA memory allocated since the last call, in MB; None off CUDA."""
+    device = runner.device
+    if device.type != "cuda":
+        return None
+    import torch
+
+    mb = int(torch.cuda.max_memory_allocated(device) // (1024 * 1024))
+    torch.cuda.reset_peak_memory_stats(device)
+    return mb
+
+
+class LoggerHook(Hook):
+    """Writes MMEngine-format lines through ``runner.logger`` and scalars to ``runner.visualizer``.
+
+    Example::
+
+        runner.register_hook(LoggerHook(interval_iters=50, progress=False))
+    """
+
+    priority = Priority.BELOW_NORMAL
+
+    def __init__(
+        self,
+        *,
+        interval_iters: int = 10,
+        ignore_last: bool = True,
+        interval_exp_name_iters: int = 1000,
+        progress: bool = True,
+        progress_refresh_per_second: float = 4.0,
+    ) -> None:
+        if interval_iters < 1:
+            raise ValueError(f"interval_iters must be >= 1, got {interval_iters}")
+        self.interval_iters = interval_iters
+        self.ignore_last = ignore_last
+        self.interval_exp_name_iters = interval_exp_name_iters
+        self.progress = progress
+        self.progress_refresh_per_second = progress_refresh_per_second
+        self._bars = PhaseProgress(enabled=False)
+        self._train_task = -1
+        self._eval_task = -1
+        self._training = False
+        self._train_by_epoch: bool | None = None
+
+    # --- run -------------------------------------------------------------------------------------------
+    def before_run(self, runner: Runner) -> None:
+        enabled = self.progress and runner.rank == 0 and stdout_is_terminal()
+        self._bars = PhaseProgress(enabled=enabled, refresh_per_second=self.progress_refresh_per_second)
+
+    def after_run(self, runner: Runner) -> None:
+        self._bars.close()
+        runner.visualizer.close()
+
+    # --- train -----------------------------------------------------------------------------------------
+    def before_train(self, runner: Runner) -> None:
+        self._training = True
+        self._train_by_epoch = bool(runner.train_loop.by_epoch)
+
+    def after_train(self, runner: Runner) -> None:
+        self._training = False
+
+    def before_train_epoch(self, runner: Runner) -> None:
+        state, loop = runner.state, runner.train_loop
+        if self._train_by_epoch:
+            desc = f"Epoch {state.epoch + 1}/{loop.max_epochs}"
+            self._train_task = self._bars.add(desc, _len(loop.dataloader), completed=state.inner_iter)
+        else:
+            self._train_task = self._bars.add("Train", loop.max_iters, completed=state.iter)
+
+    def after_train_epoch(self, runner: Runner) -> None:
+        self._bars.remove(self._train_task)
+        self._train_task = -1
+        runner.logger.info(f"Exp name: {runner.experiment_name}")
+
+    def _should_log_train(self, runner: Runner, batch_idx: int, loader_len: int | None) -> bool:
+        state = runner.state
+        if not self._train_by_epoch:
+            done = state.iter + 1
+            return done % self.interval_iters == 0 or (done == state.max_iters and not self.ignore_last)
+        done = batch_idx + 1
+        if done % self.interval_iters == 0:
+            return True
+        last = loader_len is not None and done == loader_len
+        return last and (not self.ignore_last or loader_len is not None and loader_len <= self.interval_iters)
+
+    def after_train_iter(
+        self,
+        runner: Runner,
+        batch_idx: int,
+        data_batch: DataBatch | None = None,
+        outputs: Mapping[str, object] | None = None,
+    ) -> None:
+        self._bars.advance(self._train_task)
+        state = runner.state
+        done_iters = state.iter + 1  # state.iter is the 0-based index of this iteration here
+        if self.interval_exp_name_iters > 0 and done_iters % self.interval_exp_name_iters == 0:
+            runner.logger.info(f"Exp name: {runner.experiment_name}")
+        loader_len = _len(runner.train_loop.dataloader) if self._train_by_epoch else None
+        if not self._should_log_train(runner, batch_idx, loader_len):
+            return
+        pos = LogPosition(
+            "train",
+            batch_idx,
+            loader_len,
+            epoch=state.epoch + 1,
+            iter=done_iters,
+            max_epochs=state.max_epochs,
+            max_iters=state.max_iters,
+            train_by_epoch=self._train_by_epoch,
+        )
+        tag, line = runner.log_processor.iter_log(runner.message_hub, pos, memory_mb=_max_memory_mb(runner))
+        runner.logger.info(line)
+        runner.visualizer.add_scalars(tag, step=done_iters, epoch=state.epoch + 1, iter=done_iters, mode="train")
+
+    # --- val / test ------------------------------------------------------------------------------------
+    def _eval_loader_len(self, runner: Runner, mode: EvalMode) -> int | None:
+        loop = runner.val_loop if mode == "val" else runner.test_loop
+        return _len(loop.dataloader)
+
+    def _position(self, runner: Runner, mode: EvalMode, batch_idx: int, loader_len: int | None) -> LogPosition:
+        state = runner.state
+        return LogPosition(
+            mode,
+            batch_idx,
+            loader_len,
+            epoch=state.epoch,
+            iter=state.iter,
+            max_epochs=state.max_epochs,
+            max_iters=state.max_iters,
+            train_by_epoch=self._train_by_epoch if self._training and mode == "val" else None,
+        )
+
+    def _before_eval_epoch(self, runner: Runner, mode: EvalMode) -> None:
+        self._eval_task = self._bars.add(mode.capitalize(), self._eval_loader_len(runner, mode))
+
+    def _after_eval_iter(self, runner: Runner, mode: EvalMode, batch_idx: int) -> None:
+        self._bars.advance(self._eval_task)
+        if (batch_idx + 1) % self.interval_iters != 0:
+            return
+        pos = self._position(runner, mode, batch_idx, self._eval_loader_len(runner, mode))
+        _, line = runner.log_processor.iter_log(runner.message_hub, pos, memory_mb=_max_memory_mb(runner))
+        runner.logger.info(line)
+
+    def _after_eval_epoch(self, runner: Runner, mode: EvalMode, metrics: Mapping[str, float] | None) -> None:
+        self._bars.remove(self._eval_task)
+        self._eval_task = -1
+        loader_len = self._eval_loader_len(runner, mode)
+        pos = self._position(runner, mode, max((loader_len or 1) - 1, 0), loader_len)
+        tag, line = runner.log_processor.epoch_log(pos, metrics or {})
+        runner.logger.info(line)
+        state = runner.state
+        runner.visualizer.add_scalars(tag, step=state.iter, epoch=state.epoch, iter=state.iter, mode=mode)
+
+    def before_val_epoch(self, runner: Runner) -> None:
+        self._before_eval_epoch(runner, "val")
+
+    def after_val_iter(
+        self,
+        runner: Runner,
+        batch_idx: int,
+        data_batch: DataBatch | None = None,
+        outputs: StepOutputs | None = None,
+    ) -> None:
+        self._after_eval_iter(runner, "val", batch_idx)
+
+    def after_val_epoch(self, runner: Runner, metrics: Mapping[str, float] | None = None) -> None:
+        self._after_eval_epoch(runner, "val", metrics)
+
+    def before_test_epoch(self, runner: Runner) -> None:
+        self._before_eval_epoch(runner, "test")
+
+    def after_test_iter(
+        self,
+        runner: Runner,
+        batch_idx: int,
+        data_batch: DataBatch | None = None,
+        outputs: StepOutputs | None = None,
+    ) -> None:
+        self._after_eval_iter(runner, "test", batch_idx)
+
+    def after_test_epoch(self, runner: Runner, metrics: Mapping[str, float] | None = None) -> None:
+        self._after_eval_epoch(runner, "test", metrics)
+
+
+class LoggerHookConfig(Config):
+    """Log lines, visualizer scalars and progress bars (``default_hooks.logger``).
+
+    Example: ``--default-hooks.logger.interval-iters 50 --default-hooks.logger.no-progress``.
+    """
+
+    type: Tag[Literal["logger"]] = "logger"
+    interval_iters: int = Field(10, ge=1, description="Iterations between log lines.")
+    ignore_last: bool = Field(
+        True, description="Skip the partial last window of an epoch (unless the epoch is shorter than one interval)."
+    )
+    interval_exp_name_iters: int = Field(
+        1000, ge=0, description="Iterations between 'Exp name: ...' lines (also at each epoch end); 0 = only there."
+    )
+    progress: bool = Field(True, description="Rich progress bars on a terminal (rank 0); plain lines otherwise.")
+    progress_refresh_per_second: float = Field(4.0, gt=0, le=30, description="Progress bar refresh rate limit.")
+
+    def build(self) -> LoggerHook:
+        """The hook."""
+        return LoggerHook(
+            interval_iters=self.interval_iters,
+            ignore_last=self.ignore_last,
+            interval_exp_name_iters=self.interval_exp_name_iters,
+            progress=self.progress,
+            progress_refresh_per_second=self.progress_refresh_per_second,
+        )

@@ -1,0 +1,34 @@
+"""Started by tests as a plain process or under torchrun: joins with launcher=auto and prints what it saw."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from typedengine.dist import DistConfig, all_reduce, distributed, get_local_rank
+
+
+def main() -> None:
+    with distributed("auto", DistConfig(backend="gloo", device="cpu", timeout_s=30)) as info:
+        total = all_reduce(torch.tensor([float(info.rank + 1)]))
+        print(
+            "PROBE "
+            + json.dumps(
+                {
+                    "launcher": info.launcher,
+                    "rank": info.rank,
+                    "world_size": info.world_size,
+                    "local_rank": info.local_rank,
+                    "get_local_rank": get_local_rank(),
+                    "device": str(info.device),
+                    "backend": info.backend,
+                    "sum": total.item(),
+                }
+            ),
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""DistEnv parsing of torchrun and SLURM variables, node lists, and launcher detection."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from typedengine.dist import DistEnv, Placement, detect_launcher, expand_nodelist
+
+TORCHRUN = {
+    "RANK": "3",
+    "LOCAL_RANK": "1",
+    "WORLD_SIZE": "8",
+    "LOCAL_WORLD_SIZE": "2",
+    "MASTER_ADDR": "node0",
+    "MASTER_PORT": "29411",
+    "PATH": "/usr/bin",  # unrelated variables are ignored
+}
+SLURM = {
+    "SLURM_PROCID": "5",
+    "SLURM_NTASKS": "8",
+    "SLURM_LOCALID": "1",
+    "SLURM_NODELIST": "gpu[07-08,12]",
+    "SLURM_JOB_ID": "4242",
+}
+
+
+def test_torchrun_variables() -> None:
+    env = DistEnv.from_mapping(TORCHRUN)
+    assert (env.rank, env.local_rank, env.world_size, env.local_world_size) == (3, 1, 8, 2)
+    assert env.placement("pytorch") == Placement(3, 8, 1, "node0", 29411)
+
+
+def test_slurm_variables_and_first_host_of_the_node_list() -> None:
+    env = DistEnv.from_mapping(SLURM)
+    assert env.slurm_hosts == ["gpu07", "gpu08", "gpu12"]
+    assert env.placement("slurm") == Placement(5, 8, 1, "gpu07", 29500)
+    # an explicit MASTER_ADDR / MASTER_PORT wins over the node list and the default port
+    custom = DistEnv.from_mapping({**SLURM, "MASTER_PORT": "31000", "MASTER_ADDR": "head"})
+    assert custom.placement("slurm") == Placement(5, 8, 1, "head", 31000)
+    # the step's node list is preferred over the job's
+    step = DistEnv.from_mapping({**SLURM, "SLURM_STEP_NODELIST": "gpu[12]"})
+    assert step.placement("slurm").master_addr == "gpu12"
+
+
+def test_reading_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in SLURM.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("RANK", "2")
+    env = DistEnv()
+    assert env.slurm_procid == 5 and env.rank == 2
+
+
+def test_missing_and_bad_variables_are_named() -> None:
+    with pytest.raises(ValueError, match="WORLD_SIZE, MASTER_ADDR, MASTER_PORT"):
+        DistEnv.from_mapping({"RANK": "0"}).placement("pytorch")
+    with pytest.raises(ValueError, match="SLURM_LOCALID"):
+        DistEnv.from_mapping({"SLURM_PROCID": "0", "SLURM_NTASKS": "2"}).placement("slurm")
+    with pytest.raises(ValueError, match="SLURM_NODELIST or MASTER_ADDR"):
+        DistEnv.from_mapping({"SLURM_PROCID": "0", "SLURM_NTASKS": "2", "SLURM_LOCALID": "0"}).placement("slurm")
+    with pytest.raises(ValueError, match="rank 4 is outside the world size 4"):
+        DistEnv.from_mapping({**TORCHRUN, "RANK": "4", "WORLD_SIZE": "4"}).placement("pytorch")
+    with pytest.raises(ValidationError) as info:
+        DistEnv.from_mapping({"RANK": "x", "SLURM_NODELIST": "n[1-"})
+    names = {err["loc"][0] for err in info.value.errors()}
+    assert names == {"RANK", "SLURM_NODELIST"}
+
+
+@pytest.mark.parametrize(
+    "nodelist,hosts",
+    [
+        ("node[01-04,07]", ["node01", "node02", "node03", "node04", "node07"]),
+        ("a,b", ["a", "b"]),
+        ("n[8-10]", ["n8", "n9", "n10"]),
+        ("n[098-100]", ["n098", "n099", "n100"]),
+        ("r[1-2]-g[3,5],login", ["r1-g3", "r1-g5", "r2-g3", "r2-g5", "login"]),
+        ("127.0.0.1", ["127.0.0.1"]),
+    ],
+)
+def test_expand_nodelist(nodelist: str, hosts: list[str]) -> None:
+    assert expand_nodelist(nodelist) == hosts
+
+
+@pytest.mark.parametrize("bad", ["", "n[3-1]", "n[a]", "n[1", "n]1[", "a,,b", "n[1-2"])
+def test_expand_nodelist_rejects_malformed_lists(bad: str) -> None:
+    with pytest.raises(ValueError):
+        expand_nodelist(bad)
+
+
+def test_detect_launcher() -> None:
+    assert detect_launcher({}) == "none"
+    assert detect_launcher({"PATH": "/bin"}) == "none"
+    assert detect_launcher(TORCHRUN) == "pytorch"
+    assert detect_launcher(SLURM) == "slurm"
+    assert detect_launcher({**SLURM, "SLURM_NTASKS": "1"}) == "none"  # a one-task job is a plain process
+    assert detect_launcher({**SLURM, **TORCHRUN}) == "pytorch"  # torchrun started inside a SLURM job
+    with pytest.raises(ValueError, match="SLURM_NTASKS"):
+        detect_launcher({"SLURM_PROCID": "0", "SLURM_NTASKS": "many"})

@@ -1,0 +1,119 @@
+"""init_distributed: launcher=auto under a real torchrun and in a plain process, SLURM variables, teardown."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from tests.dist.dist_harness import free_port, run_ranks
+from typedengine.dist import (
+    DistConfig,
+    DistInfo,
+    all_reduce,
+    distributed,
+    get_local_rank,
+    init_distributed,
+    is_distributed,
+)
+
+PROBE = Path(__file__).with_name("launch_probe.py")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _probe(cmd: list[str], extra_env: dict[str, str]) -> list[dict[str, Any]]:
+    keep = {k: v for k, v in os.environ.items() if k not in {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR",
+                                                            "MASTER_PORT"} and not k.startswith("SLURM_")}
+    env = {**keep, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "src"), **extra_env}
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=90, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = [json.loads(line[6:]) for line in proc.stdout.splitlines() if line.startswith("PROBE ")]
+    return sorted(lines, key=lambda d: d["rank"])
+
+
+def test_auto_is_pytorch_under_torchrun() -> None:
+    port = free_port()
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+           "--master-addr", "127.0.0.1", "--master-port", str(port), str(PROBE)]
+    seen = _probe(cmd, {})
+    assert [(s["launcher"], s["rank"], s["world_size"], s["local_rank"], s["get_local_rank"]) for s in seen] == [
+        ("pytorch", 0, 2, 0, 0),
+        ("pytorch", 1, 2, 1, 1),
+    ]
+    assert all(s["sum"] == 3.0 and s["backend"] == "gloo" and s["device"] == "cpu" for s in seen)
+
+
+def test_auto_is_none_in_a_plain_process() -> None:
+    (seen,) = _probe([sys.executable, str(PROBE)], {})
+    assert seen == {"launcher": "none", "rank": 0, "world_size": 1, "local_rank": 0, "get_local_rank": 0,
+                    "device": "cpu", "backend": None, "sum": 1.0}
+
+
+def test_none_launcher_creates_no_group() -> None:
+    info = init_distributed("none", DistConfig(device="cpu"))
+    assert info == DistInfo(0, 1, 0, torch.device("cpu"), "none", None)
+    assert info.is_main and not is_distributed()
+    assert init_distributed("auto", DistConfig(device="cpu"), env={"PATH": "/bin"}).launcher == "none"
+
+
+def test_bad_launch_settings_fail_before_joining() -> None:
+    with pytest.raises(ValueError, match="RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT"):
+        init_distributed("pytorch", DistConfig(device="cpu"), env={})
+    if not torch.cuda.is_available():
+        env = {"RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "1"}
+        with pytest.raises(RuntimeError, match="nccl needs CUDA"):
+            init_distributed("pytorch", DistConfig(backend="nccl"), env=env)
+        with pytest.raises(RuntimeError, match="no CUDA device"):
+            init_distributed("pytorch", DistConfig(device="cuda"), env=env)
+    assert not is_distributed()
+
+
+def test_unreachable_rendezvous_fails_within_the_timeout() -> None:
+    env = {"RANK": "1", "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port())}
+    saved = {k: os.environ.get(k) for k in env | {"LOCAL_RANK": ""}}
+    try:
+        with pytest.raises(RuntimeError, match="could not join the process group"):
+            init_distributed("pytorch", DistConfig(backend="gloo", device="cpu", timeout_s=2), env=env)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    assert not is_distributed()
+
+
+def _join_from_fake_slurm() -> dict[str, Any]:
+    rank, port = os.environ["RANK"], os.environ["MASTER_PORT"]
+    for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR"):
+        del os.environ[key]  # only SLURM's variables describe the job
+    slurm = {"SLURM_PROCID": rank, "SLURM_NTASKS": "2", "SLURM_LOCALID": rank,
+             "SLURM_NODELIST": "127.0.0.1", "MASTER_PORT": port}
+    out: dict[str, Any] = {}
+    try:
+        with distributed("auto", DistConfig(backend="gloo", device="cpu", timeout_s=20), env=slurm) as info:
+            out["info"] = (info.launcher, info.rank, info.world_size, info.local_rank, str(info.device))
+            out["sum"] = all_reduce(torch.tensor([1.0])).item()
+            out["local_rank"] = get_local_rank()
+            out["exported"] = {k: os.environ[k] for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR")}
+            raise KeyError("boom")  # the context manager must tear the group down on errors too
+    except KeyError:
+        out["distributed_after_error"] = is_distributed()
+    return out
+
+
+def test_slurm_launch_joins_and_tears_down_on_error() -> None:
+    r0, r1 = run_ranks(_join_from_fake_slurm, 2, init=False)
+    for r, res in enumerate((r0, r1)):
+        assert res["info"] == ("slurm", r, 2, r, "cpu")
+        assert res["sum"] == 2.0
+        assert res["local_rank"] == r
+        assert res["exported"] == {"RANK": str(r), "WORLD_SIZE": "2", "LOCAL_RANK": str(r),
+                                   "MASTER_ADDR": "127.0.0.1"}
+        assert res["distributed_after_error"] is False
