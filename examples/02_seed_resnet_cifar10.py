@@ -13,7 +13,7 @@ Usage:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from pydantic import Field
 
@@ -75,7 +75,7 @@ def main() -> None:
             super().__init__()
             self.resnet = torchvision.models.resnet50()
 
-        def forward(  # type: ignore[override]  # the model's own typed forward
+        def forward(
             self, imgs: torch.Tensor, labels: torch.Tensor, mode: str = "tensor"
         ) -> object:
             x = self.resnet(imgs)
@@ -87,12 +87,13 @@ def main() -> None:
 
     class Accuracy(te.BaseMetric):
         def process(self, data_batch: object, data_samples: object) -> None:
-            score, gt = data_samples  # type: ignore[misc]  # (logits, labels) from forward(mode="predict")
+            score, gt = cast("tuple[torch.Tensor, torch.Tensor]", data_samples)  # forward(mode="predict")
             self.results.append({"batch_size": len(gt), "correct": (score.argmax(dim=1) == gt).sum().cpu()})
 
         def compute_metrics(self, results: list[object]) -> dict[str, float]:
-            total_correct = sum(int(r["correct"]) for r in results)  # type: ignore[index]  # dicts from process()
-            total_size = sum(int(r["batch_size"]) for r in results)  # type: ignore[index]  # dicts from process()
+            rows = cast("list[dict[str, torch.Tensor | int]]", results)  # the dicts process() appended
+            total_correct = sum(int(r["correct"]) for r in rows)
+            total_size = sum(int(r["batch_size"]) for r in rows)
             return {"accuracy": 100 * total_correct / total_size}
 
     train_set, val_set = build_datasets(args.data)

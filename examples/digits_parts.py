@@ -51,7 +51,7 @@ class DigitsNet(te.BaseModel):
             nn.Flatten(), nn.Dropout(dropout), nn.Linear(2 * width * 16, 128), nn.ReLU(), nn.Linear(128, 10)
         )
 
-    def forward(  # type: ignore[override]  # typed forward of this model, nn.Module's is untyped
+    def forward(
         self, imgs: torch.Tensor, labels: torch.Tensor, mode: str = "tensor"
     ) -> dict[str, torch.Tensor] | tuple[torch.Tensor, torch.Tensor] | torch.Tensor:
         logits: torch.Tensor = self.head(self.features(imgs))

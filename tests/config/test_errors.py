@@ -120,3 +120,18 @@ def test_render_and_config_error_text() -> None:
     err = ConfigError(issues[:1])
     assert str(err) == "error: 1 config problem:\n  a.b: must be >= 1"
     assert err.issues == (issues[0],)
+
+
+def test_optional_annotated_union_paths_drop_the_tag() -> None:
+    from .toy_configs import Optimizer
+
+    class Holder(Config):
+        optimizer: Optimizer | None = Field(None, description="maybe an optimizer")
+
+    assert issues_of({"optimizer": {"type": "adamw", "lr": 0, "betas": 1}}, Holder) == [
+        "optimizer.lr: must be > 0.0",
+        "optimizer.betas: unknown field",
+    ]
+    assert issues_of({"optimizer": {"type": "adamx"}}, Holder) == [
+        "optimizer: unknown type 'adamx'; did you mean 'adamw'? (choices: sgd, adamw)"
+    ]

@@ -135,8 +135,10 @@ def test_infinite_sampler_stream(size: int, world: int) -> None:
         got = list(itertools.islice(iter(s), 40))
         assert got == _reference_stream(size, 3, 0, rank, world, 40)
     # ranks partition each stretch of the global stream
-    heads = [list(itertools.islice(iter(InfiniteSampler(size, seed=3, rank=r, world_size=world)), size))
-             for r in range(world)]
+    heads = [
+        list(itertools.islice(iter(InfiniteSampler(size, seed=3, rank=r, world_size=world)), size))
+        for r in range(world)
+    ]
     interleaved = [heads[p % world][p // world] for p in range(size)]
     assert interleaved == _perm(size, 3)
 

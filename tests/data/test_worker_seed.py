@@ -16,7 +16,12 @@ from typedengine.data.worker_seed import WorkerSeeder, worker_seeds
 def test_seeds_change_with_every_input_and_repeat_for_equal_inputs() -> None:
     base = worker_seeds(0, 0, 0, 0)
     assert worker_seeds(0, 0, 0, 0) == base
-    variants = [worker_seeds(1, 0, 0, 0), worker_seeds(0, 1, 0, 0), worker_seeds(0, 0, 1, 0), worker_seeds(0, 0, 0, 1)]
+    variants = [
+        worker_seeds(1, 0, 0, 0),
+        worker_seeds(0, 1, 0, 0),
+        worker_seeds(0, 0, 1, 0),
+        worker_seeds(0, 0, 0, 1),
+    ]
     all_seeds = {base, *variants}
     assert len(all_seeds) == 5
     # MMEngine's seed + num_workers * rank + worker_id collides for (rank 1, worker 0) vs (rank 0, worker 2)

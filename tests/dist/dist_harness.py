@@ -3,7 +3,8 @@
 ``run_ranks(fn, 2, arg)`` spawns two processes, each with torchrun-style variables (RANK, WORLD_SIZE,
 LOCAL_RANK, MASTER_ADDR, MASTER_PORT on a free port), initialises the group through
 :func:`typedengine.dist.init_distributed` and returns ``[fn(arg) on rank 0, fn(arg) on rank 1]``.
-``fn`` must be a module-level function (spawn pickles it by reference).
+``fn`` must be a module-level function (spawn pickles it by reference). ``backend="nccl"`` puts rank ``r``
+on ``cuda:r`` instead of the CPU.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def _entry(
     extra_env: dict[str, str],
     init: bool,
     timeout_s: float,
+    backend: str,
     results: Any,
 ) -> None:
     os.environ.update(
@@ -65,7 +67,9 @@ def _entry(
         if init:
             from typedengine.dist import DistConfig, init_distributed
 
-            init_distributed("pytorch", DistConfig(backend="gloo", device="cpu", timeout_s=timeout_s))
+            device = "cuda" if backend == "nccl" else "cpu"
+            cfg = DistConfig(backend=backend, timeout_s=timeout_s)  # type: ignore[arg-type]
+            init_distributed("pytorch", cfg, device=device)  # type: ignore[arg-type]
         value = fn(*args)
         # plain pickle: torch's queue reduction would pass tensors as shared memory of an exiting process
         results.put((rank, pickle.dumps(value), None))
@@ -93,6 +97,7 @@ def run_ranks_raw(
     init: bool = True,
     pg_timeout_s: float = 30.0,
     wall_timeout_s: float = 90.0,
+    backend: str = "gloo",
 ) -> list[Outcome]:
     """Start the ranks, wait for all of them, and return each rank's outcome (never raises for a rank)."""
     ctx = mp.get_context("spawn")
@@ -101,7 +106,7 @@ def run_ranks_raw(
     procs = [
         ctx.Process(
             target=_entry,
-            args=(fn, rank, world_size, port, args, env or {}, init, pg_timeout_s, results),
+            args=(fn, rank, world_size, port, args, env or {}, init, pg_timeout_s, backend, results),
             daemon=True,
         )
         for rank in range(world_size)

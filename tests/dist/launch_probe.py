@@ -10,7 +10,7 @@ from typedengine.dist import DistConfig, all_reduce, distributed, get_local_rank
 
 
 def main() -> None:
-    with distributed("auto", DistConfig(backend="gloo", device="cpu", timeout_s=30)) as info:
+    with distributed("auto", DistConfig(backend="gloo", timeout_s=30), device="cpu") as info:
         total = all_reduce(torch.tensor([float(info.rank + 1)]))
         print(
             "PROBE "

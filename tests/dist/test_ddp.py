@@ -56,7 +56,9 @@ def _train_plain(model: nn.Module, rank: int, world_size: int) -> tuple[dict[str
             opt.zero_grad()
             loss.backward()
             opt.step()
-            losses.append(all_reduce(loss.detach().clone(), op="mean").item() if world_size > 1 else loss.item())
+            losses.append(
+                all_reduce(loss.detach().clone(), op="mean").item() if world_size > 1 else loss.item()
+            )
     return {k: v.detach().clone() for k, v in unwrap_model(model).state_dict().items()}, losses
 
 

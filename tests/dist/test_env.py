@@ -57,7 +57,9 @@ def test_missing_and_bad_variables_are_named() -> None:
     with pytest.raises(ValueError, match="SLURM_LOCALID"):
         DistEnv.from_mapping({"SLURM_PROCID": "0", "SLURM_NTASKS": "2"}).placement("slurm")
     with pytest.raises(ValueError, match="SLURM_NODELIST or MASTER_ADDR"):
-        DistEnv.from_mapping({"SLURM_PROCID": "0", "SLURM_NTASKS": "2", "SLURM_LOCALID": "0"}).placement("slurm")
+        DistEnv.from_mapping({"SLURM_PROCID": "0", "SLURM_NTASKS": "2", "SLURM_LOCALID": "0"}).placement(
+            "slurm"
+        )
     with pytest.raises(ValueError, match="rank 4 is outside the world size 4"):
         DistEnv.from_mapping({**TORCHRUN, "RANK": "4", "WORLD_SIZE": "4"}).placement("pytorch")
     with pytest.raises(ValidationError) as info:

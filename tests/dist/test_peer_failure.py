@@ -73,15 +73,15 @@ def test_failed_peer_makes_the_survivor_raise_a_clear_error(failure: str) -> Non
 
 
 def test_user_errors_pass_through_unchanged() -> None:
-    with pytest.raises(ValueError, match="mine"):
-        with collective_failures("x"):
-            raise ValueError("mine")
-    with pytest.raises(RuntimeError, match="shape mismatch"):
-        with collective_failures("x"):
-            raise RuntimeError("shape mismatch")
+    with pytest.raises(ValueError, match="mine"), collective_failures("x"):
+        raise ValueError("mine")
+    with pytest.raises(RuntimeError, match="shape mismatch"), collective_failures("x"):
+        raise RuntimeError("shape mismatch")
     assert is_collective_failure(RuntimeError("[gloo/transport/tcp/pair.cc:545] Connection reset by peer"))
-    with pytest.raises(PeerFailureError, match="all_reduce failed on this rank") as info:
-        with collective_failures("all_reduce"):
-            raise RuntimeError("[third_party/gloo/x.cc:1] Timed out waiting 4000ms")
+    with (
+        pytest.raises(PeerFailureError, match="all_reduce failed on this rank") as info,
+        collective_failures("all_reduce"),
+    ):
+        raise RuntimeError("[third_party/gloo/x.cc:1] Timed out waiting 4000ms")
     assert "Timed out waiting 4000ms" in str(info.value)
     assert isinstance(info.value.__cause__, RuntimeError)

@@ -28,10 +28,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _probe(cmd: list[str], extra_env: dict[str, str]) -> list[dict[str, Any]]:
-    keep = {k: v for k, v in os.environ.items() if k not in {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR",
-                                                            "MASTER_PORT"} and not k.startswith("SLURM_")}
+    keep = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"}
+        and not k.startswith("SLURM_")
+    }
     env = {**keep, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "src"), **extra_env}
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=90, cwd=ROOT)
+    proc = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=90, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = [json.loads(line[6:]) for line in proc.stdout.splitlines() if line.startswith("PROBE ")]
     return sorted(lines, key=lambda d: d["rank"])
@@ -39,10 +43,22 @@ def _probe(cmd: list[str], extra_env: dict[str, str]) -> list[dict[str, Any]]:
 
 def test_auto_is_pytorch_under_torchrun() -> None:
     port = free_port()
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
-           "--master-addr", "127.0.0.1", "--master-port", str(port), str(PROBE)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        "2",
+        "--master-addr",
+        "127.0.0.1",
+        "--master-port",
+        str(port),
+        str(PROBE),
+    ]
     seen = _probe(cmd, {})
-    assert [(s["launcher"], s["rank"], s["world_size"], s["local_rank"], s["get_local_rank"]) for s in seen] == [
+    assert [
+        (s["launcher"], s["rank"], s["world_size"], s["local_rank"], s["get_local_rank"]) for s in seen
+    ] == [
         ("pytorch", 0, 2, 0, 0),
         ("pytorch", 1, 2, 1, 1),
     ]
@@ -51,26 +67,34 @@ def test_auto_is_pytorch_under_torchrun() -> None:
 
 def test_auto_is_none_in_a_plain_process() -> None:
     (seen,) = _probe([sys.executable, str(PROBE)], {})
-    assert seen == {"launcher": "none", "rank": 0, "world_size": 1, "local_rank": 0, "get_local_rank": 0,
-                    "device": "cpu", "backend": None, "sum": 1.0}
+    assert seen == {
+        "launcher": "none",
+        "rank": 0,
+        "world_size": 1,
+        "local_rank": 0,
+        "get_local_rank": 0,
+        "device": "cpu",
+        "backend": None,
+        "sum": 1.0,
+    }
 
 
 def test_none_launcher_creates_no_group() -> None:
-    info = init_distributed("none", DistConfig(device="cpu"))
+    info = init_distributed("none", DistConfig(), device="cpu")
     assert info == DistInfo(0, 1, 0, torch.device("cpu"), "none", None)
     assert info.is_main and not is_distributed()
-    assert init_distributed("auto", DistConfig(device="cpu"), env={"PATH": "/bin"}).launcher == "none"
+    assert init_distributed("auto", DistConfig(), env={"PATH": "/bin"}, device="cpu").launcher == "none"
 
 
 def test_bad_launch_settings_fail_before_joining() -> None:
     with pytest.raises(ValueError, match="RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT"):
-        init_distributed("pytorch", DistConfig(device="cpu"), env={})
+        init_distributed("pytorch", DistConfig(), env={}, device="cpu")
     if not torch.cuda.is_available():
         env = {"RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "1"}
         with pytest.raises(RuntimeError, match="nccl needs CUDA"):
-            init_distributed("pytorch", DistConfig(backend="nccl"), env=env)
+            init_distributed("pytorch", DistConfig(backend="nccl"), env=env, device="cpu")
         with pytest.raises(RuntimeError, match="no CUDA device"):
-            init_distributed("pytorch", DistConfig(device="cuda"), env=env)
+            init_distributed("pytorch", DistConfig(), env=env, device="cuda")
     assert not is_distributed()
 
 
@@ -79,7 +103,7 @@ def test_unreachable_rendezvous_fails_within_the_timeout() -> None:
     saved = {k: os.environ.get(k) for k in env | {"LOCAL_RANK": ""}}
     try:
         with pytest.raises(RuntimeError, match="could not join the process group"):
-            init_distributed("pytorch", DistConfig(backend="gloo", device="cpu", timeout_s=2), env=env)
+            init_distributed("pytorch", DistConfig(backend="gloo", timeout_s=2), env=env, device="cpu")
     finally:
         for key, value in saved.items():
             if value is None:
@@ -93,11 +117,16 @@ def _join_from_fake_slurm() -> dict[str, Any]:
     rank, port = os.environ["RANK"], os.environ["MASTER_PORT"]
     for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR"):
         del os.environ[key]  # only SLURM's variables describe the job
-    slurm = {"SLURM_PROCID": rank, "SLURM_NTASKS": "2", "SLURM_LOCALID": rank,
-             "SLURM_NODELIST": "127.0.0.1", "MASTER_PORT": port}
+    slurm = {
+        "SLURM_PROCID": rank,
+        "SLURM_NTASKS": "2",
+        "SLURM_LOCALID": rank,
+        "SLURM_NODELIST": "127.0.0.1",
+        "MASTER_PORT": port,
+    }
     out: dict[str, Any] = {}
     try:
-        with distributed("auto", DistConfig(backend="gloo", device="cpu", timeout_s=20), env=slurm) as info:
+        with distributed("auto", DistConfig(backend="gloo", timeout_s=20), env=slurm, device="cpu") as info:
             out["info"] = (info.launcher, info.rank, info.world_size, info.local_rank, str(info.device))
             out["sum"] = all_reduce(torch.tensor([1.0])).item()
             out["local_rank"] = get_local_rank()
@@ -114,6 +143,10 @@ def test_slurm_launch_joins_and_tears_down_on_error() -> None:
         assert res["info"] == ("slurm", r, 2, r, "cpu")
         assert res["sum"] == 2.0
         assert res["local_rank"] == r
-        assert res["exported"] == {"RANK": str(r), "WORLD_SIZE": "2", "LOCAL_RANK": str(r),
-                                   "MASTER_ADDR": "127.0.0.1"}
+        assert res["exported"] == {
+            "RANK": str(r),
+            "WORLD_SIZE": "2",
+            "LOCAL_RANK": str(r),
+            "MASTER_ADDR": "127.0.0.1",
+        }
         assert res["distributed_after_error"] is False

@@ -15,8 +15,8 @@ def test_topk_accuracy_in_percent() -> None:
     labels = torch.tensor([1, 1, 0, 2])
     acc.process(None, (scores[:2], labels[:2]))
     acc.process(None, {"scores": scores[2:], "labels": labels[2:]})
-    # top1 hits: rows 0 only -> 25 %; top2 hits: rows 0, 1, 2 -> 75 %
-    assert acc.evaluate(4) == {"accuracy/top1": 25.0, "accuracy/top2": 75.0}
+    # top1 hits: row 0 only -> 25 %; top2 hits: rows 0 and 1 (row 2 top2 = {2, 1}, label 0) -> 50 %
+    assert acc.evaluate(4) == {"accuracy/top1": 25.0, "accuracy/top2": 50.0}
     assert acc.results == []  # cleared for the next evaluation
 
 

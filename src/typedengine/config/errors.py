@@ -117,6 +117,10 @@ def _resolve(model: type[BaseModel] | None, loc: Sequence[int | str]) -> _Resolv
         bare, disc = strip_annotated(current)
         discriminator = disc or discriminator
         if is_union(bare):
+            options = [a for a in typing.get_args(bare) if a is not type(None)]
+            if len(options) == 1:  # Optional[X]: pydantic adds no location level; X may be an annotated union
+                current = options[0]
+                continue
             members = union_members(bare)
             models = [m for m in members if is_model(m)]
             if discriminator is not None and models:
@@ -174,6 +178,9 @@ def _resolve(model: type[BaseModel] | None, loc: Sequence[int | str]) -> _Resolv
         i += 1
     # When the location ends on a union that the error concerns (bad tag), report its tags.
     bare, disc = strip_annotated(current)
+    options = [a for a in typing.get_args(bare) if a is not type(None)] if is_union(bare) else []
+    if len(options) == 1:
+        bare, disc = strip_annotated(options[0])
     if is_union(bare) and (disc or discriminator):
         key = disc or discriminator or ""
         union_tags = [str(_tag_of(m, key)) for m in union_members(bare) if is_model(m)]

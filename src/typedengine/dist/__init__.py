@@ -25,6 +25,7 @@ from typedengine.dist.ops import (
     sync_random_seed,
 )
 from typedengine.dist.process_group import (
+    DeviceChoice,
     DistConfig,
     DistInfo,
     destroy_distributed,
@@ -34,6 +35,7 @@ from typedengine.dist.process_group import (
 
 __all__ = [
     "DEFAULT_MASTER_PORT",
+    "DeviceChoice",
     "DistConfig",
     "DistEnv",
     "DistInfo",

@@ -234,7 +234,9 @@ class DistEnv(BaseSettings):
             elif self.slurm_nodelist is not None:
                 addr = self.slurm_hosts[0]
             else:
-                raise ValueError("launcher 'slurm' needs SLURM_NODELIST or MASTER_ADDR to find the first host")
+                raise ValueError(
+                    "launcher 'slurm' needs SLURM_NODELIST or MASTER_ADDR to find the first host"
+                )
             port = self.master_port or DEFAULT_MASTER_PORT
         if not 0 <= rank < world_size:
             raise ValueError(f"rank {rank} is outside the world size {world_size}")

@@ -18,7 +18,14 @@ from contextlib import contextmanager
 
 __all__ = ["PeerFailureError", "collective_failures", "is_collective_failure"]
 
-_BACKEND_MARKERS = ("gloo", "NCCL", "nccl", "ProcessGroup", "Connection reset by peer", "Connection closed by peer")
+_BACKEND_MARKERS = (
+    "gloo",
+    "NCCL",
+    "nccl",
+    "ProcessGroup",
+    "Connection reset by peer",
+    "Connection closed by peer",
+)
 
 
 class PeerFailureError(RuntimeError):
@@ -46,9 +53,7 @@ def collective_failures(operation: str) -> Iterator[None]:
             raise
         import torch.distributed as dist
 
-        where = (
-            f"rank {dist.get_rank()} of {dist.get_world_size()}" if dist.is_initialized() else "this rank"
-        )
+        where = f"rank {dist.get_rank()} of {dist.get_world_size()}" if dist.is_initialized() else "this rank"
         raise PeerFailureError(
             f"{operation} failed on {where}: another rank exited, crashed or did not reach the same "
             f"collective within dist.timeout_s; check the other ranks' output for the first error. "

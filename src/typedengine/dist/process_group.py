@@ -32,7 +32,7 @@ from typedengine.dist.env import DistEnv, Launcher, ResolvedLauncher, detect_lau
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["DistConfig", "DistInfo", "destroy_distributed", "distributed", "init_distributed"]
+__all__ = ["DeviceChoice", "DistConfig", "DistInfo", "destroy_distributed", "distributed", "init_distributed"]
 
 
 class DistConfig(Config):
@@ -45,9 +45,6 @@ class DistConfig(Config):
 
     backend: Literal["auto", "nccl", "gloo"] = Field(
         "auto", description="Collective backend; auto = nccl when CUDA is available, else gloo."
-    )
-    device: Literal["auto", "cuda", "cpu"] = Field(
-        "auto", description="Device of each rank; auto = cuda:<local rank> when CUDA is available, else cpu."
     )
     timeout_s: float = Field(
         1800.0,
@@ -73,14 +70,14 @@ class DistInfo:
         return self.rank == 0
 
 
-def _device_for(local_rank: int, choice: Literal["auto", "cuda", "cpu"]) -> torch.device:
+def _device_for(local_rank: int, choice: DeviceChoice) -> torch.device:
     import torch
 
     use_cuda = torch.cuda.is_available() if choice == "auto" else choice == "cuda"
     if not use_cuda:
         return torch.device("cpu")
     if not torch.cuda.is_available():
-        raise RuntimeError("dist.device: cuda was requested but no CUDA device is available")
+        raise RuntimeError("device cuda was requested but no CUDA device is available")
     count = torch.cuda.device_count()
     if local_rank >= count:
         raise RuntimeError(
@@ -94,18 +91,25 @@ def _resolve_backend(backend: Literal["auto", "nccl", "gloo"], device: torch.dev
     if backend == "auto":
         return "nccl" if device.type == "cuda" else "gloo"
     if backend == "nccl" and device.type != "cuda":
-        raise RuntimeError("dist.backend: nccl needs CUDA, and no CUDA device is available; use gloo")
+        raise RuntimeError(f"dist.backend: nccl needs CUDA, but this rank runs on {device.type}; use gloo")
     return backend
+
+
+DeviceChoice = Literal["auto", "cuda", "cpu"]
+"""A rank's device: ``auto`` = ``cuda:<local rank>`` when CUDA is available, else ``cpu``."""
 
 
 def init_distributed(
     launcher: Launcher,
     cfg: DistConfig | None = None,
     env: Mapping[str, str] | None = None,
+    *,
+    device: DeviceChoice = "auto",
 ) -> DistInfo:
     """Join the process group described by the launcher's environment and return this rank's place.
 
-    ``env`` defaults to ``os.environ``. The rendezvous variables (RANK, WORLD_SIZE, LOCAL_RANK,
+    ``env`` defaults to ``os.environ``. ``device`` picks the rank's device (``auto``: ``cuda:<local rank>``
+    when CUDA is available, else CPU); the backend ``auto`` follows it (nccl on CUDA, gloo on CPU). The rendezvous variables (RANK, WORLD_SIZE, LOCAL_RANK,
     MASTER_ADDR, MASTER_PORT) are exported to ``os.environ`` so that child processes and
     :func:`typedengine.dist.get_local_rank` see them under SLURM too. If a group already exists (the
     caller initialised it), it is reused and its ranks are reported.
@@ -119,24 +123,24 @@ def init_distributed(
 
     if dist.is_available() and dist.is_initialized():
         local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        device = _device_for(local_rank, "cuda" if dist.get_backend() == "nccl" else cfg.device)
+        existing = _device_for(local_rank, "cuda" if dist.get_backend() == "nccl" else device)
         return DistInfo(
-            dist.get_rank(), dist.get_world_size(), local_rank, device, resolved, str(dist.get_backend())
+            dist.get_rank(), dist.get_world_size(), local_rank, existing, resolved, str(dist.get_backend())
         )
 
     if resolved == "none":
-        device = _device_for(0, cfg.device)
-        if device.type == "cuda":
-            torch.cuda.set_device(device)
-        return DistInfo(0, 1, 0, device, "none", None)
+        single = _device_for(0, device)
+        if single.type == "cuda":
+            torch.cuda.set_device(single)
+        return DistInfo(0, 1, 0, single, "none", None)
 
     if not dist.is_available():
         raise RuntimeError(f"launcher '{resolved}' needs torch.distributed, which this torch build lacks")
     where = DistEnv.from_mapping(env).placement(resolved)
-    device = _device_for(where.local_rank, cfg.device)
-    backend = _resolve_backend(cfg.backend, device)
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
+    rank_device = _device_for(where.local_rank, device)
+    backend = _resolve_backend(cfg.backend, rank_device)
+    if rank_device.type == "cuda":
+        torch.cuda.set_device(rank_device)
     os.environ.update(
         {
             "RANK": str(where.rank),
@@ -153,7 +157,7 @@ def init_distributed(
             rank=where.rank,
             world_size=where.world_size,
             timeout=timedelta(seconds=cfg.timeout_s),
-            device_id=device if backend == "nccl" else None,
+            device_id=rank_device if backend == "nccl" else None,
         )
     except Exception as exc:
         destroy_distributed()
@@ -161,7 +165,7 @@ def init_distributed(
             f"rank {where.rank}/{where.world_size} could not join the process group at "
             f"{where.master_addr}:{where.master_port} (backend {backend}, timeout {cfg.timeout_s:g} s): {exc}"
         ) from exc
-    return DistInfo(where.rank, where.world_size, where.local_rank, device, resolved, backend)
+    return DistInfo(where.rank, where.world_size, where.local_rank, rank_device, resolved, backend)
 
 
 def destroy_distributed() -> None:
@@ -174,10 +178,14 @@ def destroy_distributed() -> None:
 
 @contextmanager
 def distributed(
-    launcher: Launcher, cfg: DistConfig | None = None, env: Mapping[str, str] | None = None
+    launcher: Launcher,
+    cfg: DistConfig | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    device: DeviceChoice = "auto",
 ) -> Iterator[DistInfo]:
     """:func:`init_distributed` on entry, :func:`destroy_distributed` on exit, also when the block raises."""
-    info = init_distributed(launcher, cfg, env)
+    info = init_distributed(launcher, cfg, env, device=device)
     try:
         yield info
     finally:

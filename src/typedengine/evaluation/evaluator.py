@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ..batches import DataBatch, StepOutputs
 from ..config.base import Config
@@ -59,7 +59,14 @@ MetricT = TypeVar("MetricT", bound="MetricConfig", covariant=True)
 class EvaluatorConfig(Config, Generic[MetricT]):
     """The metrics of an evaluation: ``EvaluatorConfig[AccuracyConfig](metrics=(AccuracyConfig(),))``."""
 
-    metrics: tuple[MetricT, ...] = Field(description="Metrics computed over the whole evaluation set.")
+    metrics: tuple[MetricT, ...] = Field((), description="Metrics computed over the whole evaluation set.")
+
+    @field_validator("metrics")
+    @classmethod
+    def _not_empty(cls, v: tuple[MetricT, ...]) -> tuple[MetricT, ...]:
+        if not v:
+            raise ValueError("an evaluator needs at least one metric")
+        return v
 
     def build(self) -> Evaluator:
         """Build every metric into an :class:`Evaluator`."""

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Union
+from typing import TYPE_CHECKING, Annotated, Protocol, Union
 
 import tyro
 from pydantic import Field, TypeAdapter
@@ -66,9 +66,13 @@ class DefaultHooksConfig(Config):
         """Build the hooks of every filled slot, in slot order."""
         return [cfg.build() for cfg in self.slots() if cfg is not None]
 
-    def slots(self) -> list[Config | None]:
+    def slots(self) -> list[_HookConfigLike | None]:
         """The slot configs in declaration order."""
         return [getattr(self, name) for name in type(self).model_fields]
+
+
+class _HookConfigLike(Protocol):
+    def build(self) -> Hook: ...
 
 
 _HOOK_LIST: TypeAdapter[tuple[HookConfig, ...]] = TypeAdapter(tuple[HookConfig, ...])

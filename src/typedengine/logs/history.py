@@ -57,7 +57,8 @@ class History:
         self.max_length = max_length
         self._values: deque[float] = deque(maxlen=max_length)
         self._counts: deque[int] = deque(maxlen=max_length)
-        self._pending: list[tuple[torch.Tensor, int]] = []
+        # values pushed after the first unconverted tensor, in order (floats queue behind tensors)
+        self._pending: list[tuple[torch.Tensor | float, int]] = []
         self._total = 0.0
         self._total_count = 0
 
@@ -66,13 +67,14 @@ class History:
         """Append ``value`` (the mean of ``count`` samples). Tensors are kept on device until read."""
         if count < 1:
             raise ValueError(f"count must be >= 1, got {count}")
-        if isinstance(value, (int, float)):
-            self._append(float(value), count)
+        if isinstance(value, (int, float)) or (not _is_tensor(value) and hasattr(value, "__float__")):
+            # numbers (numpy scalars too); they queue behind pending tensors to keep the order
+            if self._pending:
+                self._pending.append((float(value), count))
+            else:
+                self._append(float(value), count)
             return
         if not _is_tensor(value):
-            if hasattr(value, "__float__"):  # numpy scalars and other number types
-                self._append(float(value), count)
-                return
             raise TypeError(f"a scalar history takes a number or a one-element tensor, got {type(value).__name__}")
         if value.numel() != 1:
             raise ValueError(f"a scalar history takes a one-element tensor, got shape {tuple(value.shape)}")
@@ -93,15 +95,18 @@ class History:
         import torch
 
         pending, self._pending = self._pending, []
-        by_device: dict[torch.device, list[int]] = {}
-        for i, (t, _) in enumerate(pending):
-            by_device.setdefault(t.device, []).append(i)
+        by_device: dict[torch.device, list[tuple[int, torch.Tensor]]] = {}
         converted: list[float] = [0.0] * len(pending)
-        for device, idxs in by_device.items():
+        for i, (v, _) in enumerate(pending):
+            if isinstance(v, float):
+                converted[i] = v
+            else:
+                by_device.setdefault(v.device, []).append((i, v))
+        for device, items in by_device.items():
             dtype = torch.float64 if device.type in ("cpu", "cuda") else torch.float32
-            stacked = torch.stack([pending[i][0].to(dtype) for i in idxs])
-            for i, v in zip(idxs, stacked.cpu().tolist()):
-                converted[i] = float(v)
+            stacked = torch.stack([t.to(dtype) for _, t in items])
+            for (i, _), f in zip(items, stacked.cpu().tolist()):
+                converted[i] = float(f)
         for v, (_, count) in zip(converted, pending):
             self._append(v, count)
 

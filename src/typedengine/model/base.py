@@ -96,7 +96,7 @@ class BaseModel(nn.Module):
         log_vars: dict[str, torch.Tensor] = {}
         for name, value in losses.items():
             if isinstance(value, torch.Tensor):
-                log_vars[name] = value.mean()
+                log_vars[name] = value if value.dim() == 0 else value.mean()
             elif isinstance(value, Sequence) and value and all(isinstance(v, torch.Tensor) for v in value):
                 log_vars[name] = torch.stack([v.mean() for v in value]).sum()
             elif isinstance(value, (int, float)):

@@ -20,7 +20,7 @@ import functools
 import inspect
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import torch
 import tyro
@@ -54,7 +54,11 @@ DtypeName = Literal["float32", "bfloat16", "float16"]
 
 
 def _dtype(name: DtypeName | None) -> torch.dtype | None:
-    return None if name is None else {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+    return (
+        None
+        if name is None
+        else {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+    )
 
 
 def _base_model(module: nn.Module) -> BaseModel:
@@ -124,13 +128,16 @@ class DDPConfig(Config):
 
     type: Tag[Literal["ddp"]] = "ddp"
     find_unused_parameters: bool = Field(
-        False, description="Allow parameters that get no gradient in a step (slower; needed for branching models)."
+        False,
+        description="Allow parameters that get no gradient in a step (slower; needed for branching models).",
     )
     broadcast_buffers: bool = Field(
-        True, description="Copy rank 0's buffers (e.g. BatchNorm statistics) to every rank before each forward."
+        True,
+        description="Copy rank 0's buffers (e.g. BatchNorm statistics) to every rank before each forward.",
     )
     static_graph: bool = Field(
-        False, description="Promise the set of used parameters never changes between steps (enables optimisations)."
+        False,
+        description="Promise the set of used parameters never changes between steps (enables optimisations).",
     )
     gradient_as_bucket_view: bool = Field(
         False, description="Let gradients alias DDP's communication buckets (saves memory)."
@@ -146,7 +153,11 @@ class DDPConfig(Config):
             return model
         if self.sync_bn:
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)  # type: ignore[no-untyped-call]  # torch leaves it unannotated
-        device_ids = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else None
+        device_ids = (
+            [device.index if device.index is not None else torch.cuda.current_device()]
+            if device.type == "cuda"
+            else None
+        )
         wrap = functools.partial(
             DDPModel,
             model,
@@ -181,7 +192,8 @@ class FSDPConfig(Config):
         None, description="Dtype of the gradient reduce-scatter (None: the param dtype)."
     )
     reshard_after_forward: bool = Field(
-        True, description="Free gathered parameters after forward (less memory, one more all-gather in backward)."
+        True,
+        description="Free gathered parameters after forward (less memory, one more all-gather in backward).",
     )
 
     def build(self, model: nn.Module, device: torch.device) -> nn.Module:
@@ -193,12 +205,16 @@ class FSDPConfig(Config):
             return model
         from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
-        policy = MixedPrecisionPolicy(param_dtype=_dtype(self.param_dtype), reduce_dtype=_dtype(self.reduce_dtype))
+        policy = MixedPrecisionPolicy(
+            param_dtype=_dtype(self.param_dtype), reduce_dtype=_dtype(self.reduce_dtype)
+        )
         wanted = set(self.shard_modules)
         found = {type(m).__name__ for m in model.modules()}
         missing = sorted(wanted - found)
         if missing:
-            raise ValueError(f"model_wrapper.shard_modules: no submodule of class {missing} in {type(model).__name__}")
+            raise ValueError(
+                f"model_wrapper.shard_modules: no submodule of class {missing} in {type(model).__name__}"
+            )
         for name, sub in model.named_modules():
             if name and type(sub).__name__ in wanted:
                 fully_shard(sub, mp_policy=policy, reshard_after_forward=self.reshard_after_forward)
@@ -207,11 +223,9 @@ class FSDPConfig(Config):
 
 
 ModelWrapperConfig = Annotated[
-    Union[
-        Annotated[NoWrapperConfig, tyro.conf.subcommand("none")],
-        Annotated[DDPConfig, tyro.conf.subcommand("ddp")],
-        Annotated[FSDPConfig, tyro.conf.subcommand("fsdp")],
-    ],
+    Annotated[NoWrapperConfig, tyro.conf.subcommand("none")]
+    | Annotated[DDPConfig, tyro.conf.subcommand("ddp")]
+    | Annotated[FSDPConfig, tyro.conf.subcommand("fsdp")],
     Field(discriminator="type"),
 ]
 """How to distribute the model: ``none``, ``ddp`` or ``fsdp`` (select with ``model-wrapper:NAME``)."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -173,7 +173,7 @@ class AmpOptimWrapperConfig(OptimWrapperConfigBase):
     dtype: AmpDtype | None = Field(
         None, description="Autocast dtype; None: float16 on GPU, bfloat16 on CPU. float16 needs a GPU."
     )
-    loss_scale: Literal["dynamic"] | float = Field(
+    loss_scale: Literal["dynamic"] | Annotated[float, Field(gt=0.0)] = Field(
         "dynamic", description="float16 loss scale: 'dynamic' or a fixed number (> 0)."
     )
     scaler: GradScalerConfig = Field(

@@ -79,7 +79,7 @@ class SGDConfig(_TorchOptimizerConfig):
 
     torch_class: ClassVar[str] = "SGD"
     type: Tag[Literal["sgd"]] = "sgd"
-    lr: float = Field(0.01, ge=0.0, description="Learning rate.")
+    lr: float = Field(1e-3, ge=0.0, description="Learning rate.")
     momentum: float = Field(0.0, ge=0.0, description="Momentum factor (0 disables momentum).")
     dampening: float = Field(0.0, ge=0.0, description="Dampening for momentum.")
     weight_decay: float = Field(0.0, ge=0.0, description="L2 penalty added to the gradient.")

@@ -34,7 +34,7 @@ from ..loops.choices import TrainLoopConfig
 from ..loops.evaluation import TestLoopConfig, ValLoopConfig
 from ..model.config import ModelConfig
 from ..model.preprocessor import DataPreprocessorConfig
-from ..model.wrapping import ModelWrapperConfig
+from ..model.wrapping import DDPConfig, ModelWrapperConfig
 from ..optim import AutoScaleLRConfig, OptimWrapperUnion, ParamSchedulerConfig
 from .env import EnvConfig, resolve_device_type
 from .randomness import RandomnessConfig
@@ -68,8 +68,8 @@ class RunnerConfig(Config):
     data_preprocessor: DataPreprocessorConfig | None = Field(
         None, description="Replaces the model's data preprocessor when set."
     )
-    model_wrapper: ModelWrapperConfig | None = Field(
-        None, description="How to wrap the model for distributed training (None: DDP when distributed)."
+    model_wrapper: ModelWrapperConfig = Field(
+        DDPConfig(), description="How the model is wrapped when distributed (world size > 1); 'none' never wraps."
     )
     load_from: Path | None = Field(None, description="Checkpoint whose weights initialise the model (no resume).")
     resume: bool | Path = Field(
@@ -120,8 +120,7 @@ def cross_field_issues(cfg: RunnerConfig) -> list[ConfigIssue]:
     device_type = resolve_device_type(cfg.env.device)
     if cfg.optim_wrapper is not None:
         issues.extend(check_optim_wrapper(cfg.optim_wrapper, device_type=device_type))
-    if cfg.model_wrapper is not None:
-        issues.extend(check_model_wrapper(cfg.model_wrapper, device_type=device_type))
+    issues.extend(check_model_wrapper(cfg.model_wrapper, device_type=device_type))
     issues.extend(check_visualizer(cfg.visualizer))
 
     metric_keys: frozenset[str] | None = None

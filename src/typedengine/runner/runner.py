@@ -52,6 +52,10 @@ class _Buildable(Protocol):
     def build(self) -> object: ...
 
 
+class _BuildsOptimWrapper(Protocol):
+    def build(self, model: nn.Module) -> object: ...
+
+
 EvaluatorLike = Evaluator | BaseMetric | Sequence[BaseMetric] | EvaluatorConfig[MetricConfig] | MetricConfig
 DataLoaderLike = DataLoader[object] | DataLoaderConfig[DatasetConfig]
 
@@ -76,7 +80,7 @@ class Runner:
         train: BaseTrainLoopConfig | None = None,
         val: ValLoopConfig | None = None,
         test: TestLoopConfig | None = None,
-        optim_wrapper: OptimWrapper | OptimWrapperDict | _Buildable | None = None,
+        optim_wrapper: OptimWrapper | OptimWrapperDict | _BuildsOptimWrapper | None = None,
         param_scheduler: Sequence[ParamScheduler | ParamSchedulerConfig] = (),
         auto_scale_lr: AutoScaleLRConfig | None = None,
         val_evaluator: EvaluatorLike | None = None,
@@ -245,9 +249,9 @@ class Runner:
     def _wrap_model(self, model: nn.Module, wrapper: object | None) -> nn.Module:
         from ..model.wrapping import DDPConfig
 
+        if self.world_size == 1:
+            return model
         if wrapper is None:
-            if self.world_size == 1:
-                return model
             wrapper = DDPConfig()
         build = getattr(wrapper, "build", None)
         if build is None:
@@ -405,9 +409,9 @@ class Runner:
         objects = [s for s in self._param_scheduler_spec if isinstance(s, ParamScheduler)]
         configs = [s for s in self._param_scheduler_spec if not isinstance(s, ParamScheduler)]
         if configs:
-            epoch_length = len(loop.dataloader) if loop.by_epoch else loop.max_iters
+            epoch_length = len(loop.dataloader) if loop.by_epoch else _passes_length(loop.dataloader)
             objects += build_param_schedulers(
-                configs,  # type: ignore[arg-type]  # the non-objects are scheduler configs
+                configs,
                 self.optim_wrapper,
                 epoch_length=epoch_length,
                 max_epochs=loop.max_epochs,
@@ -542,6 +546,14 @@ class Runner:
             raise TypeError(f"{path}: no state_dict in the checkpoint")
         report = load_weights(self.unwrapped_model, weights, strict=strict, revise_keys=revise_keys)
         self.logger.info(f"Loaded weights from {path}. {report}")
+
+
+def _passes_length(dataloader: DataLoader[object]) -> int:
+    """Batches in one pass over the data (an "epoch" of an iteration-based run's infinite loader)."""
+    import math
+
+    size = len(dataloader.dataset)  # type: ignore[arg-type]  # map-style datasets have __len__
+    return max(1, math.ceil(size / (dataloader.batch_size or 1)))
 
 
 def _build_hook(cfg: object) -> Hook:

@@ -1,0 +1,283 @@
+"""What a checkpoint holds, and how a runner is rebuilt from one.
+
+A checkpoint is a dict of plain data (so ``torch.load(weights_only=True)`` reads it), with MMEngine's
+top-level names where MMEngine has them::
+
+    meta              format/version, epoch, iter, seed, experiment_name, time, world_size, dataset_meta,
+                      versions {typedengine, torch, python}
+    state_dict        weights of the unwrapped model
+    optimizer         the optim wrapper's state dict (GradScaler included)      [save_optimizer]
+    param_schedulers  one progress dict per scheduler                          [save_param_scheduler]
+    run_state         RunState: epoch, iter, inner_iter (position inside the epoch), best scores,
+                      kept checkpoints, last checkpoint
+    message_hub       log histories (smoothing windows continue) and runtime info
+    rng               one entry per rank: python / numpy / torch / cuda generator states
+    grads             only when saved inside a gradient-accumulation window: per rank, the gradients
+                      accumulated so far, so the window continues exactly
+    sampler           where the train sampler stands (informational; the loop restores the position from
+                      run_state with ``sampler.set_start`` — the loader is never replayed)
+    config            the resolved config as JSON (None for runners built from objects)
+
+:func:`gather_checkpoint` is collective in a distributed run (every rank contributes its RNG state and
+accumulated gradients); call it on every rank. :func:`apply_checkpoint` restores a runner; with
+``resume=True`` it first compares the stored config with the run's (:mod:`.compat`).
+
+Counters follow RunState's rule: completed counts. Inside ``after_train_iter`` / ``after_train_epoch``
+the runner's counters still name the iteration/epoch that just ran; wrap a save there in
+:func:`committed_progress` so the checkpoint says "done" (the :class:`~typedengine.hooks.checkpoint.
+CheckpointHook` does).
+"""
+
+from __future__ import annotations
+
+import datetime
+import platform
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from .compat import CompatReport, check_resume_compat
+from .io import check_serialisable
+from .load import LoadReport, load_weights
+from .rng import capture_rng_state, restore_rng_state
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..runner.runner import Runner
+    from ..runner.state import RunState
+
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "apply_checkpoint",
+    "committed_progress",
+    "gather_checkpoint",
+    "package_versions",
+]
+
+FORMAT_NAME = "typedengine"
+FORMAT_VERSION = 1
+
+
+@contextmanager
+def committed_progress(state: RunState, *, iteration_done: bool = False, epoch_done: bool = False) -> Iterator[None]:
+    """Temporarily count the running iteration (or epoch) as completed, for a save inside its hooks.
+
+    ``iteration_done``: ``iter`` and ``inner_iter`` + 1 (call from ``after_train_iter``).
+    ``epoch_done``: ``epoch`` + 1 and ``inner_iter`` = 0 (call from ``after_train_epoch``).
+    """
+    saved = (state.epoch, state.iter, state.inner_iter)
+    if iteration_done:
+        state.iter += 1
+        state.inner_iter += 1
+    if epoch_done:
+        state.epoch += 1
+        state.inner_iter = 0
+    try:
+        yield
+    finally:
+        state.epoch, state.iter, state.inner_iter = saved
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of typedengine, torch and Python (stored in every checkpoint's meta)."""
+    import torch
+
+    try:
+        from importlib.metadata import version
+
+        te_version = version("typedengine")
+    except Exception:  # not installed as a distribution (running from a source tree)
+        te_version = "unknown"
+    return {"typedengine": te_version, "torch": str(torch.__version__), "python": platform.python_version()}
+
+
+def _dataset_meta(runner: Runner) -> object:
+    loop = getattr(runner, "_train_loop", None)  # never build a train loop just to describe it
+    dataset = getattr(getattr(loop, "dataloader", None), "dataset", None)
+    meta = getattr(dataset, "metainfo", None)
+    if meta is None:
+        return None
+    try:
+        check_serialisable(meta, "dataset_meta")
+    except TypeError:
+        return repr(meta)
+    return meta
+
+
+def _accumulated_grads(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {name: p.grad.detach().clone() for name, p in model.named_parameters() if p.grad is not None}
+
+
+def _batch_size(runner: Runner) -> int:
+    loop = getattr(runner, "_train_loop", None)
+    size = getattr(getattr(loop, "dataloader", None), "batch_size", None)
+    return int(size) if isinstance(size, int) else 0
+
+
+def gather_checkpoint(runner: Runner, *, save_optimizer: bool, save_param_scheduler: bool) -> dict[str, object]:
+    """Collect a runner's state into a checkpoint dict (see the module docstring). Collective.
+
+    Gradients are included only when some are accumulated (a save inside an accumulation window); after
+    an optimizer step they are None and nothing is stored.
+    """
+    from ..dist import ops as dist_ops
+
+    state = runner.state
+    rng = dist_ops.gather_objects(capture_rng_state())
+    grads_local = _accumulated_grads(runner.unwrapped_model)
+    any_grads = bool(grads_local)
+    if runner.world_size > 1:
+        import torch
+
+        flag = dist_ops.all_reduce(torch.tensor([int(any_grads)], dtype=torch.int32), op="max")
+        any_grads = bool(flag.item())
+    grads = dist_ops.gather_objects(grads_local) if any_grads else None
+
+    ckpt: dict[str, object] = {
+        "meta": {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "epoch": state.epoch,
+            "iter": state.iter,
+            "seed": runner.seed,
+            "experiment_name": runner.experiment_name,
+            "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "world_size": runner.world_size,
+            "dataset_meta": _dataset_meta(runner),
+            "versions": package_versions(),
+        },
+        "state_dict": runner.unwrapped_model.state_dict(),
+        "run_state": state.state_dict(),
+        "message_hub": runner.message_hub.state_dict(),
+        "rng": list(rng) if rng is not None else [],
+        "sampler": {
+            "epoch": state.epoch,
+            "samples_per_rank": state.inner_iter * _batch_size(runner),
+            "batch_size": _batch_size(runner),
+        },
+        "config": runner.config.model_dump(mode="json") if runner.config is not None else None,
+    }
+    if grads is not None:
+        ckpt["grads"] = list(grads)
+    if save_optimizer and runner.optim_wrapper is not None:
+        ckpt["optimizer"] = runner.optim_wrapper.state_dict()
+    if save_param_scheduler and runner.param_schedulers:
+        ckpt["param_schedulers"] = [s.state_dict() for s in runner.param_schedulers]
+    return ckpt
+
+
+def apply_checkpoint(runner: Runner, ckpt: Mapping[str, object], *, resume: bool) -> LoadReport:
+    """Restore ``runner`` from ``ckpt``.
+
+    ``resume=False``: weights only (``strict=False``; the report lists mismatches).
+    ``resume=True``: check config compatibility (refusal raises
+    :class:`~typedengine.checkpoint.errors.IncompatibleResumeError` unless ``runner.resume_force``), then
+    restore weights (strict), optimizer, schedulers, RunState (keeping the new run length), message hub,
+    this rank's RNG state and accumulated gradients. The train loop resumes the sampler position from
+    ``run_state`` (``set_start``), so no batch is loaded twice.
+    """
+    import torch
+
+    weights = ckpt.get("state_dict")
+    if not isinstance(weights, Mapping):
+        raise KeyError("the checkpoint has no 'state_dict' (model weights)")
+    if not resume:
+        return load_weights(runner.unwrapped_model, weights, strict=False)
+
+    report = resume_compat(runner, ckpt)
+    if report.differences or report.notes:
+        runner.logger.info("\n" + report.render())
+    report.raise_if_refused()
+
+    loaded = load_weights(runner.unwrapped_model, weights, strict=True, revise_keys=())
+
+    optimizer = ckpt.get("optimizer")
+    if runner.optim_wrapper is not None:
+        if isinstance(optimizer, Mapping):
+            runner.optim_wrapper.load_state_dict(optimizer)
+        else:
+            runner.logger.warning("the checkpoint has no optimizer state: the optimizer starts fresh")
+
+    schedulers = ckpt.get("param_schedulers")
+    if runner.param_schedulers:
+        if not isinstance(schedulers, (list, tuple)):
+            runner.logger.warning("the checkpoint has no scheduler state: the schedules start from the beginning")
+        elif len(schedulers) != len(runner.param_schedulers) and not runner.resume_force:
+            raise ValueError(
+                f"the checkpoint holds {len(schedulers)} parameter scheduler state(s) but the run has "
+                f"{len(runner.param_schedulers)}; pass resume_force to resume with the matching ones"
+            )
+        else:
+            for scheduler, sstate in zip(runner.param_schedulers, schedulers):
+                if isinstance(sstate, Mapping):
+                    scheduler.load_state_dict(sstate)
+
+    run_state = ckpt.get("run_state")
+    if isinstance(run_state, Mapping):
+        max_epochs, max_iters = runner.state.max_epochs, runner.state.max_iters
+        runner.state.load_state_dict(dict(run_state))
+        if max_epochs or max_iters:  # the new config decides how long the run is
+            runner.state.max_epochs, runner.state.max_iters = max_epochs, max_iters
+
+    hub = ckpt.get("message_hub")
+    if isinstance(hub, Mapping):
+        runner.message_hub.load_state_dict(hub)
+
+    rng = ckpt.get("rng")
+    if isinstance(rng, (list, tuple)) and rng:
+        mine = rng[runner.rank] if runner.rank < len(rng) else rng[0]
+        if isinstance(mine, Mapping):
+            for note in restore_rng_state(mine):
+                runner.logger.warning(note)
+
+    grads = ckpt.get("grads")
+    if isinstance(grads, (list, tuple)) and runner.rank < len(grads):
+        mine_grads = grads[runner.rank]
+        if isinstance(mine_grads, Mapping):
+            params = dict(runner.unwrapped_model.named_parameters())
+            for name, grad in mine_grads.items():
+                if name in params and isinstance(grad, torch.Tensor):
+                    param = params[name]
+                    param.grad = grad.to(device=param.device, dtype=param.dtype)
+
+    _warn_dataset_meta(runner, ckpt)
+    _warn_global_rng_loaders(runner)
+    return loaded
+
+
+def resume_compat(runner: Runner, ckpt: Mapping[str, object]) -> CompatReport:
+    """The compatibility report of resuming ``runner`` from ``ckpt`` (nothing is changed)."""
+    meta = ckpt.get("meta")
+    old_world = meta.get("world_size", runner.world_size) if isinstance(meta, Mapping) else runner.world_size
+    stored = ckpt.get("config")
+    return check_resume_compat(
+        stored if isinstance(stored, Mapping) else None,
+        runner.config.model_dump(mode="json") if runner.config is not None else None,
+        world_size_old=int(old_world) if isinstance(old_world, int) else runner.world_size,
+        world_size_new=runner.world_size,
+        force=runner.resume_force,
+    )
+
+
+def _warn_dataset_meta(runner: Runner, ckpt: Mapping[str, object]) -> None:
+    meta = ckpt.get("meta")
+    stored = meta.get("dataset_meta") if isinstance(meta, Mapping) else None
+    current = _dataset_meta(runner)
+    if stored is not None and current is not None and stored != current:
+        runner.logger.warning("the training dataset's meta differs from the checkpoint's")
+
+
+def _warn_global_rng_loaders(runner: Runner) -> None:
+    """A DataLoader without a ``generator`` draws from the global torch RNG whenever an iterator starts."""
+    loops = [getattr(runner, "_train_loop", None), getattr(runner, "_val_loop", None)]
+    for loop in loops:
+        loader = getattr(loop, "dataloader", None)
+        if loader is not None and getattr(loader, "generator", 1) is None:
+            runner.logger.warning(
+                "a DataLoader without generator= draws from the global torch RNG each time it starts an "
+                "epoch, so random ops after this resume (dropout) will not match an uninterrupted run "
+                "exactly; pass DataLoader(..., generator=torch.Generator())"
+            )
+            return

@@ -1,0 +1,429 @@
+"""CheckpointHook: periodic, last and best checkpoints, pruning, release export and graceful preemption.
+
+Behaviour (MMEngine's ``CheckpointHook``, with its crash-safety gaps closed):
+
+* **Regular saves** every ``interval`` epochs (``by_epoch=True``, ``epoch_{n}.pth``) or iterations
+  (``iter_{n}.pth``) counted from ``save_begin``, plus the last epoch/iteration when ``save_last``. Each
+  file is written atomically and verified on load (:mod:`typedengine.checkpoint.io`); the
+  ``last_checkpoint`` pointer moves only after the file is complete.
+* **max_keep_ckpts** keeps the newest N regular checkpoints; the list lives in ``RunState.kept_checkpoints``
+  (so it survives resume) and the oldest file is deleted only *after* the new one is safely written.
+* **save_best** (one or several metric keys, or ``"auto"`` for the first metric): after each validation the
+  improved keys get ``best_<key>_{epoch|iter}_<n>.pth`` (weights and progress, no optimizer); the previous
+  best file is deleted after the new one is written. The rule is ``greater`` or ``less``, given or
+  inferred from the key name (``acc``, ``top``, ``mAP``, ... → greater; ``loss`` → less). On a new best a
+  full regular checkpoint is re-written at this point when one exists already, so a resume also knows
+  the new best score (MMEngine PR #1168).
+* **published_keys**: after training the last and best checkpoints are exported with only those keys, as
+  ``<stem>-<sha256[:8]>.safetensors`` (or ``.pth`` without safetensors).
+* **Preemption** (``handle_signals``): SIGTERM, SIGUSR1 or a first Ctrl-C make the run save
+  ``iter_{n}.pth`` after the current iteration and exit with code 75 (see
+  :mod:`typedengine.checkpoint.preemption`); a second Ctrl-C stops at once.
+
+Priority VERY_LOW: it runs after the logger and the scheduler hook have seen the iteration.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from ..config.base import Config, Tag
+from .hook import Hook
+from .priority import Priority
+
+if TYPE_CHECKING:
+    from ..batches import DataBatch
+    from ..checkpoint.export import ExportFormat
+    from ..checkpoint.preemption import PreemptionHandler
+    from ..runner.runner import Runner
+
+__all__ = ["DEFAULT_GREATER_KEYS", "DEFAULT_LESS_KEYS", "CheckpointHook", "CheckpointHookConfig", "infer_rule"]
+
+Rule = Literal["greater", "less"]
+
+DEFAULT_GREATER_KEYS: tuple[str, ...] = (
+    "acc", "top", "AR@", "auc", "precision", "mAP", "mDice", "mIoU", "mAcc", "aAcc",
+)  # fmt: skip
+"""Metric names (or substrings) for which a larger value is better (MMEngine's list)."""
+
+DEFAULT_LESS_KEYS: tuple[str, ...] = ("loss",)
+"""Metric names (or substrings) for which a smaller value is better."""
+
+
+def infer_rule(key: str, greater_keys: Sequence[str], less_keys: Sequence[str]) -> Rule:
+    """``greater``/``less`` for a metric key: exact match first, then substring; ValueError if unknown."""
+    name = key.rsplit("/", 1)[-1]
+    if name in greater_keys:
+        return "greater"
+    if name in less_keys:
+        return "less"
+    if any(k in name for k in greater_keys):
+        return "greater"
+    if any(k in name for k in less_keys):
+        return "less"
+    raise ValueError(
+        f"cannot tell whether a larger or smaller {key!r} is better; give rule=('greater',) or ('less',), "
+        "or add the key to greater_keys/less_keys"
+    )
+
+
+class CheckpointHook(Hook):
+    """Save, prune, keep the best, export and handle preemption (see the module docstring).
+
+    Example::
+
+        runner.register_hook(CheckpointHook(interval=1, max_keep_ckpts=3, save_best=("accuracy/top1",)))
+    """
+
+    priority: ClassVar[int | str | Priority] = Priority.VERY_LOW
+
+    def __init__(
+        self,
+        *,
+        interval: int = 1,
+        by_epoch: bool = True,
+        save_begin: int = 0,
+        max_keep_ckpts: int = -1,
+        save_last: bool = True,
+        save_best: Sequence[str] = (),
+        rule: Sequence[Rule] = (),
+        greater_keys: Sequence[str] = DEFAULT_GREATER_KEYS,
+        less_keys: Sequence[str] = DEFAULT_LESS_KEYS,
+        out_dir: str | os.PathLike[str] | None = None,
+        save_optimizer: bool = True,
+        save_param_scheduler: bool = True,
+        filename_tmpl: str | None = None,
+        published_keys: Sequence[str] = (),
+        export_format: ExportFormat = "auto",
+        handle_signals: bool = True,
+        signal_check_interval_iters: int = 10,
+    ) -> None:
+        if rule and len(rule) not in (1, len(save_best)):
+            raise ValueError(f"rule needs 1 or {len(save_best)} entries (one per save_best key), got {len(rule)}")
+        self.interval = interval
+        self.by_epoch = by_epoch
+        self.save_begin = save_begin
+        self.max_keep_ckpts = max_keep_ckpts
+        self.save_last = save_last
+        self.save_best = tuple(save_best)
+        self.greater_keys = tuple(greater_keys)
+        self.less_keys = tuple(less_keys)
+        self.rules: dict[str, Rule] = {}
+        for i, key in enumerate(self.save_best):
+            if key == "auto":
+                continue
+            given = rule[i] if len(rule) > 1 else (rule[0] if rule else None)
+            self.rules[key] = given or infer_rule(key, self.greater_keys, self.less_keys)
+        self._auto_rule: Rule | None = rule[0] if rule else None
+        self.out_dir_arg = Path(out_dir) if out_dir is not None else None
+        self.save_optimizer = save_optimizer
+        self.save_param_scheduler = save_param_scheduler
+        self.filename_tmpl = filename_tmpl or ("epoch_{}.pth" if by_epoch else "iter_{}.pth")
+        self.published_keys = tuple(published_keys)
+        self.export_format: ExportFormat = export_format
+        self.handle_signals = handle_signals
+        self.signal_check_interval_iters = signal_check_interval_iters
+        self.out_dir: Path | None = None
+        self._preemption: PreemptionHandler | None = None
+        self._last_saved_iter = -1
+
+    # --- set-up ---------------------------------------------------------------------------------------------
+    def before_train(self, runner: Runner) -> None:
+        """Resolve the output directory, clear stale temporaries, and install the signal handlers."""
+        from ..checkpoint.io import remove_stale_temporaries
+
+        self.out_dir = self._resolve_out_dir(runner)
+        if runner.rank == 0:
+            for stale in remove_stale_temporaries(self.out_dir):
+                runner.logger.info(f"removed an incomplete checkpoint left by a killed save: {stale}")
+        if self.handle_signals:
+            from ..checkpoint.preemption import PreemptionHandler
+
+            self._preemption = PreemptionHandler(check_interval_iters=self.signal_check_interval_iters)
+            if not self._preemption.install():
+                runner.logger.info("not in the main thread: preemption signals are not handled")
+                self._preemption = None
+
+    def _resolve_out_dir(self, runner: Runner) -> Path:
+        if self.out_dir_arg is None:
+            return runner.work_dir
+        return self.out_dir_arg / runner.work_dir.name
+
+    def _dir(self, runner: Runner) -> Path:
+        if self.out_dir is None:
+            self.out_dir = self._resolve_out_dir(runner)
+        return self.out_dir
+
+    # --- regular saves --------------------------------------------------------------------------------------
+    def after_train_iter(
+        self,
+        runner: Runner,
+        batch_idx: int,
+        data_batch: DataBatch | None = None,
+        outputs: Mapping[str, object] | None = None,
+    ) -> None:
+        """Save on the iteration cadence (``by_epoch=False``) and act on a preemption request."""
+        from ..checkpoint.contents import committed_progress
+
+        done = runner.state.iter + 1
+        if not self.by_epoch and (
+            self.every_n(done, self.interval, self.save_begin) or (self.save_last and done == runner.state.max_iters)
+        ):
+            with committed_progress(runner.state, iteration_done=True):
+                self._save_regular(runner, self.filename_tmpl.format(done))
+        if self._preemption is not None and self._preemption.should_stop(done, world_size=runner.world_size):
+            with committed_progress(runner.state, iteration_done=True):
+                self._preempt(runner)
+
+    def after_train_epoch(self, runner: Runner) -> None:
+        """Save on the epoch cadence (``by_epoch=True``)."""
+        from ..checkpoint.contents import committed_progress
+
+        if not self.by_epoch:
+            return
+        done = runner.state.epoch + 1
+        if self.every_n(done, self.interval, self.save_begin) or (self.save_last and done == runner.state.max_epochs):
+            with committed_progress(runner.state, epoch_done=True):
+                self._save_regular(runner, self.filename_tmpl.format(done))
+
+    def _save_regular(self, runner: Runner, filename: str) -> Path:
+        """Write a full checkpoint, move the pointer, then prune (never before the new file is safe)."""
+        state = runner.state
+        directory = self._dir(runner)
+        name = self._relative(runner, directory / filename)
+        kept_before = list(state.kept_checkpoints)
+        last_before = state.last_checkpoint
+        kept = [k for k in kept_before if k != name] + [name]
+        doomed: list[str] = []
+        if self.max_keep_ckpts > 0:
+            while len(kept) > self.max_keep_ckpts:
+                doomed.append(kept.pop(0))
+        state.kept_checkpoints = kept
+        state.last_checkpoint = name
+        try:
+            path = runner.save_checkpoint(
+                filename,
+                out_dir=directory,
+                save_optimizer=self.save_optimizer,
+                save_param_scheduler=self.save_param_scheduler,
+            )
+        except BaseException:
+            state.kept_checkpoints, state.last_checkpoint = kept_before, last_before
+            raise
+        self._last_saved_iter = state.iter
+        if runner.rank == 0:
+            protected = set(state.best_checkpoints.values())
+            for old in doomed:
+                if old not in protected:
+                    self._remove(runner, old)
+        return path
+
+    def _relative(self, runner: Runner, path: Path) -> str:
+        return Path(os.path.relpath(path.absolute(), runner.work_dir.absolute())).as_posix()
+
+    def _remove(self, runner: Runner, name: str) -> None:
+        target = runner.work_dir / name
+        try:
+            target.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            runner.logger.warning(f"could not delete old checkpoint {target}: {exc}")
+
+    # --- best -----------------------------------------------------------------------------------------------
+    def after_val_epoch(self, runner: Runner, metrics: Mapping[str, float] | None = None) -> None:
+        """Save the best checkpoint(s) of the improved keys; then act on a preemption request."""
+        if self.save_best:
+            self._save_best(runner, metrics or {})
+        if self._preemption is not None and runner.state.phase in ("train", "val"):
+            if self._preemption.should_stop(runner.state.iter, world_size=runner.world_size):
+                self._preempt(runner)
+
+    def _save_best(self, runner: Runner, metrics: Mapping[str, float]) -> None:
+        if not metrics:
+            runner.logger.warning("save_best: the validation produced no metrics; no best checkpoint saved")
+            return
+        keys = []
+        for key in self.save_best:
+            if key == "auto":
+                key = next(iter(metrics))
+                if key not in self.rules:
+                    self.rules[key] = self._auto_rule or infer_rule(key, self.greater_keys, self.less_keys)
+            keys.append(key)
+        state = runner.state
+        improved: list[str] = []
+        for key in keys:
+            if key not in metrics:
+                runner.logger.warning(f"save_best: metric {key!r} not among {sorted(metrics)}; skipped")
+                continue
+            value = float(metrics[key])
+            if math.isnan(value):
+                continue
+            rule = self.rules[key]
+            best = state.best_scores.get(key, -math.inf if rule == "greater" else math.inf)
+            if (value > best) if rule == "greater" else (value < best):
+                improved.append(key)
+        if not improved:
+            return
+        by_epoch = self.by_epoch and state.max_epochs > 0 and runner.train_loop.by_epoch
+        unit, count = ("epoch", state.epoch) if by_epoch else ("iter", state.iter)
+        directory = self._dir(runner)
+        for key in improved:
+            state.best_scores[key] = float(metrics[key])
+            previous = state.best_checkpoints.get(key)
+            filename = f"best_{key.replace('/', '_')}_{unit}_{count}.pth"
+            state.best_checkpoints[key] = self._relative(runner, directory / filename)
+            runner.save_checkpoint(
+                filename, out_dir=directory, save_optimizer=False, save_param_scheduler=False, update_pointer=False
+            )
+            runner.logger.info(f"The best checkpoint with {metrics[key]:.4f} {key} at {count} {unit} is saved to {filename}.")
+            if runner.rank == 0 and previous and previous != state.best_checkpoints[key]:
+                if previous not in state.best_checkpoints.values() and previous not in state.kept_checkpoints:
+                    self._remove(runner, previous)
+        if state.last_checkpoint and self._last_saved_iter != state.iter:
+            # the last regular checkpoint predates this best score: re-save so a resume knows it
+            name = self.filename_tmpl.format(state.epoch if self.by_epoch else state.iter)
+            self._save_regular(runner, name)
+
+    # --- preemption -----------------------------------------------------------------------------------------
+    def _preempt(self, runner: Runner) -> None:
+        from ..checkpoint.preemption import Preempted
+
+        assert self._preemption is not None
+        state = runner.state
+        if self._last_saved_iter == state.iter and state.last_checkpoint:
+            name = state.last_checkpoint
+        else:
+            name = self._relative(runner, self._save_regular(runner, f"iter_{state.iter}.pth"))
+        runner.logger.warning(
+            f"{self._preemption.signal_name}: saved {name}; exiting with code 75 (resume with resume=True)"
+        )
+        self._preemption.uninstall()
+        raise Preempted(self._preemption.signal_name, name)
+
+    # --- end ------------------------------------------------------------------------------------------------
+    def after_train(self, runner: Runner) -> None:
+        """Export ``published_keys`` of the last and best checkpoints; remove the signal handlers."""
+        if self._preemption is not None:
+            self._preemption.uninstall()
+        if not self.published_keys or runner.rank != 0:
+            return
+        from ..checkpoint.export import export_checkpoint
+        from ..checkpoint.io import load_checkpoint_file
+
+        names = [runner.state.last_checkpoint, *runner.state.best_checkpoints.values()]
+        for name in dict.fromkeys(n for n in names if n):
+            source = runner.work_dir / name
+            if not source.is_file():
+                continue
+            ckpt = load_checkpoint_file(source)
+            out = export_checkpoint(
+                ckpt, source.parent, source.stem, published_keys=self.published_keys, format=self.export_format
+            )
+            runner.logger.info(f"published {out}")
+
+    def after_run(self, runner: Runner) -> None:
+        """Remove the signal handlers (also when training ended early)."""
+        if self._preemption is not None:
+            self._preemption.uninstall()
+
+    def __repr__(self) -> str:
+        unit = "epochs" if self.by_epoch else "iters"
+        return f"CheckpointHook(interval={self.interval} {unit}, max_keep_ckpts={self.max_keep_ckpts})"
+
+
+class CheckpointHookConfig(Config):
+    """Checkpoint saving: cadence, pruning, best-metric files, export, preemption (``default-hooks.checkpoint``)."""
+
+    type: Tag[Literal["checkpoint"]] = "checkpoint"
+    interval: int = Field(
+        1, ge=-1, description="Save every N epochs (by_epoch) or iterations; -1 or 0: no periodic saves."
+    )
+    by_epoch: bool = Field(True, description="Count interval and save_begin in epochs (else iterations).")
+    save_begin: int = Field(0, ge=0, description="First epoch/iteration count from which periodic saves count.")
+    max_keep_ckpts: int = Field(
+        -1, ge=-1, description="Keep only the newest N periodic checkpoints (-1 or 0: keep all); kept across resume."
+    )
+    save_last: bool = Field(True, description="Always save after the last epoch/iteration.")
+    save_best: tuple[str, ...] = Field(
+        (), description="Metric keys whose best value gets its own checkpoint ('auto': the first metric)."
+    )
+    rule: tuple[Rule, ...] = Field(
+        (), description="'greater' or 'less' per save_best key (or one for all); empty: inferred from the key name."
+    )
+    greater_keys: tuple[str, ...] = Field(DEFAULT_GREATER_KEYS, description="Key names for which larger is better.")
+    less_keys: tuple[str, ...] = Field(DEFAULT_LESS_KEYS, description="Key names for which smaller is better.")
+    out_dir: Path | None = Field(
+        None, description="Directory for checkpoints (out_dir/<work_dir name>); None: the work_dir."
+    )
+    save_optimizer: bool = Field(True, description="Include the optimizer state (needed to resume exactly).")
+    save_param_scheduler: bool = Field(True, description="Include the scheduler state (needed to resume exactly).")
+    filename_tmpl: str | None = Field(
+        None, description="File name with one '{}' for the count; None: 'epoch_{}.pth' or 'iter_{}.pth'."
+    )
+    published_keys: tuple[str, ...] = Field(
+        (), description="After training, export these checkpoint keys (e.g. meta state_dict) with a hash in the name."
+    )
+    export_format: Literal["auto", "safetensors", "pth"] = Field(
+        "auto", description="Format of the published export ('auto': safetensors when installed)."
+    )
+    handle_signals: bool = Field(
+        True, description="On SIGTERM/SIGUSR1/first Ctrl-C: save after the current iteration and exit with code 75."
+    )
+    signal_check_interval_iters: int = Field(
+        10, ge=1, description="In distributed runs, ranks agree on a stop request every N iterations."
+    )
+
+    @field_validator("save_best", "published_keys", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("filename_tmpl")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value.count("{}") != 1 or value.replace("{}", "").count("{") or value.replace("{}", "").count("}"):
+            raise ValueError("must contain exactly one '{}' (the epoch or iteration count) and no other braces")
+        if "/" in value or "\\" in value:
+            raise ValueError("must be a file name, not a path (use out_dir for the directory)")
+        return value
+
+    @model_validator(mode="after")
+    def _rules(self) -> CheckpointHookConfig:
+        if self.rule and len(self.rule) not in (1, len(self.save_best)):
+            raise ValueError(f"rule: give 1 or {len(self.save_best)} entries (one per save_best key)")
+        if not self.rule:
+            for key in self.save_best:
+                if key != "auto":
+                    infer_rule(key, self.greater_keys, self.less_keys)
+        return self
+
+    def build(self) -> CheckpointHook:
+        """The hook."""
+        return CheckpointHook(
+            interval=self.interval,
+            by_epoch=self.by_epoch,
+            save_begin=self.save_begin,
+            max_keep_ckpts=self.max_keep_ckpts,
+            save_last=self.save_last,
+            save_best=self.save_best,
+            rule=self.rule,
+            greater_keys=self.greater_keys,
+            less_keys=self.less_keys,
+            out_dir=self.out_dir,
+            save_optimizer=self.save_optimizer,
+            save_param_scheduler=self.save_param_scheduler,
+            filename_tmpl=self.filename_tmpl,
+            published_keys=self.published_keys,
+            export_format=self.export_format,
+            handle_signals=self.handle_signals,
+            signal_check_interval_iters=self.signal_check_interval_iters,
+        )

@@ -1,0 +1,92 @@
+"""check_param_schedulers / check_optim_wrapper: every problem found, each naming its path."""
+
+from __future__ import annotations
+
+from typedengine.optim import (
+    CosineAnnealingLRConfig,
+    CosineRestartLRConfig,
+    LinearLRConfig,
+    MultiStepLRConfig,
+    OptimWrapperConfig,
+    OptimWrapperDictConfig,
+    AmpOptimWrapperConfig,
+    ReduceOnPlateauLRConfig,
+    StepLRConfig,
+    check_optim_wrapper,
+    check_param_schedulers,
+)
+
+
+def _check(cfgs: list, **kw: object) -> list[tuple[str, str]]:  # type: ignore[type-arg]
+    args: dict[str, object] = {
+        "by_epoch_run": True,
+        "max_epochs": 12,
+        "max_iters": None,
+        "epoch_length": 100,
+        "metric_keys": frozenset({"accuracy/top1"}),
+    }
+    args.update(kw)
+    return [(i.path, i.message) for i in check_param_schedulers(cfgs, **args)]  # type: ignore[arg-type]
+
+
+def test_a_sound_schedule_has_no_issues() -> None:
+    cfgs = [
+        LinearLRConfig(start_factor=0.001, by_epoch=False, end=500),
+        MultiStepLRConfig(milestones=(8, 11)),
+        CosineAnnealingLRConfig(begin=1, convert_to_iter_based=True),
+        ReduceOnPlateauLRConfig(monitor="accuracy/top1", rule="greater"),
+    ]
+    assert _check(cfgs) == []
+
+
+def test_every_problem_is_reported_with_its_path() -> None:
+    cfgs = [
+        CosineAnnealingLRConfig(begin=12),  # window starts at the end of the run
+        MultiStepLRConfig(milestones=(8, 13)),  # 13 is beyond 12 epochs
+        LinearLRConfig(start_factor=0.1, by_epoch=False, end=2000),  # warmup 2000 iters > 1200
+        ReduceOnPlateauLRConfig(monitor="val_loss"),  # nobody produces it
+        StepLRConfig(step_size=20),  # never decays
+        CosineRestartLRConfig(periods=(10, 10), restart_weights=(1.0, 1.0), eta_min=0.0),
+    ]
+    paths = [p for p, _ in _check(cfgs)]
+    assert paths == [
+        "param_scheduler[0].begin",
+        "param_scheduler[1].milestones[1]",
+        "param_scheduler[2].end",
+        "param_scheduler[3].monitor",
+        "param_scheduler[4].step_size",
+        "param_scheduler[5].periods",
+    ]
+    messages = dict(_check(cfgs))
+    assert "never acts" in messages["param_scheduler[0].begin"]
+    assert "accuracy/top1" in messages["param_scheduler[3].monitor"]
+
+
+def test_milestones_beyond_their_window() -> None:
+    assert [p for p, _ in _check([MultiStepLRConfig(milestones=(3,), begin=2, end=4)])] == [
+        "param_scheduler[0].milestones[0]"
+    ]
+
+
+def test_iteration_based_run() -> None:
+    cfgs = [
+        MultiStepLRConfig(milestones=(2,)),  # by_epoch in an iteration run, no conversion
+        MultiStepLRConfig(milestones=(2,), convert_to_iter_based=True),  # fine
+        LinearLRConfig(by_epoch=False, end=100),  # fine
+        ReduceOnPlateauLRConfig(monitor="accuracy/top1"),  # fed by validation: fine
+    ]
+    issues = _check(cfgs, by_epoch_run=False, max_epochs=None, max_iters=1000, epoch_length=100, path="sched")
+    assert [p for p, _ in issues] == ["sched[0].by_epoch"]
+
+
+def test_unknown_lengths_and_metrics_skip_those_checks() -> None:
+    cfgs = [MultiStepLRConfig(milestones=(99,)), ReduceOnPlateauLRConfig(monitor="anything")]
+    assert _check(cfgs, max_epochs=None, max_iters=None, epoch_length=None, metric_keys=None) == []
+
+
+def test_amp_fp16_on_cpu_inside_a_dict() -> None:
+    cfg = OptimWrapperDictConfig(
+        wrappers={"generator": OptimWrapperConfig(), "discriminator": AmpOptimWrapperConfig(dtype="float16")}
+    )
+    issues = check_optim_wrapper(cfg, device_type="cpu", path="ow")
+    assert [i.path for i in issues] == ["ow.wrappers.discriminator.dtype"]
