@@ -27,21 +27,17 @@ PROBE = Path(__file__).with_name("launch_probe.py")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _probe(cmd: list[str], extra_env: dict[str, str]) -> list[dict[str, Any]]:
-    keep = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"}
-        and not k.startswith("SLURM_")
-    }
-    env = {**keep, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "src"), **extra_env}
+def _probe(cmd: list[str], out: Path) -> list[dict[str, Any]]:
+    """Run the probe with a clean launcher environment; every rank's JSON report, in rank order."""
+    launcher_vars = {"RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"}
+    keep = {k: v for k, v in os.environ.items() if k not in launcher_vars and not k.startswith("SLURM_")}
+    env = {**keep, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "src"), "PROBE_OUT": str(out)}
     proc = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=90, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    lines = [json.loads(line[6:]) for line in proc.stdout.splitlines() if line.startswith("PROBE ")]
-    return sorted(lines, key=lambda d: d["rank"])
+    return [json.loads(p.read_text()) for p in sorted(out.glob("rank*.json"))]
 
 
-def test_auto_is_pytorch_under_torchrun() -> None:
+def test_auto_is_pytorch_under_torchrun(tmp_path: Path) -> None:
     port = free_port()
     cmd = [
         sys.executable,
@@ -55,7 +51,7 @@ def test_auto_is_pytorch_under_torchrun() -> None:
         str(port),
         str(PROBE),
     ]
-    seen = _probe(cmd, {})
+    seen = _probe(cmd, tmp_path)
     assert [
         (s["launcher"], s["rank"], s["world_size"], s["local_rank"], s["get_local_rank"]) for s in seen
     ] == [
@@ -65,8 +61,8 @@ def test_auto_is_pytorch_under_torchrun() -> None:
     assert all(s["sum"] == 3.0 and s["backend"] == "gloo" and s["device"] == "cpu" for s in seen)
 
 
-def test_auto_is_none_in_a_plain_process() -> None:
-    (seen,) = _probe([sys.executable, str(PROBE)], {})
+def test_auto_is_none_in_a_plain_process(tmp_path: Path) -> None:
+    (seen,) = _probe([sys.executable, str(PROBE)], tmp_path)
     assert seen == {
         "launcher": "none",
         "rank": 0,

@@ -39,7 +39,7 @@ import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Final, Literal
+from typing import IO, TYPE_CHECKING, BinaryIO, Final, Literal, cast
 
 from .errors import CheckpointError
 
@@ -276,7 +276,7 @@ def save_checkpoint_file(
         with _atomic_file(target, durable=durable) as raw:
             writer = _HashingWriter(raw, pool, checksum)
             try:
-                torch.save(dict(checkpoint), writer)
+                torch.save(dict(checkpoint), cast(IO[bytes], writer))  # torch only calls write()/flush()
             except RuntimeError as exc:
                 # torch's zip writer turns OSError from our write() into RuntimeError; keep the cause
                 cause = exc.__context__ if isinstance(exc.__context__, OSError) else None

@@ -46,7 +46,7 @@ def capture_rng_state() -> RNGState:
         "torch": torch.get_rng_state(),
         "cuda": [],
     }
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
+    if torch.cuda.is_available() and torch.cuda.is_initialized():  # type: ignore[no-untyped-call]  # untyped in torch
         state["cuda"] = [s.cpu() for s in torch.cuda.get_rng_state_all()]
     return state
 

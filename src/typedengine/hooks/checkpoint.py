@@ -241,9 +241,8 @@ class CheckpointHook(Hook):
         """Save the best checkpoint(s) of the improved keys; then act on a preemption request."""
         if self.save_best:
             self._save_best(runner, metrics or {})
-        if self._preemption is not None and runner.state.phase in ("train", "val"):
-            if self._preemption.should_stop(runner.state.iter, world_size=runner.world_size):
-                self._preempt(runner)
+        if self._preemption is not None and self._preemption.should_stop(runner.state.iter, world_size=runner.world_size):
+            self._preempt(runner)
 
     def _save_best(self, runner: Runner, metrics: Mapping[str, float]) -> None:
         if not metrics:
@@ -271,8 +270,7 @@ class CheckpointHook(Hook):
                 improved.append(key)
         if not improved:
             return
-        by_epoch = self.by_epoch and state.max_epochs > 0 and runner.train_loop.by_epoch
-        unit, count = ("epoch", state.epoch) if by_epoch else ("iter", state.iter)
+        unit, count = ("epoch", state.epoch) if self.by_epoch else ("iter", state.iter)
         directory = self._dir(runner)
         for key in improved:
             state.best_scores[key] = float(metrics[key])
@@ -286,10 +284,9 @@ class CheckpointHook(Hook):
             if runner.rank == 0 and previous and previous != state.best_checkpoints[key]:
                 if previous not in state.best_checkpoints.values() and previous not in state.kept_checkpoints:
                     self._remove(runner, previous)
-        if state.last_checkpoint and self._last_saved_iter != state.iter:
+        if state.last_checkpoint:
             # the last regular checkpoint predates this best score: re-save so a resume knows it
-            name = self.filename_tmpl.format(state.epoch if self.by_epoch else state.iter)
-            self._save_regular(runner, name)
+            self._save_regular(runner, self.filename_tmpl.format(count))
 
     # --- preemption -----------------------------------------------------------------------------------------
     def _preempt(self, runner: Runner) -> None:

@@ -15,12 +15,17 @@ import tyro
 from pydantic import Field, TypeAdapter
 
 from ..config.base import Config
+from .check_invalid_loss import CheckInvalidLossHookConfig
+from .checkpoint import CheckpointHookConfig
 from .early_stopping import EarlyStoppingHookConfig
 from .ema import EMAHookConfig
+from .empty_cache import EmptyCacheHookConfig
 from .logger import LoggerHookConfig
 from .param_scheduler import ParamSchedulerHookConfig
+from .profiler import ProfilerHookConfig
 from .runtime_info import RuntimeInfoHookConfig
 from .sampler_seed import DistSamplerSeedHookConfig
+from .sync_buffers import SyncBuffersHookConfig
 from .timer import IterTimerHookConfig
 
 if TYPE_CHECKING:
@@ -35,8 +40,13 @@ HookConfig = Annotated[
         Annotated[DistSamplerSeedHookConfig, tyro.conf.subcommand("sampler-seed")],
         Annotated[LoggerHookConfig, tyro.conf.subcommand("logger")],
         Annotated[ParamSchedulerHookConfig, tyro.conf.subcommand("param-scheduler")],
+        Annotated[CheckpointHookConfig, tyro.conf.subcommand("checkpoint")],
         Annotated[EMAHookConfig, tyro.conf.subcommand("ema")],
         Annotated[EarlyStoppingHookConfig, tyro.conf.subcommand("early-stopping")],
+        Annotated[EmptyCacheHookConfig, tyro.conf.subcommand("empty-cache")],
+        Annotated[SyncBuffersHookConfig, tyro.conf.subcommand("sync-buffers")],
+        Annotated[ProfilerHookConfig, tyro.conf.subcommand("profiler")],
+        Annotated[CheckInvalidLossHookConfig, tyro.conf.subcommand("check-invalid-loss")],
     ],
     Field(discriminator="type"),
 ]
@@ -56,6 +66,9 @@ class DefaultHooksConfig(Config):
     logger: LoggerHookConfig | None = Field(LoggerHookConfig(), description="Prints and records log lines.")
     param_scheduler: ParamSchedulerHookConfig | None = Field(
         ParamSchedulerHookConfig(), description="Steps the parameter schedulers."
+    )
+    checkpoint: CheckpointHookConfig | None = Field(
+        CheckpointHookConfig(), description="Saves checkpoints (every epoch by default)."
     )
     ema: EMAHookConfig | None = Field(None, description="Exponential moving average of the weights (off by default).")
     early_stopping: EarlyStoppingHookConfig | None = Field(
