@@ -37,7 +37,11 @@ def build_state(params_m: float) -> dict[str, object]:
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     model(torch.randn(2, width)).sum().backward()
     opt.step()
-    return {"state_dict": model.state_dict(), "optimizer": opt.state_dict(), "meta": {"epoch": 1, "iter": 100}}
+    return {
+        "state_dict": model.state_dict(),
+        "optimizer": opt.state_dict(),
+        "meta": {"epoch": 1, "iter": 100},
+    }
 
 
 def fsync_path(path: Path) -> None:
@@ -97,7 +101,9 @@ def main() -> None:
     size_mb = (root / "ours_nosync.pth").stat().st_size / 2**20
     base = statistics.median(times["torch.save"])
     base_sync = statistics.median(times["torch.save + fsync"])
-    print(f"state: {size_mb:.0f} MiB, {args.repeats} rounds, median seconds (ratio vs torch.save / vs +fsync)")
+    print(
+        f"state: {size_mb:.0f} MiB, {args.repeats} rounds, median seconds (ratio vs torch.save / vs +fsync)"
+    )
     for name, ts in times.items():
         med = statistics.median(ts)
         print(f"  {name:28s} {med:7.3f} s   {med / base:5.2f}x   {med / base_sync:5.2f}x")

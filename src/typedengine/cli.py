@@ -32,10 +32,10 @@ from dataclasses import dataclass
 from typing import NoReturn, TypeVar
 
 import tyro
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from typedengine.config.deferred import deferred_registry, validate_deferred
-from typedengine.config.errors import ConfigError, ConfigIssue, format_validation_error, render_issues, suggest
+from typedengine.config.errors import ConfigError, ConfigIssue, render_issues, suggest
 from typedengine.config.files import config_text, save_config
 from typedengine.config.layers import ENV_PREFIX, load_layered
 
@@ -177,12 +177,14 @@ def cli(
     chosen, preset, rest = _pick_preset(rest, presets, console)
     start: C | None = preset if preset is not None else default
 
-    try:
-        base = load_layered(config_cls, start, file=opts.config, environ=env, env_prefix=env_prefix) if (
-            start is not None or opts.config is not None or _has_env(env, env_prefix)
-        ) else _class_default(config_cls)
-    except ConfigError as exc:
-        _fail(exc.issues, exc.source, console)
+    base: C | None = start
+    if opts.config is not None or _has_env(env, env_prefix):
+        try:
+            base = load_layered(config_cls, start, file=opts.config, environ=env, env_prefix=env_prefix)
+        except ConfigError as exc:
+            _fail(exc.issues, exc.source, console)
+    # Without a base, tyro takes every default from the class fields: the root is validated once, after
+    # parsing (building it here too would run the cross-field checks twice and slow down --help).
 
     help_text = _description(config_cls, description, presets, chosen)
     registry = deferred_registry()
@@ -227,17 +229,6 @@ def cli(
 
 def _has_env(environ: Mapping[str, str], prefix: str | None) -> bool:
     return prefix is not None and any(k.startswith(prefix) and k != prefix for k in environ)
-
-
-def _class_default(config_cls: type[C]) -> C | None:
-    """The class defaults as an instance, or ``None`` when some field is required (tyro then asks for it)."""
-    try:
-        return config_cls()
-    except ValidationError as exc:
-        issues = format_validation_error(exc, config_cls)
-        if all(i.message == "required field is missing" for i in issues):
-            return None
-        raise ConfigError(issues, f"the defaults of {config_cls.__name__}") from None
 
 
 def _print_plan(cfg: BaseModel, world_size: int, console: bool) -> None:

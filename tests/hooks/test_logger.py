@@ -19,7 +19,7 @@ ITER_S, DATA_S = 0.125, 0.0625
 def _runner(tmp_path: Path, **kwargs: object) -> tuple[FakeRunner, FakeClock, LoggerHook]:
     runner = FakeRunner(tmp_path, **kwargs)  # type: ignore[arg-type]
     clock = FakeClock()
-    logger = LoggerHook(progress=False, **({} if "interval" not in kwargs else {}))
+    logger = LoggerHook(progress=False)
     for hook in (RuntimeInfoHook(), IterTimerHook(clock), logger):
         runner.register_hook(hook)
     return runner, clock, logger

@@ -75,9 +75,15 @@ DEFAULT_RULES: tuple[CompatRule, ...] = (
     CompatRule("train_dataloader", "refuse", _REFUSE_DATA),
     CompatRule("seed", "refuse", "the seed changed: random streams would differ"),
     CompatRule("randomness.seed", "refuse", "the seed changed: random streams would differ"),
-    CompatRule("randomness.diff_rank_seed", "refuse", "per-rank seeding changed: random streams would differ"),
-    CompatRule("*accumulative_counts", "refuse", "gradient accumulation changed: the effective batch differs"),
-    CompatRule("optim_wrapper.optimizer.type", "refuse", "the optimizer type changed: its state cannot be reused"),
+    CompatRule(
+        "randomness.diff_rank_seed", "refuse", "per-rank seeding changed: random streams would differ"
+    ),
+    CompatRule(
+        "*accumulative_counts", "refuse", "gradient accumulation changed: the effective batch differs"
+    ),
+    CompatRule(
+        "optim_wrapper.optimizer.type", "refuse", "the optimizer type changed: its state cannot be reused"
+    ),
     CompatRule("optim_wrapper.optimizer", "refuse", "the optimizer changed: its state cannot be reused"),
     CompatRule("optim_wrapper.type", "warn", "the optimizer wrapper changed (e.g. mixed precision on/off)"),
     CompatRule("train.type", "refuse", "the train loop type changed (epoch- vs iteration-based positions)"),
@@ -105,7 +111,9 @@ DEFAULT_RULES: tuple[CompatRule, ...] = (
     CompatRule("train_dataloader.persistent_workers", "safe", "loader performance setting"),
     CompatRule("train_dataloader.prefetch_factor", "safe", "loader performance setting"),
     # --- warn: deliberate changes to optimisation
-    CompatRule("optim_wrapper.*", "warn", "optimizer hyperparameters changed: training continues differently"),
+    CompatRule(
+        "optim_wrapper.*", "warn", "optimizer hyperparameters changed: training continues differently"
+    ),
     CompatRule("param_scheduler*", "warn", "the learning-rate/parameter schedule changed"),
     CompatRule("auto_scale_lr*", "warn", "learning-rate scaling changed"),
     CompatRule("randomness.*", "warn", "determinism settings changed"),
@@ -176,7 +184,9 @@ class CompatReport:
         header = ("level", "path", "checkpoint", "now", "why")
         rows = [header, *self._rows()]
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        lines = ["  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(r)) for r in rows]
+        lines = [
+            "  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(r)) for r in rows
+        ]
         lines.insert(1, "  ".join("-" * w for w in widths) + "  ---")
         lines.extend(f"note: {n}" for n in self.notes)
         return "\n".join(line.rstrip() for line in lines)
@@ -193,7 +203,9 @@ class CompatReport:
         for row in self._rows():
             table.add_row(*row)
         buffer = io.StringIO()
-        console = Console(file=buffer, width=width, color_system=None, force_terminal=False, legacy_windows=False)
+        console = Console(
+            file=buffer, width=width, color_system=None, force_terminal=False, legacy_windows=False
+        )
         console.print(table)
         for n in self.notes:
             console.print(f"note: {n}")
@@ -241,11 +253,11 @@ def _normal(value: object) -> object:
 
 def _classify(path: str, old: object, new: object, rules: Sequence[CompatRule]) -> tuple[CompatLevel, str]:
     leaf = path.rsplit(".", 1)[-1]
-    if path.startswith("train.") and leaf in ("max_epochs", "max_iters"):
-        if isinstance(old, (int, float)) and isinstance(new, (int, float)):
-            if new >= old:
-                return "safe", "a longer run"
-            return "warn", "a shorter run: training may already be past the new end"
+    run_length = path.startswith("train.") and leaf in ("max_epochs", "max_iters")
+    if run_length and isinstance(old, (int, float)) and isinstance(new, (int, float)):
+        if new >= old:
+            return "safe", "a longer run"
+        return "warn", "a shorter run: training may already be past the new end"
     for rule in rules:
         if rule.matches(path):
             return rule.level, rule.reason

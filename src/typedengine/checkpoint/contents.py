@@ -61,7 +61,9 @@ FORMAT_VERSION = 1
 
 
 @contextmanager
-def committed_progress(state: RunState, *, iteration_done: bool = False, epoch_done: bool = False) -> Iterator[None]:
+def committed_progress(
+    state: RunState, *, iteration_done: bool = False, epoch_done: bool = False
+) -> Iterator[None]:
     """Temporarily count the running iteration (or epoch) as completed, for a save inside its hooks.
 
     ``iteration_done``: ``iter`` and ``inner_iter`` + 1 (call from ``after_train_iter``).
@@ -82,22 +84,31 @@ def committed_progress(state: RunState, *, iteration_done: bool = False, epoch_d
 
 def package_versions() -> dict[str, str]:
     """Versions of typedengine, torch and Python (stored in every checkpoint's meta)."""
+    from importlib.metadata import PackageNotFoundError, version
+
     import torch
 
     try:
-        from importlib.metadata import version
-
         te_version = version("typedengine")
-    except Exception:  # not installed as a distribution (running from a source tree)
+    except PackageNotFoundError:  # running from a source tree that was not installed
         te_version = "unknown"
     return {"typedengine": te_version, "torch": str(torch.__version__), "python": platform.python_version()}
 
 
 def _dataset_meta(runner: Runner) -> object:
-    loop = getattr(runner, "_train_loop", None)  # never build a train loop just to describe it
-    dataset = getattr(getattr(loop, "dataloader", None), "dataset", None)
-    meta = getattr(dataset, "metainfo", None)
-    if meta is None:
+    """The train dataset's meta: from its config (``metainfo()``), else the built dataset's ``metainfo``."""
+    meta: object = None
+    loader_cfg = getattr(runner.config, "train_dataloader", None) if runner.config is not None else None
+    dataset_cfg = getattr(loader_cfg, "dataset", None)
+    if dataset_cfg is not None and callable(getattr(dataset_cfg, "metainfo", None)):
+        meta = dataset_cfg.metainfo()
+    else:
+        loop = getattr(runner, "_train_loop", None)  # never build a train loop just to describe it
+        dataset = getattr(getattr(loop, "dataloader", None), "dataset", None)
+        meta = getattr(dataset, "metainfo", None)
+        if callable(meta):
+            meta = meta()
+    if meta is None or meta == {}:
         return None
     try:
         check_serialisable(meta, "dataset_meta")
@@ -116,7 +127,9 @@ def _batch_size(runner: Runner) -> int:
     return int(size) if isinstance(size, int) else 0
 
 
-def gather_checkpoint(runner: Runner, *, save_optimizer: bool, save_param_scheduler: bool) -> dict[str, object]:
+def gather_checkpoint(
+    runner: Runner, *, save_optimizer: bool, save_param_scheduler: bool
+) -> dict[str, object]:
     """Collect a runner's state into a checkpoint dict (see the module docstring). Collective.
 
     Gradients are included only when some are accumulated (a save inside an accumulation window); after
@@ -203,7 +216,9 @@ def apply_checkpoint(runner: Runner, ckpt: Mapping[str, object], *, resume: bool
     schedulers = ckpt.get("param_schedulers")
     if runner.param_schedulers:
         if not isinstance(schedulers, (list, tuple)):
-            runner.logger.warning("the checkpoint has no scheduler state: the schedules start from the beginning")
+            runner.logger.warning(
+                "the checkpoint has no scheduler state: the schedules start from the beginning"
+            )
         elif len(schedulers) != len(runner.param_schedulers) and not runner.resume_force:
             raise ValueError(
                 f"the checkpoint holds {len(schedulers)} parameter scheduler state(s) but the run has "

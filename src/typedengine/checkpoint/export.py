@@ -36,11 +36,9 @@ ExportFormat = Literal["auto", "safetensors", "pth"]
 
 def safetensors_available() -> bool:
     """Whether the optional ``safetensors`` package can be imported."""
-    try:
-        import safetensors.torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    import importlib.util
+
+    return importlib.util.find_spec("safetensors") is not None
 
 
 def export_checkpoint(
@@ -89,7 +87,6 @@ def _sha256_file(path: Path) -> str:
 
 
 def _safetensors_bytes(selected: Mapping[str, object]) -> bytes:
-    import torch
     from safetensors.torch import save
 
     tensors: dict[str, torch.Tensor] = {}

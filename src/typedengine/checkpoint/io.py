@@ -215,7 +215,9 @@ class _HashingWriter:
     end-of-central-directory record with the trailer's length afterwards.
     """
 
-    def __init__(self, raw: BinaryIO, pool: concurrent.futures.ThreadPoolExecutor, checksum: ChecksumName) -> None:
+    def __init__(
+        self, raw: BinaryIO, pool: concurrent.futures.ThreadPoolExecutor, checksum: ChecksumName
+    ) -> None:
         self.raw = raw
         self.pool = pool
         self.digest = _Digest(checksum)
@@ -243,8 +245,14 @@ class _HashingWriter:
 
     def finish(self, path: Path) -> str:
         """Set the zip comment length, append the checksum trailer, and return the hex digest."""
-        if len(self.tail) != _EOCD_LEN or not self.tail.startswith(_EOCD_SIGNATURE) or self.tail[-2:] != b"\0\0":
-            raise CheckpointError(path, "torch.save did not end with a bare zip end record; cannot add a checksum")
+        if (
+            len(self.tail) != _EOCD_LEN
+            or not self.tail.startswith(_EOCD_SIGNATURE)
+            or self.tail[-2:] != b"\0\0"
+        ):
+            raise CheckpointError(
+                path, "torch.save did not end with a bare zip end record; cannot add a checksum"
+            )
         digest = self.digest.hexdigest()
         trailer = _trailer(self.digest.name, digest)
         self.raw.seek(self.size - 2)
@@ -272,18 +280,20 @@ def save_checkpoint_file(
 
     target = Path(path)
     check_serialisable(dict(checkpoint))
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ckpt-hash") as pool:
-        with _atomic_file(target, durable=durable) as raw:
-            writer = _HashingWriter(raw, pool, checksum)
-            try:
-                torch.save(dict(checkpoint), cast(IO[bytes], writer))  # torch only calls write()/flush()
-            except RuntimeError as exc:
-                # torch's zip writer turns OSError from our write() into RuntimeError; keep the cause
-                cause = exc.__context__ if isinstance(exc.__context__, OSError) else None
-                if cause is not None:
-                    raise cause from exc
-                raise
-            writer.finish(target)
+    with (
+        concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ckpt-hash") as pool,
+        _atomic_file(target, durable=durable) as raw,
+    ):
+        writer = _HashingWriter(raw, pool, checksum)
+        try:
+            torch.save(dict(checkpoint), cast(IO[bytes], writer))  # torch only calls write()/flush()
+        except RuntimeError as exc:
+            # torch's zip writer turns OSError from our write() into RuntimeError; keep the cause
+            cause = exc.__context__ if isinstance(exc.__context__, OSError) else None
+            if cause is not None:
+                raise cause from exc
+            raise
+        writer.finish(target)
     return target
 
 
@@ -337,7 +347,8 @@ def file_checksum(path: str | os.PathLike[str]) -> str | None:
         raise CheckpointError(target, f"cannot be read: {exc.strerror or exc}") from exc
     if digest.hexdigest() != stored:
         raise CheckpointError(
-            target, f"checksum mismatch: the file is corrupted (its content does not match the {name} it ends with)"
+            target,
+            f"checksum mismatch: the file is corrupted (its content does not match the {name} it ends with)",
         )
     return f"{name}={stored}"
 
@@ -380,7 +391,9 @@ def load_checkpoint_file(
 # --------------------------------------------------------------------------------------------------------
 # pointer and housekeeping
 # --------------------------------------------------------------------------------------------------------
-def write_pointer(work_dir: str | os.PathLike[str], checkpoint: str | os.PathLike[str], *, durable: bool = True) -> Path:
+def write_pointer(
+    work_dir: str | os.PathLike[str], checkpoint: str | os.PathLike[str], *, durable: bool = True
+) -> Path:
     """Atomically point ``work_dir/last_checkpoint`` at ``checkpoint`` (stored relative to ``work_dir``).
 
     Call it only after the checkpoint file is complete. A relative path keeps a moved or copied work_dir

@@ -29,7 +29,14 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-__all__ = ["DEFAULT_REVISE_KEYS", "LoadReport", "extract_state_dict", "load_weights", "read_weights", "rename_keys"]
+__all__ = [
+    "DEFAULT_REVISE_KEYS",
+    "LoadReport",
+    "extract_state_dict",
+    "load_weights",
+    "read_weights",
+    "rename_keys",
+]
 
 DEFAULT_REVISE_KEYS: tuple[tuple[str, str], ...] = ((r"^module\.", ""),)
 """Strip the ``module.`` prefix that DDP/DataParallel state dicts carry."""
@@ -136,7 +143,7 @@ def extract_state_dict(checkpoint: Mapping[str, object]) -> dict[str, torch.Tens
 
     inner = checkpoint.get("state_dict", checkpoint)
     if not isinstance(inner, Mapping):
-        raise ValueError("the checkpoint's 'state_dict' entry is not a mapping")
+        raise TypeError("the checkpoint's 'state_dict' entry is not a mapping")
     out: dict[str, torch.Tensor] = {}
     for key, value in inner.items():
         if isinstance(value, torch.Tensor):

@@ -42,7 +42,9 @@ class Preempted(SystemExit):
         self.checkpoint = checkpoint
 
     def __str__(self) -> str:
-        return f"stopped by {self.signal_name} after saving {self.checkpoint} (exit code {PREEMPTED_EXIT_CODE})"
+        return (
+            f"stopped by {self.signal_name} after saving {self.checkpoint} (exit code {PREEMPTED_EXIT_CODE})"
+        )
 
 
 def _default_signals() -> tuple[signal.Signals, ...]:
@@ -66,7 +68,9 @@ class PreemptionHandler:
             handler.uninstall()
     """
 
-    def __init__(self, signals: Sequence[signal.Signals] | None = None, *, check_interval_iters: int = 10) -> None:
+    def __init__(
+        self, signals: Sequence[signal.Signals] | None = None, *, check_interval_iters: int = 10
+    ) -> None:
         if check_interval_iters < 1:
             raise ValueError(f"check_interval_iters must be >= 1, got {check_interval_iters}")
         self.signals = tuple(signals) if signals is not None else _default_signals()

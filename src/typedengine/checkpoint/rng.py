@@ -54,7 +54,7 @@ def capture_rng_state() -> RNGState:
 def restore_rng_state(state: Mapping[str, object]) -> list[str]:
     """Restore generators from :func:`capture_rng_state` output; return notes about anything skipped.
 
-    Raises :class:`ValueError` for a malformed state (a checkpoint that was edited by hand).
+    Raises :class:`TypeError` for a malformed state (a checkpoint that was edited by hand).
     """
     import numpy as np
     import torch
@@ -64,17 +64,17 @@ def restore_rng_state(state: Mapping[str, object]) -> list[str]:
     if isinstance(py, Mapping):
         internal = py["state"]
         if not isinstance(internal, torch.Tensor):
-            raise ValueError("rng state 'python.state' must be a tensor")
+            raise TypeError("rng state 'python.state' must be a tensor")
         gauss = py.get("gauss_next")
         random.setstate((int(_int(py["version"])), tuple(int(x) for x in internal.tolist()), gauss))
     elif py is not None:
-        raise ValueError("rng state 'python' must be a dict")
+        raise TypeError("rng state 'python' must be a dict")
 
     npd = state.get("numpy")
     if isinstance(npd, Mapping):
         key = npd["key"]
         if not isinstance(key, torch.Tensor):
-            raise ValueError("rng state 'numpy.key' must be a tensor")
+            raise TypeError("rng state 'numpy.key' must be a tensor")
         np.random.set_state(
             {
                 "bit_generator": str(npd["bit_generator"]),
@@ -98,17 +98,19 @@ def restore_rng_state(state: Mapping[str, object]) -> list[str]:
                 if isinstance(device_state, torch.Tensor):
                     torch.cuda.set_rng_state(device_state.to(dtype=torch.uint8, device="cpu"), index)
             if len(cuda) > count:
-                notes.append(f"{len(cuda) - count} CUDA generator state(s) not restored: only {count} device(s)")
+                notes.append(
+                    f"{len(cuda) - count} CUDA generator state(s) not restored: only {count} device(s)"
+                )
     return notes
 
 
 def _int(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"rng state value {value!r} must be an int")
+        raise TypeError(f"rng state value {value!r} must be an int")
     return value
 
 
 def _float(value: object) -> float:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise ValueError(f"rng state value {value!r} must be a number")
+        raise TypeError(f"rng state value {value!r} must be a number")
     return float(value)

@@ -43,7 +43,13 @@ if TYPE_CHECKING:
     from ..checkpoint.preemption import PreemptionHandler
     from ..runner.runner import Runner
 
-__all__ = ["DEFAULT_GREATER_KEYS", "DEFAULT_LESS_KEYS", "CheckpointHook", "CheckpointHookConfig", "infer_rule"]
+__all__ = [
+    "DEFAULT_GREATER_KEYS",
+    "DEFAULT_LESS_KEYS",
+    "CheckpointHook",
+    "CheckpointHookConfig",
+    "infer_rule",
+]
 
 Rule = Literal["greater", "less"]
 
@@ -105,7 +111,9 @@ class CheckpointHook(Hook):
         signal_check_interval_iters: int = 10,
     ) -> None:
         if rule and len(rule) not in (1, len(save_best)):
-            raise ValueError(f"rule needs 1 or {len(save_best)} entries (one per save_best key), got {len(rule)}")
+            raise ValueError(
+                f"rule needs 1 or {len(save_best)} entries (one per save_best key), got {len(rule)}"
+            )
         self.interval = interval
         self.by_epoch = by_epoch
         self.save_begin = save_begin
@@ -173,7 +181,8 @@ class CheckpointHook(Hook):
 
         done = runner.state.iter + 1
         if not self.by_epoch and (
-            self.every_n(done, self.interval, self.save_begin) or (self.save_last and done == runner.state.max_iters)
+            self.every_n(done, self.interval, self.save_begin)
+            or (self.save_last and done == runner.state.max_iters)
         ):
             with committed_progress(runner.state, iteration_done=True):
                 self._save_regular(runner, self.filename_tmpl.format(done))
@@ -188,7 +197,9 @@ class CheckpointHook(Hook):
         if not self.by_epoch:
             return
         done = runner.state.epoch + 1
-        if self.every_n(done, self.interval, self.save_begin) or (self.save_last and done == runner.state.max_epochs):
+        if self.every_n(done, self.interval, self.save_begin) or (
+            self.save_last and done == runner.state.max_epochs
+        ):
             with committed_progress(runner.state, epoch_done=True):
                 self._save_regular(runner, self.filename_tmpl.format(done))
 
@@ -241,7 +252,9 @@ class CheckpointHook(Hook):
         """Save the best checkpoint(s) of the improved keys; then act on a preemption request."""
         if self.save_best:
             self._save_best(runner, metrics or {})
-        if self._preemption is not None and self._preemption.should_stop(runner.state.iter, world_size=runner.world_size):
+        if self._preemption is not None and self._preemption.should_stop(
+            runner.state.iter, world_size=runner.world_size
+        ):
             self._preempt(runner)
 
     def _save_best(self, runner: Runner, metrics: Mapping[str, float]) -> None:
@@ -278,12 +291,18 @@ class CheckpointHook(Hook):
             filename = f"best_{key.replace('/', '_')}_{unit}_{count}.pth"
             state.best_checkpoints[key] = self._relative(runner, directory / filename)
             runner.save_checkpoint(
-                filename, out_dir=directory, save_optimizer=False, save_param_scheduler=False, update_pointer=False
+                filename,
+                out_dir=directory,
+                save_optimizer=False,
+                save_param_scheduler=False,
+                update_pointer=False,
             )
-            runner.logger.info(f"The best checkpoint with {metrics[key]:.4f} {key} at {count} {unit} is saved to {filename}.")
-            if runner.rank == 0 and previous and previous != state.best_checkpoints[key]:
-                if previous not in state.best_checkpoints.values() and previous not in state.kept_checkpoints:
-                    self._remove(runner, previous)
+            runner.logger.info(
+                f"The best checkpoint with {metrics[key]:.4f} {key} at {count} {unit} is saved to {filename}."
+            )
+            still_used = previous in state.best_checkpoints.values() or previous in state.kept_checkpoints
+            if runner.rank == 0 and previous and not still_used:
+                self._remove(runner, previous)
         if state.last_checkpoint:
             # the last regular checkpoint predates this best score: re-save so a resume knows it
             self._save_regular(runner, self.filename_tmpl.format(count))
@@ -321,7 +340,11 @@ class CheckpointHook(Hook):
                 continue
             ckpt = load_checkpoint_file(source)
             out = export_checkpoint(
-                ckpt, source.parent, source.stem, published_keys=self.published_keys, format=self.export_format
+                ckpt,
+                source.parent,
+                source.stem,
+                published_keys=self.published_keys,
+                format=self.export_format,
             )
             runner.logger.info(f"published {out}")
 
@@ -343,35 +366,48 @@ class CheckpointHookConfig(Config):
         1, ge=-1, description="Save every N epochs (by_epoch) or iterations; -1 or 0: no periodic saves."
     )
     by_epoch: bool = Field(True, description="Count interval and save_begin in epochs (else iterations).")
-    save_begin: int = Field(0, ge=0, description="First epoch/iteration count from which periodic saves count.")
+    save_begin: int = Field(
+        0, ge=0, description="First epoch/iteration count from which periodic saves count."
+    )
     max_keep_ckpts: int = Field(
-        -1, ge=-1, description="Keep only the newest N periodic checkpoints (-1 or 0: keep all); kept across resume."
+        -1,
+        ge=-1,
+        description="Keep only the newest N periodic checkpoints (-1 or 0: keep all); kept across resume.",
     )
     save_last: bool = Field(True, description="Always save after the last epoch/iteration.")
     save_best: tuple[str, ...] = Field(
         (), description="Metric keys whose best value gets its own checkpoint ('auto': the first metric)."
     )
     rule: tuple[Rule, ...] = Field(
-        (), description="'greater' or 'less' per save_best key (or one for all); empty: inferred from the key name."
+        (),
+        description="'greater' or 'less' per save_best key (or one for all); empty: inferred from the key name.",
     )
-    greater_keys: tuple[str, ...] = Field(DEFAULT_GREATER_KEYS, description="Key names for which larger is better.")
-    less_keys: tuple[str, ...] = Field(DEFAULT_LESS_KEYS, description="Key names for which smaller is better.")
+    greater_keys: tuple[str, ...] = Field(
+        DEFAULT_GREATER_KEYS, description="Key names for which larger is better."
+    )
+    less_keys: tuple[str, ...] = Field(
+        DEFAULT_LESS_KEYS, description="Key names for which smaller is better."
+    )
     out_dir: Path | None = Field(
         None, description="Directory for checkpoints (out_dir/<work_dir name>); None: the work_dir."
     )
     save_optimizer: bool = Field(True, description="Include the optimizer state (needed to resume exactly).")
-    save_param_scheduler: bool = Field(True, description="Include the scheduler state (needed to resume exactly).")
+    save_param_scheduler: bool = Field(
+        True, description="Include the scheduler state (needed to resume exactly)."
+    )
     filename_tmpl: str | None = Field(
         None, description="File name with one '{}' for the count; None: 'epoch_{}.pth' or 'iter_{}.pth'."
     )
     published_keys: tuple[str, ...] = Field(
-        (), description="After training, export these checkpoint keys (e.g. meta state_dict) with a hash in the name."
+        (),
+        description="After training, export these checkpoint keys (e.g. meta state_dict) with a hash in the name.",
     )
     export_format: Literal["auto", "safetensors", "pth"] = Field(
         "auto", description="Format of the published export ('auto': safetensors when installed)."
     )
     handle_signals: bool = Field(
-        True, description="On SIGTERM/SIGUSR1/first Ctrl-C: save after the current iteration and exit with code 75."
+        True,
+        description="On SIGTERM/SIGUSR1/first Ctrl-C: save after the current iteration and exit with code 75.",
     )
     signal_check_interval_iters: int = Field(
         10, ge=1, description="In distributed runs, ranks agree on a stop request every N iterations."
@@ -388,7 +424,9 @@ class CheckpointHookConfig(Config):
         if value is None:
             return None
         if value.count("{}") != 1 or value.replace("{}", "").count("{") or value.replace("{}", "").count("}"):
-            raise ValueError("must contain exactly one '{}' (the epoch or iteration count) and no other braces")
+            raise ValueError(
+                "must contain exactly one '{}' (the epoch or iteration count) and no other braces"
+            )
         if "/" in value or "\\" in value:
             raise ValueError("must be a file name, not a path (use out_dir for the directory)")
         return value
