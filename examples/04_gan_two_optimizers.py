@@ -70,9 +70,10 @@ class TinyGAN(te.BaseModel):
     def forward(self, n: int, mode: str = "tensor") -> torch.Tensor:
         """Generate ``n`` points."""
         z = torch.randn(n, self.latent_dim, device=next(self.parameters()).device)
-        return self.generator(z)
+        points: torch.Tensor = self.generator(z)
+        return points
 
-    def train_step(  # type: ignore[override]  # widened: takes the dict of wrappers
+    def train_step(
         self, data: object, optim_wrapper: OptimWrapper | OptimWrapperDict
     ) -> dict[str, torch.Tensor]:
         """Update the discriminator, then the generator, each with its own optim wrapper."""

@@ -109,11 +109,13 @@ class ProfilerHook(Hook):
         on_ready = (
             tp.tensorboard_trace_handler(str(self.out_dir)) if self.trace == "tensorboard" else self._on_trace_ready
         )
-        schedule = self.schedule or (0, 0, self.profile_times, 1)
-        wait, warmup, active, repeat = schedule
+        schedule = None
+        if self.schedule is not None:
+            wait, warmup, active, repeat = self.schedule
+            schedule = tp.schedule(wait=wait, warmup=warmup, active=active, repeat=repeat)
         self._profiler = tp.profile(
             activities=activities,
-            schedule=tp.schedule(wait=wait, warmup=warmup, active=active, repeat=repeat),
+            schedule=schedule,  # None: record every step until stop()
             on_trace_ready=on_ready,
             record_shapes=self.record_shapes,
             profile_memory=self.profile_memory,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from pydantic import Field
+
 from ..config.base import Config
 
 if TYPE_CHECKING:
@@ -66,8 +68,8 @@ class BaseTrainLoop:
 class BaseTrainLoopConfig(Config):
     """Base of train-loop configs: they build a loop and tell the run length for config-time checks."""
 
-    val_begin: int
-    val_interval: int
+    val_begin: int = Field(1, ge=1, description="First epoch/iteration after which validation may run.")
+    val_interval: int = Field(1, ge=1, description="Validate every N epochs/iterations.")
 
     @property
     def by_epoch(self) -> bool:

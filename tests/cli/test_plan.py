@@ -1,0 +1,125 @@
+"""--plan: the schedule computed from the config alone matches what a real run of the digits example does."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from typedengine.cli import cli
+from typedengine.config import load_config, replace
+from typedengine.runner.plan import compute_plan, make_plan
+
+from .digits import DigitsExperiment, run_example
+
+
+def logged_rows(work_dir: Path) -> list[dict[str, object]]:
+    (scalars,) = work_dir.glob("*/scalars.jsonl")
+    return [json.loads(line) for line in scalars.read_text().splitlines()]
+
+
+def compare_plan_with_run(work_dir: Path) -> None:
+    (config_json,) = work_dir.glob("*/config.json")
+    cfg = load_config(DigitsExperiment, config_json)  # the run's own resolved config
+    plan = compute_plan(cfg)
+    rows = logged_rows(work_dir)
+    train_rows = [r for r in rows if r["mode"] == "train"]
+    val_steps = [r["step"] for r in rows if r["mode"] == "val"]
+
+    assert plan.val_iters is not None and plan.log_iters is not None and plan.checkpoint_iters is not None
+    assert val_steps == list(plan.val_iters)
+    assert [r["step"] for r in train_rows] == list(plan.log_iters)
+    # the LR logged at step s is the rate iteration s-1 used
+    (lr,) = plan.lr.values()
+    assert len(lr) == plan.max_iters
+    for row in train_rows:
+        step, logged = row["step"], row["lr"]
+        assert isinstance(step, int) and isinstance(logged, float)
+        assert math.isclose(logged, lr[step - 1], rel_tol=1e-9, abs_tol=1e-15), (step, logged, lr[step - 1])
+    saved = sorted(p.name for p in work_dir.glob("*.pth"))
+    assert saved == sorted(plan.checkpoint_files)
+
+
+def test_plan_matches_an_epoch_based_run(tmp_path: Path) -> None:
+    args = [
+        "--train.max-epochs", "3",
+        "--train.val-interval", "2",
+        "--default-hooks.logger.interval-iters", "5",
+        "--default-hooks.checkpoint.interval", "2",
+        "--work-dir", str(tmp_path),
+    ]  # fmt: skip
+    planned = run_example(*args, "--plan")
+    assert planned.returncode == 0, planned.stderr
+    assert "validation: after epochs 2, 3" in planned.stdout
+    assert "= after iterations 46, 69" in planned.stdout
+    assert not any(tmp_path.iterdir())  # --plan builds and writes nothing
+    done = run_example(*args)
+    assert done.returncode == 0, done.stderr
+    compare_plan_with_run(tmp_path)
+
+
+def test_plan_matches_an_iteration_based_run(tmp_path: Path) -> None:
+    args = [
+        "train:iter-based",
+        "--train.max-iters", "30",
+        "--train.val-interval", "12",
+        "--default-hooks.logger.interval-iters", "4",
+        "--default-hooks.checkpoint.no-by-epoch",
+        "--default-hooks.checkpoint.interval", "10",
+        "--work-dir", str(tmp_path),
+    ]  # fmt: skip
+    done = run_example(*args)
+    assert done.returncode == 0, done.stderr
+    compare_plan_with_run(tmp_path)
+
+
+def test_world_size_accumulation_and_effective_batch() -> None:
+    cfg = DigitsExperiment()
+    assert cfg.train_dataloader is not None and cfg.optim_wrapper is not None
+    one = compute_plan(cfg)
+    assert (one.train_samples, one.iters_per_epoch, one.effective_batch) == (1438, math.ceil(1438 / 64), 64)
+    four = compute_plan(cfg, world_size=4)
+    assert four.iters_per_epoch == math.ceil(math.ceil(1438 / 4) / 64)
+    assert four.effective_batch == 64 * 4
+    dl = replace(cfg.train_dataloader, drop_last=True, batch_size=100)
+    ow = replace(cfg.optim_wrapper, accumulative_counts=4)
+    acc = compute_plan(replace(cfg, train_dataloader=dl, optim_wrapper=ow), world_size=2)
+    assert acc.iters_per_epoch == (1438 // 2) // 100
+    assert acc.effective_batch == 100 * 4 * 2
+    assert acc.optimizer_steps == math.ceil(acc.iters_per_epoch * 10 / 4)
+
+
+def test_plan_text_has_every_section() -> None:
+    text = make_plan(DigitsExperiment())
+    for part in (
+        "10 epochs x 23 iterations per epoch = 230 iterations",
+        "effective batch: 64 x 1 accumulation x 1 process(es) = 64",
+        "validation: every epoch",
+        "checkpoints: every epoch",
+        "log lines: after iterations 10, 20, 33",
+        "Learning rate per iteration: 0.005",
+        "iter      19  0.05",
+        "work_dirs/digits/<timestamp>/scalars.jsonl",
+        "work_dirs/digits/epoch_1.pth ... epoch_10.pth",
+    ):
+        assert part in text, part
+
+
+def test_cli_plan_exits_0_and_uses_world_size(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli(DigitsExperiment, args=["--plan", "--train-dataloader.batch-size", "32"], environ={"WORLD_SIZE": "2"})
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "Plan for DigitsExperiment (world size 2)" in out
+    assert f"x {math.ceil(719 / 32)} iterations per epoch" in out
+
+
+def test_plan_of_a_non_runner_config_is_a_clean_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.config.toy_configs import Toy
+
+    with pytest.raises(SystemExit) as info:
+        cli(Toy, args=["--plan"], environ={})
+    assert info.value.code == 2
+    assert capsys.readouterr().err.splitlines()[1] == "  --plan: needs a RunnerConfig root, not Toy"
