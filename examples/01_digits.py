@@ -92,8 +92,8 @@ class DigitsExperiment(te.RunnerConfig):
 
 def main() -> None:
     cfg = te.cli(DigitsExperiment, description=__doc__)
-    runner = te.Runner.from_config(cfg)
-    runner.train()
+    with te.Runner.from_config(cfg) as runner:
+        runner.train()
 
 
 if __name__ == "__main__":

@@ -97,7 +97,7 @@ def main() -> None:
             return {"accuracy": 100 * total_correct / total_size}
 
     train_set, val_set = build_datasets(args.data)
-    runner = te.Runner(
+    with te.Runner(
         model=MMResNet50(),
         work_dir=args.work_dir,
         train_dataloader=DataLoader(train_set, batch_size=args.batch_size, shuffle=True),
@@ -106,8 +106,8 @@ def main() -> None:
         val_dataloader=DataLoader(val_set, batch_size=args.batch_size, shuffle=False),
         val=te.ValLoopConfig(),
         val_evaluator=Accuracy(),
-    )
-    runner.train()
+    ) as runner:
+        runner.train()
 
 
 if __name__ == "__main__":

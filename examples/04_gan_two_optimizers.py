@@ -118,23 +118,30 @@ class GANExperiment(te.RunnerConfig):
 
     model: TinyGANConfig = TinyGANConfig()
     work_dir: Path = Path("work_dirs/gan")
-    train_dataloader: DataLoaderConfig[BlobData] | None = DataLoaderConfig[BlobData](dataset=BlobData(), batch_size=64)
+    train_dataloader: DataLoaderConfig[BlobData] | None = DataLoaderConfig[BlobData](
+        dataset=BlobData(), batch_size=64
+    )
     train: TrainLoopConfig | None = EpochBasedTrainLoopConfig(max_epochs=6)
     optim_wrapper: OptimWrapperUnion | None = OptimWrapperDictConfig(
         wrappers={"generator": _adam(), "discriminator": _adam()}
     )
-    param_scheduler: tuple[ParamSchedulerConfig, ...] = (LinearLRConfig(start_factor=0.1, by_epoch=False, end=20),)
+    param_scheduler: tuple[ParamSchedulerConfig, ...] = (
+        LinearLRConfig(start_factor=0.1, by_epoch=False, end=20),
+    )
     randomness: RandomnessConfig = RandomnessConfig(seed=0)
 
 
 def main(args: list[str] | None = None) -> TinyGAN:
     cfg = te.cli(GANExperiment, args=args, description=__doc__)
-    model = te.Runner.from_config(cfg).train()
+    with te.Runner.from_config(cfg) as runner:
+        model = runner.train()
     assert isinstance(model, TinyGAN)
     with torch.no_grad():
         centre = model(4096).mean(dim=0)
     data = cfg.train_dataloader.dataset if cfg.train_dataloader is not None else BlobData()
-    print(f"generated mean ({centre[0]:.2f}, {centre[1]:.2f}); target ({data.target_x:.2f}, {data.target_y:.2f})")
+    print(
+        f"generated mean ({centre[0]:.2f}, {centre[1]:.2f}); target ({data.target_x:.2f}, {data.target_y:.2f})"
+    )
     return model
 
 

@@ -86,7 +86,7 @@ class TrackedDigits(te.RunnerConfig):
     )
     default_hooks: DefaultHooksConfig = DefaultHooksConfig(
         logger=LoggerHookConfig(interval_iters=5),
-        ema=EMAHookConfig(momentum=0.01),
+        ema=EMAHookConfig(momentum=0.05),
         early_stopping=EarlyStoppingHookConfig(monitor="accuracy", patience=2, min_delta=0.05),
     )
     visualizer: VisualizerConfig = VisualizerConfig(

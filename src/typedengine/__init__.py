@@ -17,7 +17,6 @@ _EXPORTS: dict[str, str] = {
     "Config": "typedengine.config.base",
     "Tag": "typedengine.config.base",
     "replace": "typedengine.config.base",
-    "cli": "typedengine.cli",
     # runner
     "Runner": "typedengine.runner.runner",
     "RunnerConfig": "typedengine.runner.config",
@@ -68,10 +67,14 @@ _EXPORTS: dict[str, str] = {
     "ParamSchedulerConfig": "typedengine.optim",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+# ``typedengine.cli`` is both a module and the function users call: importing the function here first
+# makes the package attribute the function (a later ``import typedengine.cli`` does not rebind it).
+# It costs pydantic + tyro (no torch), which every experiment's CLI needs anyway.
+from .cli import cli as cli  # noqa: E402
+
+__all__ = ["__version__", "cli", *_EXPORTS]
 
 if TYPE_CHECKING:
-    from .cli import cli as cli
     from .config.base import Config as Config
     from .config.base import Tag as Tag
     from .config.base import replace as replace

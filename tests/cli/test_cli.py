@@ -72,6 +72,15 @@ def test_optional_slots_json_lists_refs_and_tuples() -> None:
     assert cfg.train_dataloader.dataset.size == 12
 
 
+def test_negated_bool_flags_inside_optional_slots() -> None:
+    # tyro alone rejects the negated form of a flag that would select the slot implicitly
+    cfg = run(["--default-hooks.checkpoint.no-save-last", "--default-hooks.checkpoint.interval", "3"])
+    assert cfg.default_hooks.checkpoint == CheckpointHook(interval=3, save_last=False)
+    cfg = run(["--default-hooks.checkpoint.interval", "3", "--default-hooks.checkpoint.no-save-last"])
+    assert cfg.default_hooks.checkpoint == CheckpointHook(interval=3, save_last=False)
+    assert run(["--default-hooks.checkpoint.save-last"]).default_hooks.checkpoint == CheckpointHook()
+
+
 def test_presets(capsys: pytest.CaptureFixture[str]) -> None:
     presets = {
         "small": ("two epochs", Toy(train=EpochLoop(max_epochs=2), milestones=(1,))),

@@ -65,6 +65,7 @@ def test_plan_matches_an_iteration_based_run(tmp_path: Path) -> None:
         "train:iter-based",
         "--train.max-iters", "30",
         "--train.val-interval", "12",
+        "--param-scheduler.1.no-by-epoch",  # the cosine decay steps per iteration in an iteration-based run
         "--default-hooks.logger.interval-iters", "4",
         "--default-hooks.checkpoint.no-by-epoch",
         "--default-hooks.checkpoint.interval", "10",

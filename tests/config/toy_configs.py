@@ -73,6 +73,7 @@ class CheckpointHook(Config):
 
     type: Tag[Literal["checkpoint"]] = "checkpoint"
     interval: int = Field(1, ge=1, description="Save every N epochs.")
+    save_last: bool = Field(True, description="Also save after the last epoch.")
 
 
 class EMAHook(Config):

@@ -171,3 +171,7 @@ def test_unwrap_through_compile_and_data_parallel() -> None:
     model = _Regressor()
     dp = nn.DataParallel(model)
     assert is_model_wrapper(dp) and unwrap_model(dp) is model
+    compiled = torch.compile(model)  # compiles lazily, on the first call
+    assert isinstance(compiled, nn.Module)
+    assert is_model_wrapper(compiled) and unwrap_model(compiled) is model
+    assert unwrap_model(nn.DataParallel(compiled)) is model

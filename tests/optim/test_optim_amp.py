@@ -29,7 +29,9 @@ def test_bf16_trains_a_tiny_classifier_on_cpu() -> None:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 3))
     wrapper = AmpOptimWrapperConfig(
-        optimizer=SGDConfig(lr=0.5, momentum=0.9), dtype="bfloat16", clip_grad=ClipGradNormConfig(max_norm=5.0)
+        optimizer=SGDConfig(lr=0.5, momentum=0.9),
+        dtype="bfloat16",
+        clip_grad=ClipGradNormConfig(max_norm=5.0),
     ).build(model)
     assert isinstance(wrapper, AmpOptimWrapper) and wrapper.loss_scaler is None
     x, y = _data()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from typedengine.optim import (
+    AmpOptimWrapperConfig,
     CosineAnnealingLRConfig,
     CosineRestartLRConfig,
     LinearLRConfig,
     MultiStepLRConfig,
     OptimWrapperConfig,
     OptimWrapperDictConfig,
-    AmpOptimWrapperConfig,
     ReduceOnPlateauLRConfig,
     StepLRConfig,
     check_optim_wrapper,

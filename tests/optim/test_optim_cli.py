@@ -29,7 +29,8 @@ class Root(Config):
         description="Optimizer.",
     )
     param_scheduler: tuple[ParamSchedulerConfig, ...] = Field(
-        (LinearLRConfig(by_epoch=False, end=10), MultiStepLRConfig(milestones=(3,))), description="Schedulers."
+        (LinearLRConfig(by_epoch=False, end=10), MultiStepLRConfig(milestones=(3,))),
+        description="Schedulers.",
     )
 
 
@@ -44,7 +45,9 @@ def test_switching_the_optimizer_leaves_nothing_of_sgd_behind() -> None:
 
 
 def test_wrapper_kinds_and_scheduler_fields() -> None:
-    cfg = _cli("optim-wrapper:amp", "--optim-wrapper.dtype", "bfloat16", "--param-scheduler.1.milestones", "4", "6")
+    cfg = _cli(
+        "optim-wrapper:amp", "--optim-wrapper.dtype", "bfloat16", "--param-scheduler.1.milestones", "4", "6"
+    )
     assert isinstance(cfg.optim_wrapper, AmpOptimWrapperConfig) and cfg.optim_wrapper.dtype == "bfloat16"
     assert cfg.param_scheduler[1] == MultiStepLRConfig(milestones=(4, 6))
     assert isinstance(_cli("optim-wrapper:dict").optim_wrapper, OptimWrapperDictConfig)
@@ -63,8 +66,12 @@ def test_json_arguments_for_open_dicts() -> None:
         '{"backbone": {"lr_mult": 0.1}}',
     )
     assert isinstance(cfg.optim_wrapper, OptimWrapperConfig)
-    assert cfg.optim_wrapper.optimizer == ImportedOptimizerConfig(target="torch.optim.ASGD", kwargs={"lr": 0.1, "lambd": 0.001})
-    assert cfg.optim_wrapper.paramwise == ParamwiseConfig(custom_keys={"backbone": CustomKeyRule(lr_mult=0.1)})
+    assert cfg.optim_wrapper.optimizer == ImportedOptimizerConfig(
+        target="torch.optim.ASGD", kwargs={"lr": 0.1, "lambd": 0.001}
+    )
+    assert cfg.optim_wrapper.paramwise == ParamwiseConfig(
+        custom_keys={"backbone": CustomKeyRule(lr_mult=0.1)}
+    )
 
 
 def test_bad_kwargs_fail_at_parse_time(capsys: pytest.CaptureFixture[str]) -> None:
@@ -78,7 +85,9 @@ def test_json_round_trip_keeps_every_member() -> None:
         optim_wrapper=OptimWrapperDictConfig(
             wrappers={
                 "g": AmpOptimWrapperConfig(optimizer=ImportedOptimizerConfig(target="torch.optim.Adam")),
-                "d": OptimWrapperConfig(paramwise=ParamwiseConfig(custom_keys={"x": CustomKeyRule(decay_mult=0)})),
+                "d": OptimWrapperConfig(
+                    paramwise=ParamwiseConfig(custom_keys={"x": CustomKeyRule(decay_mult=0)})
+                ),
             }
         )
     )

@@ -22,7 +22,17 @@ from typedengine.optim import (
     SGDConfig,
 )
 
-ALL = [SGDConfig, AdamConfig, AdamWConfig, RMSpropConfig, AdagradConfig, AdadeltaConfig, AdamaxConfig, NAdamConfig, RAdamConfig]
+ALL = [
+    SGDConfig,
+    AdamConfig,
+    AdamWConfig,
+    RMSpropConfig,
+    AdagradConfig,
+    AdadeltaConfig,
+    AdamaxConfig,
+    NAdamConfig,
+    RAdamConfig,
+]
 
 
 @pytest.mark.parametrize("cls", ALL)
@@ -54,7 +64,11 @@ def test_union_dispatches_on_type_and_rejects_unknown() -> None:
 def test_sgd_nesterov_needs_momentum() -> None:
     with pytest.raises(ValidationError, match="nesterov"):
         SGDConfig(nesterov=True)
-    assert SGDConfig(nesterov=True, momentum=0.9).build([torch.nn.Parameter(torch.zeros(1))]).defaults["nesterov"]
+    assert (
+        SGDConfig(nesterov=True, momentum=0.9)
+        .build([torch.nn.Parameter(torch.zeros(1))])
+        .defaults["nesterov"]
+    )
 
 
 def test_imported_optimizer_builds_with_kwargs() -> None:
@@ -77,7 +91,9 @@ def test_imported_optimizer_builds_with_kwargs() -> None:
         ("SGD", {}, "not a dotted import path"),
     ],
 )
-def test_imported_optimizer_errors_at_config_time(target: str, kwargs: dict[str, float], message: str) -> None:
+def test_imported_optimizer_errors_at_config_time(
+    target: str, kwargs: dict[str, float], message: str
+) -> None:
     with pytest.raises(ValidationError, match=message):
         ImportedOptimizerConfig(target=target, kwargs=kwargs)
 

@@ -72,7 +72,9 @@ def _named_groups(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[st
 
 def test_golden_table() -> None:
     model = Net()
-    wrapper = OptimWrapperConfig(optimizer=SGDConfig(lr=BASE_LR, weight_decay=BASE_WD, momentum=0.9), paramwise=RULES).build(model)
+    wrapper = OptimWrapperConfig(
+        optimizer=SGDConfig(lr=BASE_LR, weight_decay=BASE_WD, momentum=0.9), paramwise=RULES
+    ).build(model)
     got = _named_groups(model, wrapper.optimizer)
     assert set(got) == set(GOLDEN)  # one group per trainable parameter; frozen ones skipped
     for name, (lr, wd) in GOLDEN.items():
@@ -89,7 +91,9 @@ def test_no_rules_means_one_group_with_frozen_params() -> None:
 
 def test_empty_rules_still_split_groups_and_keep_base_values() -> None:
     model = Net()
-    wrapper = OptimWrapperConfig(optimizer=AdamWConfig(lr=BASE_LR, weight_decay=BASE_WD), paramwise=ParamwiseConfig()).build(model)
+    wrapper = OptimWrapperConfig(
+        optimizer=AdamWConfig(lr=BASE_LR, weight_decay=BASE_WD), paramwise=ParamwiseConfig()
+    ).build(model)
     assert all(v == (BASE_LR, BASE_WD) for v in _named_groups(model, wrapper.optimizer).values())
 
 

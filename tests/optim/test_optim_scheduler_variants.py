@@ -53,7 +53,9 @@ def test_union_has_all_ten_kinds_in_three_variants() -> None:
 
 def _run(cfg: ParamSchedulerConfig, key: str, n: int = 8) -> list[float]:
     torch.manual_seed(0)
-    wrapper = OptimWrapperConfig(optimizer=SGDConfig(lr=0.1, momentum=0.9, weight_decay=0.1)).build(torch.nn.Linear(2, 2))
+    wrapper = OptimWrapperConfig(optimizer=SGDConfig(lr=0.1, momentum=0.9, weight_decay=0.1)).build(
+        torch.nn.Linear(2, 2)
+    )
     (sched,) = build_param_schedulers([cfg], wrapper, epoch_length=1, max_epochs=n, max_iters=n)
     out = []
     for epoch in range(n):
@@ -104,8 +106,12 @@ def test_plateau_patience_cooldown() -> None:
 
 
 def test_plateau_greater_rule_min_value_and_window() -> None:
-    cfg = ReduceOnPlateauLRConfig(monitor="acc", rule="greater", patience=1, factor=0.5, cooldown=1, min_value=0.03)
-    assert _plateau_run(cfg, METRICS) == pytest.approx([0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.05, 0.03], abs=1e-12)
+    cfg = ReduceOnPlateauLRConfig(
+        monitor="acc", rule="greater", patience=1, factor=0.5, cooldown=1, min_value=0.03
+    )
+    assert _plateau_run(cfg, METRICS) == pytest.approx(
+        [0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.05, 0.03], abs=1e-12
+    )
     # begin=3: the validations after epochs 1 and 2 are outside the window and ignored
     late = ReduceOnPlateauLRConfig(patience=0, factor=0.5, begin=3)
     assert _plateau_run(late, [1.0, 2.0, 3.0, 4.0]) == pytest.approx([0.1, 0.1, 0.1, 0.05], abs=1e-12)
@@ -119,7 +125,9 @@ def test_plateau_abs_threshold() -> None:
 
 def test_plateau_missing_monitor_and_by_epoch_only() -> None:
     wrapper = OptimWrapperConfig(optimizer=SGDConfig(lr=0.1)).build(torch.nn.Linear(2, 2))
-    (sched,) = build_param_schedulers([ReduceOnPlateauLRConfig(monitor="mAP")], wrapper, epoch_length=1, max_epochs=5, max_iters=5)
+    (sched,) = build_param_schedulers(
+        [ReduceOnPlateauLRConfig(monitor="mAP")], wrapper, epoch_length=1, max_epochs=5, max_iters=5
+    )
     with pytest.raises(KeyError, match="mAP"):
         sched.step_with_metrics({"loss": 1.0})
     with pytest.raises(ValueError, match="by_epoch"):
@@ -129,7 +137,11 @@ def test_plateau_missing_monitor_and_by_epoch_only() -> None:
 def test_plateau_momentum_on_adam_and_state_dict() -> None:
     wrapper = OptimWrapperConfig(optimizer=AdamConfig(betas=(0.9, 0.99))).build(torch.nn.Linear(2, 2))
     (sched,) = build_param_schedulers(
-        [ReduceOnPlateauMomentumConfig(patience=0, factor=0.5)], wrapper, epoch_length=1, max_epochs=9, max_iters=9
+        [ReduceOnPlateauMomentumConfig(patience=0, factor=0.5)],
+        wrapper,
+        epoch_length=1,
+        max_epochs=9,
+        max_iters=9,
     )
     assert isinstance(sched, ReduceOnPlateauParamScheduler)
     for value in (1.0, 1.0):

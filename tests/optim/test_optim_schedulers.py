@@ -17,6 +17,7 @@ from typedengine.optim import (
     CosineAnnealingLRConfig,
     CosineAnnealingMomentumConfig,
     CosineAnnealingParamConfig,
+    CosineAnnealingParamScheduler,
     CosineRestartLRConfig,
     ExponentialLRConfig,
     LinearLRConfig,
@@ -33,6 +34,7 @@ from typedengine.optim import (
     SGDConfig,
     StepLRConfig,
     StepMomentumConfig,
+    StepParamScheduler,
     build_param_schedulers,
 )
 
@@ -43,7 +45,9 @@ BASE_LR = 0.1
 def _wrapper(optimizer: SGDConfig | AdamConfig | None = None) -> OptimWrapper:
     torch.manual_seed(0)
     model = torch.nn.Linear(2, 2)
-    return OptimWrapperConfig(optimizer=optimizer or SGDConfig(lr=BASE_LR, momentum=0.9, weight_decay=1e-2)).build(model)
+    return OptimWrapperConfig(
+        optimizer=optimizer or SGDConfig(lr=BASE_LR, momentum=0.9, weight_decay=1e-2)
+    ).build(model)
 
 
 def _sequence(
@@ -95,7 +99,9 @@ def test_linear_reaches_end_factor_at_end_minus_one() -> None:
     s, e, begin, end = 0.25, 1.0, 2, 7
     total = end - begin - 1
     expected = _windowed(begin, end, lambda k: BASE_LR * (s + (e - s) * k / total), 10)
-    _assert_close(_sequence([LinearLRConfig(start_factor=s, end_factor=e, begin=begin, end=end)], 10), expected)
+    _assert_close(
+        _sequence([LinearLRConfig(start_factor=s, end_factor=e, begin=begin, end=end)], 10), expected
+    )
     assert expected[end - 1] == pytest.approx(BASE_LR)
 
 
@@ -150,7 +156,9 @@ def test_cosine_eta_min_ratio_and_t_max_beyond_half_period() -> None:
         return eta_min + (BASE_LR - eta_min) * (1 + math.cos(math.pi * k / t_max)) / 2
 
     expected = [f(k) for k in range(12)]
-    _assert_close(_sequence([CosineAnnealingLRConfig(T_max=t_max, eta_min_ratio=ratio, end=100)], 12), expected)
+    _assert_close(
+        _sequence([CosineAnnealingLRConfig(T_max=t_max, eta_min_ratio=ratio, end=100)], 12), expected
+    )
 
 
 def test_poly() -> None:
@@ -185,7 +193,12 @@ def test_one_cycle_matches_torch(three_phase: bool, strategy: str) -> None:
     ours = _sequence([cfg], n)
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=BASE_LR)
     ref = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=0.5, total_steps=n, anneal_strategy=strategy, three_phase=three_phase, cycle_momentum=False
+        opt,
+        max_lr=0.5,
+        total_steps=n,
+        anneal_strategy=strategy,
+        three_phase=three_phase,
+        cycle_momentum=False,
     )
     expected = []
     for _ in range(n):
@@ -211,7 +224,10 @@ def test_warmup_then_cosine() -> None:
         else:
             k = t - warm
             expected.append(eta_min + (BASE_LR - eta_min) * (1 + math.cos(math.pi * k / t_max)) / 2)
-    cfgs = [LinearLRConfig(start_factor=s, end=warm, by_epoch=False), CosineAnnealingLRConfig(begin=warm, eta_min=eta_min, by_epoch=False)]
+    cfgs = [
+        LinearLRConfig(start_factor=s, end=warm, by_epoch=False),
+        CosineAnnealingLRConfig(begin=warm, eta_min=eta_min, by_epoch=False),
+    ]
     _assert_close(_sequence(cfgs, n, max_iters=n), expected)
 
 
@@ -221,7 +237,11 @@ def test_overlapping_multiplicative_schedulers_compound() -> None:
         BASE_LR * (s + (1 - s) * min(t, end - 1) / (end - 1)) * 0.5 ** (1 if t >= 2 else 0) * 0.9**t
         for t in range(10)
     ]
-    cfgs = [LinearLRConfig(start_factor=s, end=end), MultiStepLRConfig(milestones=(2,), gamma=0.5), ExponentialLRConfig(gamma=0.9)]
+    cfgs = [
+        LinearLRConfig(start_factor=s, end=end),
+        MultiStepLRConfig(milestones=(2,), gamma=0.5),
+        ExponentialLRConfig(gamma=0.9),
+    ]
     _assert_close(_sequence(cfgs, 10, max_epochs=100), expected)
 
 
@@ -254,20 +274,26 @@ def test_convert_to_iter_based_scales_every_epoch_setting() -> None:
         for s in scheds:
             s.step()
     total = 2 * length - 1
-    expected = [BASE_LR * (0.5 + 0.5 * min(t, total) / total) * (0.1 if t >= 6 + 3 * length else 1) for t in range(15)]
+    expected = [
+        BASE_LR * (0.5 + 0.5 * min(t, total) / total) * (0.1 if t >= 6 + 3 * length else 1) for t in range(15)
+    ]
     _assert_close(seq, expected)
 
 
 def test_convert_cosine_t_max_and_restart_periods() -> None:
     wrapper = _wrapper()
     cos, step = build_param_schedulers(
-        [CosineAnnealingLRConfig(T_max=2, convert_to_iter_based=True), StepLRConfig(step_size=2, convert_to_iter_based=True)],
+        [
+            CosineAnnealingLRConfig(T_max=2, convert_to_iter_based=True),
+            StepLRConfig(step_size=2, convert_to_iter_based=True),
+        ],
         wrapper,
         epoch_length=5,
         max_epochs=4,
         max_iters=20,
     )
-    assert getattr(cos, "T_max") == 10 and getattr(step, "step_size") == 10 and cos.end == 20
+    assert isinstance(cos, CosineAnnealingParamScheduler) and isinstance(step, StepParamScheduler)
+    assert cos.T_max == 10 and step.step_size == 10 and cos.end == 20
 
 
 # --- momentum and generic params ------------------------------------------------------------------------
@@ -283,7 +309,9 @@ def test_momentum_on_adam_writes_betas0() -> None:
     seq = _sequence([LinearMomentumConfig(start_factor=0.5, end=end)], 7, key="betas0", optimizer=adam)
     _assert_close(seq, expected)
     wrapper = _wrapper(adam)
-    build_param_schedulers([CosineAnnealingMomentumConfig(end=4)], wrapper, epoch_length=1, max_epochs=4, max_iters=4)
+    build_param_schedulers(
+        [CosineAnnealingMomentumConfig(end=4)], wrapper, epoch_length=1, max_epochs=4, max_iters=4
+    )
     assert wrapper.optimizer.param_groups[0]["betas"][1] == 0.99
     assert wrapper.get_momentum()["momentum"] == [wrapper.optimizer.param_groups[0]["momentum"]]
 
@@ -297,10 +325,14 @@ def test_constant_momentum_keeps_betas_in_sync() -> None:
 def test_generic_param_schedulers_drive_weight_decay() -> None:
     wd, end = 1e-2, 6
     expected = _windowed(0, end, lambda k: wd * (1 - k / (end - 1)) ** 1.0, 8, base=wd)
-    _assert_close(_sequence([PolyParamConfig(param_name="weight_decay", end=end)], 8, key="weight_decay"), expected)
+    _assert_close(
+        _sequence([PolyParamConfig(param_name="weight_decay", end=end)], 8, key="weight_decay"), expected
+    )
     expected_lin = _windowed(0, 4, lambda k: wd * (0.5 + 0.5 * k / 3), 6, base=wd)
     _assert_close(
-        _sequence([LinearParamConfig(param_name="weight_decay", start_factor=0.5, end=4)], 6, key="weight_decay"),
+        _sequence(
+            [LinearParamConfig(param_name="weight_decay", start_factor=0.5, end=4)], 6, key="weight_decay"
+        ),
         expected_lin,
     )
 
@@ -313,7 +345,9 @@ def test_missing_param_key_is_a_clear_error() -> None:
 def test_momentum_scheduler_on_an_optimizer_without_momentum() -> None:
     wrapper = OptimWrapper(torch.optim.Adagrad([torch.nn.Parameter(torch.zeros(1))], lr=0.1))
     with pytest.raises(ValueError, match="neither momentum nor betas"):
-        build_param_schedulers([StepMomentumConfig(step_size=1)], wrapper, epoch_length=1, max_epochs=2, max_iters=2)
+        build_param_schedulers(
+            [StepMomentumConfig(step_size=1)], wrapper, epoch_length=1, max_epochs=2, max_iters=2
+        )
 
 
 # --- resume -------------------------------------------------------------------------------------------
@@ -373,7 +407,5 @@ def test_state_dict_is_plain_data_for_weights_only_loading(tmp_path: object) -> 
 
 
 def test_default_end_is_inf_for_runtime_classes() -> None:
-    from typedengine.optim import StepParamScheduler
-
     s = StepParamScheduler(_wrapper(), "lr", step_size=1)
     assert s.end == INF and s.get_last_value() == [BASE_LR]

@@ -33,7 +33,9 @@ def test_accumulating_4x16_equals_one_batch_of_64() -> None:
     big, small = _model(), _model()
     cfg = OptimWrapperConfig(optimizer=SGDConfig(lr=0.1, momentum=0.9))
     w_big = cfg.build(big)
-    w_small = OptimWrapperConfig(optimizer=SGDConfig(lr=0.1, momentum=0.9), accumulative_counts=4).build(small)
+    w_small = OptimWrapperConfig(optimizer=SGDConfig(lr=0.1, momentum=0.9), accumulative_counts=4).build(
+        small
+    )
     w_small.initialize_count_status(small, init_counts=0, max_counts=8)
     for _ in range(2):  # two optimizer steps
         w_big.update_params(nn.functional.mse_loss(big(x), y))
@@ -129,7 +131,9 @@ def test_clip_by_norm_equals_torch_and_logs_a_device_tensor() -> None:
     torch.manual_seed(3)
     x = torch.randn(32, 8) * 10
     a, b = _model(), _model()
-    wa = OptimWrapperConfig(optimizer=SGDConfig(lr=0.05), clip_grad=ClipGradNormConfig(max_norm=0.5, norm_type=2.0)).build(a)
+    wa = OptimWrapperConfig(
+        optimizer=SGDConfig(lr=0.05), clip_grad=ClipGradNormConfig(max_norm=0.5, norm_type=2.0)
+    ).build(a)
     opt_b = torch.optim.SGD(b.parameters(), lr=0.05)
     for _ in range(3):
         wa.update_params(a(x).pow(2).mean())
@@ -146,7 +150,9 @@ def test_clip_by_norm_equals_torch_and_logs_a_device_tensor() -> None:
 
 def test_clip_by_value() -> None:
     model = nn.Linear(4, 1)
-    wrapper = OptimWrapperConfig(optimizer=SGDConfig(lr=0.0), clip_grad=ClipGradValueConfig(clip_value=0.01)).build(model)
+    wrapper = OptimWrapperConfig(
+        optimizer=SGDConfig(lr=0.0), clip_grad=ClipGradValueConfig(clip_value=0.01)
+    ).build(model)
     wrapper.backward((model(torch.full((2, 4), 100.0)) ** 2).sum())
     wrapper.step()
     assert all(float(p.grad.abs().max()) <= 0.01 + 1e-12 for p in model.parameters() if p.grad is not None)
@@ -156,7 +162,9 @@ def test_clip_by_value() -> None:
 def test_clip_skips_params_without_grad() -> None:
     model = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2))
     model[1].requires_grad_(False)
-    wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1), clip_grad=ClipGradByNorm(max_norm=1.0))
+    wrapper = OptimWrapper(
+        torch.optim.SGD(model.parameters(), lr=0.1), clip_grad=ClipGradByNorm(max_norm=1.0)
+    )
     wrapper.update_params(model(torch.ones(1, 2)).sum())
     assert "grad_norm" in wrapper.log_scalars()
 
@@ -178,13 +186,17 @@ def test_get_lr_momentum_and_base_lr_with_several_groups() -> None:
 
 def test_state_dict_round_trip_restores_optimizer_state() -> None:
     model = _model()
-    wrapper = OptimWrapperConfig(optimizer=AdamWConfig(lr=0.01), paramwise=ParamwiseConfig(flat_decay_mult=0.0)).build(model)
+    wrapper = OptimWrapperConfig(
+        optimizer=AdamWConfig(lr=0.01), paramwise=ParamwiseConfig(flat_decay_mult=0.0)
+    ).build(model)
     for _ in range(2):
         wrapper.update_params(model(torch.randn(4, 8)).sum())
     state = copy.deepcopy(wrapper.state_dict())
     assert "base_param_settings" in state
     model2 = copy.deepcopy(model)
-    wrapper2 = OptimWrapperConfig(optimizer=AdamWConfig(lr=0.5), paramwise=ParamwiseConfig(flat_decay_mult=0.0)).build(model2)
+    wrapper2 = OptimWrapperConfig(
+        optimizer=AdamWConfig(lr=0.5), paramwise=ParamwiseConfig(flat_decay_mult=0.0)
+    ).build(model2)
     wrapper2.load_state_dict(state)
     assert wrapper2.get_lr() == wrapper.get_lr()
     x = torch.randn(4, 8)

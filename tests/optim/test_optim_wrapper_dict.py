@@ -34,7 +34,9 @@ def _dict_cfg() -> OptimWrapperDictConfig:
     return OptimWrapperDictConfig(
         wrappers={
             "generator": OptimWrapperConfig(optimizer=AdamConfig(lr=2e-4, betas=(0.5, 0.999))),
-            "discriminator": AmpOptimWrapperConfig(optimizer=SGDConfig(lr=0.01, momentum=0.9), dtype="bfloat16"),
+            "discriminator": AmpOptimWrapperConfig(
+                optimizer=SGDConfig(lr=0.01, momentum=0.9), dtype="bfloat16"
+            ),
         }
     )
 
@@ -53,7 +55,11 @@ def test_dict_refuses_joint_updates_and_zeroes_all() -> None:
     model = GAN()
     wrappers = _dict_cfg().build(model)
     loss = model.discriminator(model.generator(torch.ones(1, 2))).sum()
-    for call in (lambda: wrappers.update_params(loss), lambda: wrappers.backward(loss), lambda: wrappers.step()):
+    for call in (
+        lambda: wrappers.update_params(loss),
+        lambda: wrappers.backward(loss),
+        lambda: wrappers.step(),
+    ):
         with pytest.raises(NotImplementedError):
             call()
     loss.backward()
@@ -76,7 +82,9 @@ def test_state_dict_nests_per_name() -> None:
 
 def test_missing_submodule_is_a_clear_error() -> None:
     cfg = OptimWrapperDictConfig(wrappers={"critic": OptimWrapperConfig()})
-    with pytest.raises(ValueError, match=r"optim_wrapper.wrappers.critic: the model has no submodule 'critic'"):
+    with pytest.raises(
+        ValueError, match=r"optim_wrapper.wrappers.critic: the model has no submodule 'critic'"
+    ):
         cfg.build(GAN())
     with pytest.raises(ValidationError, match="at least one"):
         OptimWrapperDictConfig(wrappers={})
@@ -90,7 +98,11 @@ def test_dict_needs_optim_wrappers() -> None:
 def test_schedulers_are_built_per_wrapper() -> None:
     wrappers = _dict_cfg().build(GAN())
     scheds = build_param_schedulers(
-        [LinearLRConfig(start_factor=0.5, end=3, by_epoch=False)], wrappers, epoch_length=1, max_epochs=3, max_iters=3
+        [LinearLRConfig(start_factor=0.5, end=3, by_epoch=False)],
+        wrappers,
+        epoch_length=1,
+        max_epochs=3,
+        max_iters=3,
     )
     assert len(scheds) == 2
     assert wrappers.get_lr() == {"generator.lr": [1e-4], "discriminator.lr": [0.005]}
@@ -98,7 +110,9 @@ def test_schedulers_are_built_per_wrapper() -> None:
 
 def test_scale_lr_multiplies_every_group_and_returns_the_factor() -> None:
     model = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2))
-    wrapper = OptimWrapperConfig(optimizer=SGDConfig(lr=0.1), paramwise=ParamwiseConfig(bias_lr_mult=2.0)).build(model)
+    wrapper = OptimWrapperConfig(
+        optimizer=SGDConfig(lr=0.1), paramwise=ParamwiseConfig(bias_lr_mult=2.0)
+    ).build(model)
     factor = scale_lr(wrapper, batch_size=32, world_size=4, base_batch_size=256)
     assert factor == 0.5
     assert wrapper.get_lr() == {"base_lr": [0.05], "lr": pytest.approx([0.05, 0.1, 0.05, 0.1])}

@@ -53,7 +53,9 @@ class CompatRule:
     reason: str
 
     def matches(self, path: str) -> bool:
-        return fnmatch.fnmatchcase(_generic(path), self.pattern) or fnmatch.fnmatchcase(path, self.pattern)
+        # "[*]" in a pattern is a literal list index, not an fnmatch character class
+        pattern = self.pattern.replace("[*]", "\x00")
+        return fnmatch.fnmatchcase(_generic(path).replace("[*]", "\x00"), pattern)
 
 
 _REFUSE_MODEL = "the model changed: stored weights and optimizer state no longer describe it"

@@ -8,8 +8,10 @@
   metrics line at the end of the epoch (``Epoch(val) [1][313/313]  accuracy: 35.7000``); metrics go to the
   visualizer with ``mode="val"``/``"test"`` at the current training iteration.
 * ``after_run`` closes the visualizer (backends reopen lazily if the runner runs another phase).
-* ``progress``: rich bars per phase on rank 0 when stdout is a terminal; lines are printed either way (they
-  scroll above the bars and always reach the text log).
+* ``progress``: rich bars per phase on rank 0 when stdout is a terminal. While a bar shows, iteration lines go
+  to the text log only and the bar shows the latest losses and lr (printing a line under a live display costs
+  milliseconds); epoch lines (metrics) are printed either way. Without a terminal, or with
+  ``progress=False``, every line is printed as in MMEngine.
 
 Reading the smoothed values syncs the device once per key at each log line, never per iteration.
 """
@@ -55,6 +57,12 @@ def _max_memory_mb(runner: Runner) -> int | None:
     return mb
 
 
+def _status(tag: Mapping[str, float]) -> str:
+    """Short text for the progress bar: losses and lr (the full line goes to the text log)."""
+    parts = [f"{k} {v:.3e}" if k.endswith("lr") else f"{k} {v:.4f}" for k, v in tag.items() if "loss" in k or k.endswith("lr")]
+    return "  ".join(parts)
+
+
 class LoggerHook(Hook):
     """Writes MMEngine-format lines through ``runner.logger`` and scalars to ``runner.visualizer``.
 
@@ -86,6 +94,8 @@ class LoggerHook(Hook):
         self._eval_task = -1
         self._training = False
         self._train_by_epoch: bool | None = None
+        self._train_len: int | None = None
+        self._eval_len: int | None = None
 
     # --- run -------------------------------------------------------------------------------------------
     def before_run(self, runner: Runner) -> None:
@@ -106,9 +116,10 @@ class LoggerHook(Hook):
 
     def before_train_epoch(self, runner: Runner) -> None:
         state, loop = runner.state, runner.train_loop
+        self._train_len = _len(loop.dataloader) if self._train_by_epoch else None
         if self._train_by_epoch:
             desc = f"Epoch {state.epoch + 1}/{loop.max_epochs}"
-            self._train_task = self._bars.add(desc, _len(loop.dataloader), completed=state.inner_iter)
+            self._train_task = self._bars.add(desc, self._train_len, completed=state.inner_iter)
         else:
             self._train_task = self._bars.add("Train", loop.max_iters, completed=state.iter)
 
@@ -140,7 +151,7 @@ class LoggerHook(Hook):
         done_iters = state.iter + 1  # state.iter is the 0-based index of this iteration here
         if self.interval_exp_name_iters > 0 and done_iters % self.interval_exp_name_iters == 0:
             runner.logger.info(f"Exp name: {runner.experiment_name}")
-        loader_len = _len(runner.train_loop.dataloader) if self._train_by_epoch else None
+        loader_len = self._train_len
         if not self._should_log_train(runner, batch_idx, loader_len):
             return
         pos = LogPosition(
@@ -154,8 +165,16 @@ class LoggerHook(Hook):
             train_by_epoch=self._train_by_epoch,
         )
         tag, line = runner.log_processor.iter_log(runner.message_hub, pos, memory_mb=_max_memory_mb(runner))
-        runner.logger.info(line)
+        self._log_iter_line(runner, self._train_task, line, tag)
         runner.visualizer.add_scalars(tag, step=done_iters, epoch=state.epoch + 1, iter=done_iters, mode="train")
+
+    def _log_iter_line(self, runner: Runner, task: int, line: str, tag: Mapping[str, float]) -> None:
+        """An iteration line: to the console and file, or, while a bar shows the values, to the file only."""
+        if self._bars.enabled and task >= 0:
+            runner.logger.info(line, extra={"console": False})
+            self._bars.set_status(task, _status(tag))
+        else:
+            runner.logger.info(line)
 
     # --- val / test ------------------------------------------------------------------------------------
     def _eval_loader_len(self, runner: Runner, mode: EvalMode) -> int | None:
@@ -176,20 +195,21 @@ class LoggerHook(Hook):
         )
 
     def _before_eval_epoch(self, runner: Runner, mode: EvalMode) -> None:
-        self._eval_task = self._bars.add(mode.capitalize(), self._eval_loader_len(runner, mode))
+        self._eval_len = self._eval_loader_len(runner, mode)
+        self._eval_task = self._bars.add(mode.capitalize(), self._eval_len)
 
     def _after_eval_iter(self, runner: Runner, mode: EvalMode, batch_idx: int) -> None:
         self._bars.advance(self._eval_task)
         if (batch_idx + 1) % self.interval_iters != 0:
             return
-        pos = self._position(runner, mode, batch_idx, self._eval_loader_len(runner, mode))
-        _, line = runner.log_processor.iter_log(runner.message_hub, pos, memory_mb=_max_memory_mb(runner))
-        runner.logger.info(line)
+        pos = self._position(runner, mode, batch_idx, self._eval_len)
+        tag, line = runner.log_processor.iter_log(runner.message_hub, pos, memory_mb=_max_memory_mb(runner))
+        self._log_iter_line(runner, self._eval_task, line, tag)
 
     def _after_eval_epoch(self, runner: Runner, mode: EvalMode, metrics: Mapping[str, float] | None) -> None:
         self._bars.remove(self._eval_task)
         self._eval_task = -1
-        loader_len = self._eval_loader_len(runner, mode)
+        loader_len = self._eval_len
         pos = self._position(runner, mode, max((loader_len or 1) - 1, 0), loader_len)
         tag, line = runner.log_processor.epoch_log(pos, metrics or {})
         runner.logger.info(line)

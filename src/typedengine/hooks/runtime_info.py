@@ -32,17 +32,13 @@ __all__ = ["RuntimeInfoHook", "RuntimeInfoHookConfig"]
 
 def _push(hub: MessageHub, key: str, value: object) -> None:
     """Push numbers and one-element tensors (checked via ``numel``, which does not sync); skip the rest."""
-    if isinstance(value, bool):
-        return
-    if isinstance(value, (int, float)):
-        hub.update_scalar(key, value)
-        return
-    numel = getattr(value, "numel", None)
-    if callable(numel) and numel() == 1 and hasattr(value, "detach"):
-        import torch
+    import torch  # already loaded by the time a step runs: a dict lookup
 
-        if isinstance(value, torch.Tensor):
+    if isinstance(value, torch.Tensor):
+        if value.numel() == 1:
             hub.update_scalar(key, value)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        hub.update_scalar(key, value)
 
 
 class RuntimeInfoHook(Hook):

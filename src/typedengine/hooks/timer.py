@@ -39,6 +39,7 @@ class IterTimerHook(Hook):
         self._train_time_s = 0.0
         self._eval_time_s = 0.0
         self._eval_iters = 0
+        self._eval_len: int | None = None
 
     # --- epochs ----------------------------------------------------------------------------------------
     def before_train(self, runner: Runner) -> None:
@@ -48,16 +49,17 @@ class IterTimerHook(Hook):
     def before_train_epoch(self, runner: Runner) -> None:
         self._last["train"] = self.clock()
 
-    def _before_eval_epoch(self, mode: str) -> None:
+    def _before_eval_epoch(self, mode: str, loader_len: int | None) -> None:
+        self._eval_len = loader_len
         self._last[mode] = self.clock()
         self._eval_time_s = 0.0
         self._eval_iters = 0
 
     def before_val_epoch(self, runner: Runner) -> None:
-        self._before_eval_epoch("val")
+        self._before_eval_epoch("val", _len(runner.val_loop.dataloader))
 
     def before_test_epoch(self, runner: Runner) -> None:
-        self._before_eval_epoch("test")
+        self._before_eval_epoch("test", _len(runner.test_loop.dataloader))
 
     def after_val(self, runner: Runner) -> None:
         # the next train iteration's data_time must not include the validation
@@ -94,9 +96,10 @@ class IterTimerHook(Hook):
         remaining = max(state.max_iters - state.iter - 1, 0)
         runner.message_hub.update_info("eta", self._train_time_s / max(done, 1) * remaining)
 
-    def _after_eval_iter(self, runner: Runner, mode: str, batch_idx: int, loader_len: int | None) -> None:
+    def _after_eval_iter(self, runner: Runner, mode: str, batch_idx: int) -> None:
         self._eval_time_s += self._after_iter(runner, mode)
         self._eval_iters += 1
+        loader_len = self._eval_len
         if loader_len is not None:
             eta = self._eval_time_s / self._eval_iters * max(loader_len - batch_idx - 1, 0)
             runner.message_hub.update_info("eta", eta)
@@ -111,7 +114,7 @@ class IterTimerHook(Hook):
         data_batch: DataBatch | None = None,
         outputs: StepOutputs | None = None,
     ) -> None:
-        self._after_eval_iter(runner, "val", batch_idx, _len(runner.val_loop.dataloader))
+        self._after_eval_iter(runner, "val", batch_idx)
 
     def before_test_iter(self, runner: Runner, batch_idx: int, data_batch: DataBatch | None = None) -> None:
         self._before_iter(runner, "test")
@@ -123,7 +126,7 @@ class IterTimerHook(Hook):
         data_batch: DataBatch | None = None,
         outputs: StepOutputs | None = None,
     ) -> None:
-        self._after_eval_iter(runner, "test", batch_idx, _len(runner.test_loop.dataloader))
+        self._after_eval_iter(runner, "test", batch_idx)
 
 
 def _len(loader: object) -> int | None:

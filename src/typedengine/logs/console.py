@@ -41,6 +41,13 @@ class DuplicateWarningFilter(logging.Filter):
         return True
 
 
+class _ConsoleFilter(logging.Filter):
+    """Drops records logged with ``extra={"console": False}`` (file only, e.g. while a progress bar shows them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return bool(getattr(record, "console", True))
+
+
 class _StdoutHandler(logging.Handler):
     """Writes to whatever ``sys.stdout`` is at emit time, so a rich live display can redirect it."""
 
@@ -57,7 +64,8 @@ def create_logger(name: str, *, log_file: Path | None, rank: int, level: str = "
     """A ``typedengine.<name>`` logger: console on stdout, plus ``log_file`` (appended) on rank 0.
 
     Calling it again with the same ``name`` replaces the handlers (no doubled lines). Ranks other than 0
-    print ERROR and above only. The logger does not propagate to the root logger.
+    print ERROR and above only. The logger does not propagate to the root logger. A record logged with
+    ``extra={"console": False}`` goes to the file only.
     """
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
@@ -75,6 +83,7 @@ def create_logger(name: str, *, log_file: Path | None, rank: int, level: str = "
     console = _StdoutHandler()
     console.setFormatter(logging.Formatter(_FORMAT, datefmt=_CONSOLE_DATEFMT))
     console.setLevel(numeric if rank == 0 else logging.ERROR)
+    console.addFilter(_ConsoleFilter())
     logger.addHandler(console)
 
     if rank == 0 and log_file is not None:

@@ -78,7 +78,8 @@ class History:
             raise TypeError(f"a scalar history takes a number or a one-element tensor, got {type(value).__name__}")
         if value.numel() != 1:
             raise ValueError(f"a scalar history takes a one-element tensor, got shape {tuple(value.shape)}")
-        self._pending.append((value.detach().reshape(()), count))
+        tensor = value.detach()
+        self._pending.append((tensor.reshape(()) if tensor.dim() else tensor, count))
         if len(self._pending) >= _MAX_PENDING:
             self._flush()
 

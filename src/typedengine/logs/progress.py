@@ -82,14 +82,16 @@ class PhaseProgress:
                 TimeElapsedColumn(),
                 TextColumn("eta"),
                 TimeRemainingColumn(),
+                TextColumn("{task.fields[status]}"),
                 console=self.console,
                 auto_refresh=False,
                 transient=False,
             )
             self._progress.start()
-        task = int(self._progress.add_task(description, total=total, completed=completed, rate=""))
+        task = int(self._progress.add_task(description, total=total, completed=completed, rate="", status=""))
         self._counts[task] = completed
-        self._render()
+        if self.clock() - self._last_refresh >= self.min_interval_s:
+            self._render()
         return task
 
     def advance(self, task: int, n: int = 1) -> None:
@@ -99,6 +101,14 @@ class PhaseProgress:
         self._counts[task] += n
         if self.clock() - self._last_refresh >= self.min_interval_s:
             self._render()
+
+    def set_status(self, task: int, status: str) -> None:
+        """Text shown after the bar (e.g. the latest smoothed loss); drawn at the next refresh."""
+        if task < 0 or task not in self._counts or self._progress is None:
+            return
+        from rich.progress import TaskID
+
+        self._progress.update(TaskID(task), status=status)
 
     def _render(self) -> None:
         progress = self._progress

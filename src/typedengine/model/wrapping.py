@@ -54,11 +54,7 @@ DtypeName = Literal["float32", "bfloat16", "float16"]
 
 
 def _dtype(name: DtypeName | None) -> torch.dtype | None:
-    return (
-        None
-        if name is None
-        else {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
-    )
+    return None if name is None else getattr(torch, name)  # "bfloat16" -> torch.bfloat16
 
 
 def _base_model(module: nn.Module) -> BaseModel:

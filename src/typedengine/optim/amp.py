@@ -156,7 +156,9 @@ class GradScalerConfig(Config):
     """Settings of the dynamic loss scaler (``torch.amp.GradScaler``)."""
 
     init_scale: float = Field(2.0**16, gt=0.0, description="Initial loss scale.")
-    growth_factor: float = Field(2.0, gt=1.0, description="Scale multiplier after growth_interval clean steps.")
+    growth_factor: float = Field(
+        2.0, gt=1.0, description="Scale multiplier after growth_interval clean steps."
+    )
     backoff_factor: float = Field(0.5, gt=0.0, lt=1.0, description="Scale multiplier after an inf/nan step.")
     growth_interval: int = Field(2000, ge=1, description="Clean steps before the scale grows.")
 

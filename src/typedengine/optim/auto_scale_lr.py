@@ -46,7 +46,9 @@ def scale_lr(
     if batch_size < 1 or world_size < 1 or base_batch_size < 1 or accumulative_counts < 1:
         raise ValueError("batch_size, world_size, base_batch_size and accumulative_counts must be >= 1")
     factor = float(batch_size * world_size * accumulative_counts) / float(base_batch_size)
-    wrappers = list(optim_wrapper.values()) if isinstance(optim_wrapper, OptimWrapperDict) else [optim_wrapper]
+    wrappers = (
+        list(optim_wrapper.values()) if isinstance(optim_wrapper, OptimWrapperDict) else [optim_wrapper]
+    )
     for wrapper in wrappers:
         for group in wrapper.param_groups:
             group["lr"] = group["lr"] * factor

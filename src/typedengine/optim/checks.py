@@ -116,16 +116,17 @@ def _step_points(cfg: ParamSchedulerConfig, here: str, end: int, length: int, un
     elif isinstance(cfg, _StepFields):
         if cfg.begin + cfg.step_size >= stop:
             issues.append(
-                ConfigIssue(f"{here}.step_size", f"step_size {cfg.step_size} never decays before {stop} {unit}")
-            )
-    elif isinstance(cfg, _CosineRestartFields):
-        if cfg.begin + sum(cfg.periods) > stop:
-            issues.append(
                 ConfigIssue(
-                    f"{here}.periods",
-                    f"periods sum to {sum(cfg.periods)} but only {stop - cfg.begin} {unit} remain in the run",
+                    f"{here}.step_size", f"step_size {cfg.step_size} never decays before {stop} {unit}"
                 )
             )
+    elif isinstance(cfg, _CosineRestartFields) and cfg.begin + sum(cfg.periods) > stop:
+        issues.append(
+            ConfigIssue(
+                f"{here}.periods",
+                f"periods sum to {sum(cfg.periods)} but only {stop - cfg.begin} {unit} remain in the run",
+            )
+        )
     return issues
 
 
@@ -142,7 +143,11 @@ def check_optim_wrapper(
         entries = [(path, cfg)]
     issues: list[ConfigIssue] = []
     for where, sub in entries:
-        if isinstance(sub, AmpOptimWrapperConfig) and sub.dtype == "float16" and not fp16_capable(device_type):
+        if (
+            isinstance(sub, AmpOptimWrapperConfig)
+            and sub.dtype == "float16"
+            and not fp16_capable(device_type)
+        ):
             issues.append(
                 ConfigIssue(
                     f"{where}.dtype",

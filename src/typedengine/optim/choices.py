@@ -8,7 +8,7 @@ Example::
 
 from __future__ import annotations
 
-from typing import Annotated, Union
+from typing import Annotated
 
 import tyro
 from pydantic import Field
@@ -20,11 +20,9 @@ from .wrapper_dict import OptimWrapperDictConfig
 __all__ = ["OptimWrapperUnion"]
 
 OptimWrapperUnion = Annotated[
-    Union[
-        Annotated[OptimWrapperConfig, tyro.conf.subcommand("default")],
-        Annotated[AmpOptimWrapperConfig, tyro.conf.subcommand("amp")],
-        Annotated[OptimWrapperDictConfig, tyro.conf.subcommand("dict")],
-    ],
+    Annotated[OptimWrapperConfig, tyro.conf.subcommand("default")]
+    | Annotated[AmpOptimWrapperConfig, tyro.conf.subcommand("amp")]
+    | Annotated[OptimWrapperDictConfig, tyro.conf.subcommand("dict")],
     Field(discriminator="type"),
 ]
 """The optim wrapper of a run: default, AMP, or a dict of named wrappers."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import tyro
 from pydantic import Field
@@ -86,10 +86,8 @@ class ClipGradValueConfig(Config):
 
 
 ClipGradConfig = Annotated[
-    Union[
-        Annotated[ClipGradNormConfig, tyro.conf.subcommand("norm")],
-        Annotated[ClipGradValueConfig, tyro.conf.subcommand("value")],
-    ],
+    Annotated[ClipGradNormConfig, tyro.conf.subcommand("norm")]
+    | Annotated[ClipGradValueConfig, tyro.conf.subcommand("value")],
     Field(discriminator="type"),
 ]
 """Gradient clipping: ``norm`` or ``value``."""

@@ -20,7 +20,7 @@ import builtins
 import importlib
 import inspect
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Union
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, TypeAlias
 
 import tyro
 from pydantic import Field, TypeAdapter, field_validator, model_validator
@@ -64,7 +64,10 @@ class _TorchOptimizerConfig(Config):
 
     def base_hyperparameters(self) -> tuple[float, float | None]:
         """``(lr, weight_decay)`` that paramwise multipliers scale."""
-        return float(getattr(self, "lr")), float(getattr(self, "weight_decay"))
+        kwargs = self.torch_kwargs()
+        lr, weight_decay = kwargs["lr"], kwargs["weight_decay"]
+        assert isinstance(lr, float) and isinstance(weight_decay, float)
+        return lr, weight_decay
 
     def build(self, params: Iterable[torch.Tensor] | Iterable[dict[str, object]]) -> torch.optim.Optimizer:
         """Build the torch optimizer over ``params`` (parameters or param-group dicts)."""
@@ -85,7 +88,9 @@ class SGDConfig(_TorchOptimizerConfig):
     weight_decay: float = Field(0.0, ge=0.0, description="L2 penalty added to the gradient.")
     nesterov: bool = Field(False, description="Use Nesterov momentum (needs momentum > 0, dampening 0).")
     maximize: bool = Field(False, description="Maximize the objective instead of minimizing it.")
-    foreach: bool | None = Field(None, description="Force the foreach implementation on/off (None: torch decides).")
+    foreach: bool | None = Field(
+        None, description="Force the foreach implementation on/off (None: torch decides)."
+    )
     fused: bool | None = Field(None, description="Use the fused implementation (None: torch decides).")
 
     @model_validator(mode="after")
@@ -106,7 +111,9 @@ class AdamConfig(_TorchOptimizerConfig):
     weight_decay: float = Field(0.0, ge=0.0, description="L2 penalty added to the gradient.")
     amsgrad: bool = Field(False, description="Use the AMSGrad variant.")
     maximize: bool = Field(False, description="Maximize the objective instead of minimizing it.")
-    foreach: bool | None = Field(None, description="Force the foreach implementation on/off (None: torch decides).")
+    foreach: bool | None = Field(
+        None, description="Force the foreach implementation on/off (None: torch decides)."
+    )
     fused: bool | None = Field(None, description="Use the fused implementation (None: torch decides).")
 
 
@@ -121,7 +128,9 @@ class AdamWConfig(_TorchOptimizerConfig):
     weight_decay: float = Field(0.01, ge=0.0, description="Decoupled weight decay coefficient.")
     amsgrad: bool = Field(False, description="Use the AMSGrad variant.")
     maximize: bool = Field(False, description="Maximize the objective instead of minimizing it.")
-    foreach: bool | None = Field(None, description="Force the foreach implementation on/off (None: torch decides).")
+    foreach: bool | None = Field(
+        None, description="Force the foreach implementation on/off (None: torch decides)."
+    )
     fused: bool | None = Field(None, description="Use the fused implementation (None: torch decides).")
 
 
@@ -137,7 +146,9 @@ class RMSpropConfig(_TorchOptimizerConfig):
     momentum: float = Field(0.0, ge=0.0, description="Momentum factor.")
     centered: bool = Field(False, description="Normalize by an estimate of the gradient variance.")
     maximize: bool = Field(False, description="Maximize the objective instead of minimizing it.")
-    foreach: bool | None = Field(None, description="Force the foreach implementation on/off (None: torch decides).")
+    foreach: bool | None = Field(
+        None, description="Force the foreach implementation on/off (None: torch decides)."
+    )
 
 
 class AdagradConfig(_TorchOptimizerConfig):
@@ -148,10 +159,14 @@ class AdagradConfig(_TorchOptimizerConfig):
     lr: float = Field(1e-2, ge=0.0, description="Learning rate.")
     lr_decay: float = Field(0.0, ge=0.0, description="Learning-rate decay per step.")
     weight_decay: float = Field(0.0, ge=0.0, description="L2 penalty added to the gradient.")
-    initial_accumulator_value: float = Field(0.0, ge=0.0, description="Start value of the squared-gradient sum.")
+    initial_accumulator_value: float = Field(
+        0.0, ge=0.0, description="Start value of the squared-gradient sum."
+    )
     eps: float = Field(1e-10, ge=0.0, description="Term added to the denominator for numerical stability.")
     maximize: bool = Field(False, description="Maximize the objective instead of minimizing it.")
-    foreach: bool | None = Field(None, description="Force the foreach implementation on/off (None: torch decides).")
+    foreach: bool | None = Field(
+        None, description="Force the foreach implementation on/off (None: torch decides)."
+    )
 
 
 class AdadeltaConfig(_TorchOptimizerConfig):
@@ -164,7 +179,9 @@ class AdadeltaConfig(_TorchOptimizerConfig):
     eps: float = Field(1e-6, ge=0.0, description="Term added to the denominator for numerical stability.")
     weight_decay: float = Field(0.0, ge=0.0, description="L2 penalty added to the gradient.")
     maximize: bool = Field(False, description="Maximize the objective instead of minimizing it.")
-    foreach: bool | None = Field(None, description="Force the foreach implementation on/off (None: torch decides).")
+    foreach: bool | None = Field(
+        None, description="Force the foreach implementation on/off (None: torch decides)."
+    )
 
 
 class AdamaxConfig(_TorchOptimizerConfig):
@@ -177,7 +194,9 @@ class AdamaxConfig(_TorchOptimizerConfig):
     eps: float = Field(1e-8, ge=0.0, description="Term added to the denominator for numerical stability.")
     weight_decay: float = Field(0.0, ge=0.0, description="L2 penalty added to the gradient.")
     maximize: bool = Field(False, description="Maximize the objective instead of minimizing it.")
-    foreach: bool | None = Field(None, description="Force the foreach implementation on/off (None: torch decides).")
+    foreach: bool | None = Field(
+        None, description="Force the foreach implementation on/off (None: torch decides)."
+    )
 
 
 class NAdamConfig(_TorchOptimizerConfig):
@@ -192,7 +211,9 @@ class NAdamConfig(_TorchOptimizerConfig):
     momentum_decay: float = Field(4e-3, ge=0.0, description="Momentum decay (psi in the NAdam paper).")
     decoupled_weight_decay: bool = Field(False, description="Decouple weight decay as in AdamW (NAdamW).")
     maximize: bool = Field(False, description="Maximize the objective instead of minimizing it.")
-    foreach: bool | None = Field(None, description="Force the foreach implementation on/off (None: torch decides).")
+    foreach: bool | None = Field(
+        None, description="Force the foreach implementation on/off (None: torch decides)."
+    )
 
 
 class RAdamConfig(_TorchOptimizerConfig):
@@ -206,15 +227,15 @@ class RAdamConfig(_TorchOptimizerConfig):
     weight_decay: float = Field(0.0, ge=0.0, description="Weight decay coefficient.")
     decoupled_weight_decay: bool = Field(False, description="Decouple weight decay as in AdamW.")
     maximize: bool = Field(False, description="Maximize the objective instead of minimizing it.")
-    foreach: bool | None = Field(None, description="Force the foreach implementation on/off (None: torch decides).")
+    foreach: bool | None = Field(
+        None, description="Force the foreach implementation on/off (None: torch decides)."
+    )
 
 
-OptimizerKwarg = Union[bool, int, float, str, tuple[float, ...], None]
+OptimizerKwarg: TypeAlias = bool | int | float | str | tuple[float, ...] | None
 """A value the import-path escape hatch can pass to an optimizer constructor."""
 
-OptimizerKwargs = Annotated[
-    dict[str, OptimizerKwarg], json_spec(TypeAdapter(dict[str, OptimizerKwarg]))
-]
+OptimizerKwargs = Annotated[dict[str, OptimizerKwarg], json_spec(TypeAdapter(dict[str, OptimizerKwarg]))]
 """Constructor keyword arguments; one JSON argument on the command line."""
 
 
@@ -261,7 +282,8 @@ class ImportedOptimizerConfig(Config):
 
         obj = _import_object(value)
         if not (isinstance(obj, type) and issubclass(obj, torch.optim.Optimizer)):
-            raise ValueError(f"{value!r} is not a torch.optim.Optimizer subclass")
+            # ValueError, not TypeError: pydantic turns only ValueError into a validation error
+            raise ValueError(f"{value!r} is not a torch.optim.Optimizer subclass")  # noqa: TRY004
         return value
 
     @model_validator(mode="after")
@@ -273,7 +295,9 @@ class ImportedOptimizerConfig(Config):
             sig.bind([], **self.kwargs)
         except TypeError as exc:
             accepted = [n for n in sig.parameters if n not in ("self", "params")]
-            raise ValueError(f"kwargs do not fit {self.target}: {exc} (accepted: {', '.join(accepted)})") from None
+            raise ValueError(
+                f"kwargs do not fit {self.target}: {exc} (accepted: {', '.join(accepted)})"
+            ) from None
         return self
 
     def __hash__(self) -> int:
@@ -308,18 +332,16 @@ class ImportedOptimizerConfig(Config):
 
 
 OptimizerConfig = Annotated[
-    Union[
-        Annotated[SGDConfig, tyro.conf.subcommand("sgd")],
-        Annotated[AdamConfig, tyro.conf.subcommand("adam")],
-        Annotated[AdamWConfig, tyro.conf.subcommand("adamw")],
-        Annotated[RMSpropConfig, tyro.conf.subcommand("rmsprop")],
-        Annotated[AdagradConfig, tyro.conf.subcommand("adagrad")],
-        Annotated[AdadeltaConfig, tyro.conf.subcommand("adadelta")],
-        Annotated[AdamaxConfig, tyro.conf.subcommand("adamax")],
-        Annotated[NAdamConfig, tyro.conf.subcommand("nadam")],
-        Annotated[RAdamConfig, tyro.conf.subcommand("radam")],
-        Annotated[ImportedOptimizerConfig, tyro.conf.subcommand("import")],
-    ],
+    Annotated[SGDConfig, tyro.conf.subcommand("sgd")]
+    | Annotated[AdamConfig, tyro.conf.subcommand("adam")]
+    | Annotated[AdamWConfig, tyro.conf.subcommand("adamw")]
+    | Annotated[RMSpropConfig, tyro.conf.subcommand("rmsprop")]
+    | Annotated[AdagradConfig, tyro.conf.subcommand("adagrad")]
+    | Annotated[AdadeltaConfig, tyro.conf.subcommand("adadelta")]
+    | Annotated[AdamaxConfig, tyro.conf.subcommand("adamax")]
+    | Annotated[NAdamConfig, tyro.conf.subcommand("nadam")]
+    | Annotated[RAdamConfig, tyro.conf.subcommand("radam")]
+    | Annotated[ImportedOptimizerConfig, tyro.conf.subcommand("import")],
     Field(discriminator="type"),
 ]
 """The optimizer: a discriminated union selected by ``type`` (``optimizer:adamw`` on the CLI)."""

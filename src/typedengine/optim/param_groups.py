@@ -54,7 +54,8 @@ def _is_norm(module: nn.Module) -> bool:
     from torch import nn
 
     return isinstance(
-        module, (nn.modules.batchnorm._BatchNorm, nn.modules.instancenorm._InstanceNorm, nn.GroupNorm, nn.LayerNorm)
+        module,
+        (nn.modules.batchnorm._BatchNorm, nn.modules.instancenorm._InstanceNorm, nn.GroupNorm, nn.LayerNorm),
     )
 
 
@@ -64,7 +65,9 @@ class ParamwiseConfig(Config):
     custom_keys: CustomKeys = Field(
         default_factory=dict, description="Name substring -> multipliers; overrides every other rule."
     )
-    bias_lr_mult: float | None = Field(None, ge=0.0, description="lr multiplier of biases (not in norm layers).")
+    bias_lr_mult: float | None = Field(
+        None, ge=0.0, description="lr multiplier of biases (not in norm layers)."
+    )
     bias_decay_mult: float | None = Field(None, ge=0.0, description="Weight-decay multiplier of biases.")
     norm_decay_mult: float | None = Field(
         None, ge=0.0, description="Weight-decay multiplier of normalization-layer weights and biases."
@@ -96,7 +99,9 @@ class ParamwiseConfig(Config):
         then skipped (custom keys with a ``decay_mult`` raise, as that is surely a mistake).
         """
         if base_weight_decay is None and self.uses_decay_mult():
-            raise ValueError("paramwise rules multiply the weight decay but the optimizer has no weight_decay")
+            raise ValueError(
+                "paramwise rules multiply the weight decay but the optimizer has no weight_decay"
+            )
         module = getattr(model, "module", model)  # unwrap DDP
         groups: list[dict[str, object]] = []
         seen: set[int] = set()
@@ -129,7 +134,15 @@ class ParamwiseConfig(Config):
             seen.add(id(param))
             groups.append(self._group(param, name, prefix, keys, is_norm, is_dwconv, base_lr, base_wd))
         for child_name, child in module.named_children():
-            self._add(groups, seen, child, f"{prefix}.{child_name}" if prefix else child_name, keys, base_lr, base_wd)
+            self._add(
+                groups,
+                seen,
+                child,
+                f"{prefix}.{child_name}" if prefix else child_name,
+                keys,
+                base_lr,
+                base_wd,
+            )
 
     def _group(
         self,

@@ -128,9 +128,7 @@ class OptimWrapper:
         """Divide by the window size: ``accumulative_counts``, or the remainder in the last short window."""
         if self._accumulative_counts == 1:
             return loss
-        if self._max_counts == -1:
-            factor = self._accumulative_counts
-        elif self._inner_count < self._max_counts - self._remainder_counts:
+        if self._max_counts == -1 or self._inner_count < self._max_counts - self._remainder_counts:
             factor = self._accumulative_counts
         else:
             factor = self._remainder_counts
@@ -181,12 +179,11 @@ class OptimWrapper:
 
     @contextmanager
     def optim_context(self, model: nn.Module) -> Iterator[None]:
-        """Context for forward + loss: skips DDP's gradient all-reduce while accumulating."""
-        no_sync = getattr(model, "no_sync", None)
-        if no_sync is not None and not self.should_sync():
-            with no_sync():
-                yield
-        else:
+        """Context for forward + loss: skips the gradient all-reduce (DDP ``no_sync``, FSDP2
+        ``set_requires_gradient_sync``) on every micro-batch but the last of an accumulation window."""
+        from ..model.wrapping import gradient_sync
+
+        with gradient_sync(model, self.should_sync()):
             yield
 
     def log_scalars(self) -> dict[str, torch.Tensor]:
@@ -255,7 +252,9 @@ class OptimWrapperConfigBase(Config):
         default_factory=lambda: SGDConfig(lr=0.01), description="The optimizer (select with optimizer:NAME)."
     )
     accumulative_counts: int = Field(1, ge=1, description="Micro-batches per optimizer step.")
-    clip_grad: ClipGradConfig | None = Field(None, description="Gradient clipping: by norm, by value, or off.")
+    clip_grad: ClipGradConfig | None = Field(
+        None, description="Gradient clipping: by norm, by value, or off."
+    )
     paramwise: ParamwiseConfig | None = Field(
         None, description="Per-parameter lr / weight-decay rules (one param group per parameter when set)."
     )

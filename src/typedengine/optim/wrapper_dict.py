@@ -13,7 +13,7 @@ Built from config, each entry's key names the submodule whose parameters it opti
 from __future__ import annotations
 
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import tyro
 from pydantic import Field, field_validator
@@ -66,18 +66,26 @@ class OptimWrapperDict:
 
     def get_lr(self) -> dict[str, list[float]]:
         """``{"<name>.lr": [...], "<name>.base_lr": [...]}`` for every wrapper."""
-        return {f"{name}.{key}": value for name, w in self.optim_wrappers.items() for key, value in w.get_lr().items()}
+        return {
+            f"{name}.{key}": value
+            for name, w in self.optim_wrappers.items()
+            for key, value in w.get_lr().items()
+        }
 
     def get_momentum(self) -> dict[str, list[float]]:
         """``{"<name>.momentum": [...]}`` for every wrapper."""
         return {
-            f"{name}.{key}": value for name, w in self.optim_wrappers.items() for key, value in w.get_momentum().items()
+            f"{name}.{key}": value
+            for name, w in self.optim_wrappers.items()
+            for key, value in w.get_momentum().items()
         }
 
     def log_scalars(self) -> dict[str, torch.Tensor]:
         """Every wrapper's scalars, prefixed with its name (``generator.grad_norm``)."""
         return {
-            f"{name}.{key}": value for name, w in self.optim_wrappers.items() for key, value in w.log_scalars().items()
+            f"{name}.{key}": value
+            for name, w in self.optim_wrappers.items()
+            for key, value in w.log_scalars().items()
         }
 
     def state_dict(self) -> dict[str, Any]:
@@ -123,10 +131,8 @@ class OptimWrapperDict:
 
 
 SingleOptimWrapperConfig = Annotated[
-    Union[
-        Annotated[OptimWrapperConfig, tyro.conf.subcommand("default")],
-        Annotated[AmpOptimWrapperConfig, tyro.conf.subcommand("amp")],
-    ],
+    Annotated[OptimWrapperConfig, tyro.conf.subcommand("default")]
+    | Annotated[AmpOptimWrapperConfig, tyro.conf.subcommand("amp")],
     Field(discriminator="type"),
 ]
 """One optim wrapper: default or AMP."""

@@ -34,7 +34,7 @@ from ..loops.base import BaseTrainLoop, BaseTrainLoopConfig
 from ..loops.evaluation import TestLoop, TestLoopConfig, ValLoop, ValLoopConfig
 from ..model.base import BaseModel
 from ..model.config import ModelConfig
-from .env import EnvConfig, resolve_device
+from .env import EnvConfig
 from .randomness import RandomnessConfig, set_random_seed
 from .state import RunState
 
@@ -118,16 +118,14 @@ class Runner:
 
             if multiprocessing.get_start_method(allow_none=True) != env.mp_start_method:
                 multiprocessing.set_start_method(env.mp_start_method, force=True)
-        dist_info = init_distributed(launcher, env.dist)
+        dist_info = init_distributed(launcher, env.dist, device=env.device)
+        self._owns_process_group = dist_info.world_size > 1
         self.rank: int = dist_info.rank
         self.world_size: int = dist_info.world_size
-        self.device: torch.device = (
-            dist_info.device if env.device == "auto" else resolve_device(env.device, dist_info.local_rank)
-        )
+        self.device: torch.device = dist_info.device
         self.seed: int = set_random_seed(
             randomness.seed, deterministic=randomness.deterministic, diff_rank_seed=randomness.diff_rank_seed
         )
-        self._diff_rank_seed = randomness.diff_rank_seed
 
         # -- work_dir, logging -----------------------------------------------------------------------------
         self.work_dir = Path(work_dir).absolute()
@@ -217,6 +215,22 @@ class Runner:
             experiment_name=cfg.experiment_name,
             config=cfg,
         )
+
+    # -- lifetime ---------------------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Flush and close the visualizer backends and leave the process group this runner joined."""
+        from ..dist.process_group import destroy_distributed
+
+        self.visualizer.close()
+        if self._owns_process_group:
+            destroy_distributed()
+            self._owns_process_group = False
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- set-up helpers ----------------------------------------------------------------------------------------
     def _init_logging(
@@ -345,8 +359,9 @@ class Runner:
         if spec is None:
             raise RuntimeError(f"no {what} configured")
         if isinstance(spec, DataLoaderConfig):
-            seed = self.seed + self.rank if self._diff_rank_seed else self.seed
-            return spec.build(seed=seed, rank=self.rank, world_size=self.world_size, infinite=infinite)
+            # the sampler's seed must be the same on every rank (shards are strided from one permutation);
+            # diff_rank_seed changes the global RNG streams, and the worker seeder mixes in the rank
+            return spec.build(seed=self.seed, rank=self.rank, world_size=self.world_size, infinite=infinite)
         return spec
 
     @property

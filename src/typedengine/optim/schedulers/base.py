@@ -80,7 +80,9 @@ class ParamScheduler:
         groups = target.param_groups
         if param_name == "momentum" and "momentum" not in target.defaults:
             if "betas" not in target.defaults:
-                raise ValueError("the optimizer has neither momentum nor betas; a momentum scheduler cannot drive it")
+                raise ValueError(
+                    "the optimizer has neither momentum nor betas; a momentum scheduler cannot drive it"
+                )
             self._use_betas = True
             for group in groups:
                 group["momentum"] = group["betas"][0]
@@ -93,7 +95,9 @@ class ParamScheduler:
         else:
             for i, group in enumerate(groups):
                 if key not in group:
-                    raise KeyError(f"{key!r} missing in param_groups[{i}] when resuming with last_step={last_step}")
+                    raise KeyError(
+                        f"{key!r} missing in param_groups[{i}] when resuming with last_step={last_step}"
+                    )
         self.base_values: list[float] = [group[key] for group in groups]
         self.last_step = last_step
         self._global_step = -1
@@ -230,7 +234,9 @@ class SchedulerConfigBase(Config):
             scale=epoch_length,
         )
 
-    def _create(self, target: SchedulerTarget, *, begin: int, end: int, by_epoch: bool, scale: int) -> ParamScheduler:
+    def _create(
+        self, target: SchedulerTarget, *, begin: int, end: int, by_epoch: bool, scale: int
+    ) -> ParamScheduler:
         """Build the runtime scheduler; ``scale`` multiplies epoch-valued settings (1 unless converted)."""
         raise NotImplementedError
 
@@ -238,4 +244,6 @@ class SchedulerConfigBase(Config):
 class ParamVariant(Config):
     """Mixin field of the generic (``*_param``) variants: which param-group key to schedule."""
 
-    param_name: str = Field("lr", min_length=1, description="Param-group key to schedule (e.g. weight_decay).")
+    param_name: str = Field(
+        "lr", min_length=1, description="Param-group key to schedule (e.g. weight_decay)."
+    )

@@ -14,7 +14,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated, Union
+from typing import TYPE_CHECKING, Annotated
 
 import tyro
 from pydantic import Field
@@ -59,36 +59,34 @@ __all__ = ["ParamSchedulerConfig", "build_param_schedulers"]
 
 
 ParamSchedulerConfig = Annotated[
-    Union[
-        Annotated[ConstantLRConfig, tyro.conf.subcommand("constant_lr")],
-        Annotated[ConstantMomentumConfig, tyro.conf.subcommand("constant_momentum")],
-        Annotated[ConstantParamConfig, tyro.conf.subcommand("constant_param")],
-        Annotated[LinearLRConfig, tyro.conf.subcommand("linear_lr")],
-        Annotated[LinearMomentumConfig, tyro.conf.subcommand("linear_momentum")],
-        Annotated[LinearParamConfig, tyro.conf.subcommand("linear_param")],
-        Annotated[StepLRConfig, tyro.conf.subcommand("step_lr")],
-        Annotated[StepMomentumConfig, tyro.conf.subcommand("step_momentum")],
-        Annotated[StepParamConfig, tyro.conf.subcommand("step_param")],
-        Annotated[MultiStepLRConfig, tyro.conf.subcommand("multistep_lr")],
-        Annotated[MultiStepMomentumConfig, tyro.conf.subcommand("multistep_momentum")],
-        Annotated[MultiStepParamConfig, tyro.conf.subcommand("multistep_param")],
-        Annotated[ExponentialLRConfig, tyro.conf.subcommand("exponential_lr")],
-        Annotated[ExponentialMomentumConfig, tyro.conf.subcommand("exponential_momentum")],
-        Annotated[ExponentialParamConfig, tyro.conf.subcommand("exponential_param")],
-        Annotated[CosineAnnealingLRConfig, tyro.conf.subcommand("cosine_lr")],
-        Annotated[CosineAnnealingMomentumConfig, tyro.conf.subcommand("cosine_momentum")],
-        Annotated[CosineAnnealingParamConfig, tyro.conf.subcommand("cosine_param")],
-        Annotated[CosineRestartLRConfig, tyro.conf.subcommand("cosine_restart_lr")],
-        Annotated[CosineRestartMomentumConfig, tyro.conf.subcommand("cosine_restart_momentum")],
-        Annotated[CosineRestartParamConfig, tyro.conf.subcommand("cosine_restart_param")],
-        Annotated[PolyLRConfig, tyro.conf.subcommand("poly_lr")],
-        Annotated[PolyMomentumConfig, tyro.conf.subcommand("poly_momentum")],
-        Annotated[PolyParamConfig, tyro.conf.subcommand("poly_param")],
-        Annotated[OneCycleLRConfig, tyro.conf.subcommand("onecycle_lr")],
-        Annotated[ReduceOnPlateauLRConfig, tyro.conf.subcommand("plateau_lr")],
-        Annotated[ReduceOnPlateauMomentumConfig, tyro.conf.subcommand("plateau_momentum")],
-        Annotated[ReduceOnPlateauParamConfig, tyro.conf.subcommand("plateau_param")],
-    ],
+    Annotated[ConstantLRConfig, tyro.conf.subcommand("constant_lr")]
+    | Annotated[ConstantMomentumConfig, tyro.conf.subcommand("constant_momentum")]
+    | Annotated[ConstantParamConfig, tyro.conf.subcommand("constant_param")]
+    | Annotated[LinearLRConfig, tyro.conf.subcommand("linear_lr")]
+    | Annotated[LinearMomentumConfig, tyro.conf.subcommand("linear_momentum")]
+    | Annotated[LinearParamConfig, tyro.conf.subcommand("linear_param")]
+    | Annotated[StepLRConfig, tyro.conf.subcommand("step_lr")]
+    | Annotated[StepMomentumConfig, tyro.conf.subcommand("step_momentum")]
+    | Annotated[StepParamConfig, tyro.conf.subcommand("step_param")]
+    | Annotated[MultiStepLRConfig, tyro.conf.subcommand("multistep_lr")]
+    | Annotated[MultiStepMomentumConfig, tyro.conf.subcommand("multistep_momentum")]
+    | Annotated[MultiStepParamConfig, tyro.conf.subcommand("multistep_param")]
+    | Annotated[ExponentialLRConfig, tyro.conf.subcommand("exponential_lr")]
+    | Annotated[ExponentialMomentumConfig, tyro.conf.subcommand("exponential_momentum")]
+    | Annotated[ExponentialParamConfig, tyro.conf.subcommand("exponential_param")]
+    | Annotated[CosineAnnealingLRConfig, tyro.conf.subcommand("cosine_lr")]
+    | Annotated[CosineAnnealingMomentumConfig, tyro.conf.subcommand("cosine_momentum")]
+    | Annotated[CosineAnnealingParamConfig, tyro.conf.subcommand("cosine_param")]
+    | Annotated[CosineRestartLRConfig, tyro.conf.subcommand("cosine_restart_lr")]
+    | Annotated[CosineRestartMomentumConfig, tyro.conf.subcommand("cosine_restart_momentum")]
+    | Annotated[CosineRestartParamConfig, tyro.conf.subcommand("cosine_restart_param")]
+    | Annotated[PolyLRConfig, tyro.conf.subcommand("poly_lr")]
+    | Annotated[PolyMomentumConfig, tyro.conf.subcommand("poly_momentum")]
+    | Annotated[PolyParamConfig, tyro.conf.subcommand("poly_param")]
+    | Annotated[OneCycleLRConfig, tyro.conf.subcommand("onecycle_lr")]
+    | Annotated[ReduceOnPlateauLRConfig, tyro.conf.subcommand("plateau_lr")]
+    | Annotated[ReduceOnPlateauMomentumConfig, tyro.conf.subcommand("plateau_momentum")]
+    | Annotated[ReduceOnPlateauParamConfig, tyro.conf.subcommand("plateau_param")],
     Field(discriminator="type"),
 ]
 """One parameter scheduler: a discriminated union over the 10 kinds × {lr, momentum, param}."""

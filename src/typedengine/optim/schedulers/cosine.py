@@ -47,7 +47,7 @@ class CosineAnnealingParamScheduler(ParamScheduler):
         target: SchedulerTarget,
         param_name: str,
         *,
-        T_max: int | None = None,  # noqa: N803 - MMEngine's name
+        T_max: int | None = None,
         eta_min: float | None = None,
         eta_min_ratio: float | None = None,
         begin: int = 0,
@@ -81,7 +81,10 @@ class CosineAnnealingParamScheduler(ParamScheduler):
                 for base, v in zip(self.base_values, current)
             ]
         ratio = (1 + math.cos(math.pi * k / t)) / (1 + math.cos(math.pi * (k - 1) / t))
-        return [ratio * (v - self._eta_min(base)) + self._eta_min(base) for base, v in zip(self.base_values, current)]
+        return [
+            ratio * (v - self._eta_min(base)) + self._eta_min(base)
+            for base, v in zip(self.base_values, current)
+        ]
 
 
 class CosineRestartParamScheduler(ParamScheduler):
@@ -137,17 +140,19 @@ class CosineRestartParamScheduler(ParamScheduler):
             if step == 0:
                 values.append(eta_max)
             else:
-                ratio = (1 + math.cos(math.pi * step / period)) / (1 + math.cos(math.pi * (step - 1) / period))
+                ratio = (1 + math.cos(math.pi * step / period)) / (
+                    1 + math.cos(math.pi * (step - 1) / period)
+                )
                 values.append(ratio * (v - eta_min) + eta_min)
         return values
 
 
 class _CosineAnnealingFields(SchedulerConfigBase):
-    T_max: int | None = Field(  # noqa: N815 - MMEngine's name
-        None, ge=1, description="Steps of the half cosine period; None: end - begin."
-    )
+    T_max: int | None = Field(None, ge=1, description="Steps of the half cosine period; None: end - begin.")
     eta_min: float | None = Field(None, description="Final value; None: 0 unless eta_min_ratio is set.")
-    eta_min_ratio: float | None = Field(None, ge=0.0, description="Final value as a fraction of the base value.")
+    eta_min_ratio: float | None = Field(
+        None, ge=0.0, description="Final value as a fraction of the base value."
+    )
 
     @model_validator(mode="after")
     def _one_minimum(self) -> Self:
@@ -155,7 +160,9 @@ class _CosineAnnealingFields(SchedulerConfigBase):
             raise ValueError("give either eta_min or eta_min_ratio, not both")
         return self
 
-    def _create(self, target: SchedulerTarget, *, begin: int, end: int, by_epoch: bool, scale: int) -> ParamScheduler:
+    def _create(
+        self, target: SchedulerTarget, *, begin: int, end: int, by_epoch: bool, scale: int
+    ) -> ParamScheduler:
         return CosineAnnealingParamScheduler(
             target,
             self.scheduled_key(),
@@ -191,7 +198,9 @@ class _CosineRestartFields(SchedulerConfigBase):
     periods: tuple[int, ...] = Field(description="Length of each cosine cycle, in steps.")
     restart_weights: tuple[float, ...] = Field((1.0,), description="Restart value of each cycle, times base.")
     eta_min: float | None = Field(None, description="Value at the end of each cycle (or use eta_min_ratio).")
-    eta_min_ratio: float | None = Field(None, ge=0.0, description="Cycle-end value as a fraction of the base.")
+    eta_min_ratio: float | None = Field(
+        None, ge=0.0, description="Cycle-end value as a fraction of the base."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -203,7 +212,9 @@ class _CosineRestartFields(SchedulerConfigBase):
             raise ValueError("periods must be a non-empty tuple of positive step counts")
         return self
 
-    def _create(self, target: SchedulerTarget, *, begin: int, end: int, by_epoch: bool, scale: int) -> ParamScheduler:
+    def _create(
+        self, target: SchedulerTarget, *, begin: int, end: int, by_epoch: bool, scale: int
+    ) -> ParamScheduler:
         return CosineRestartParamScheduler(
             target,
             self.scheduled_key(),

@@ -58,9 +58,13 @@ class LinearParamScheduler(ParamScheduler):
 
 class _LinearFields(SchedulerConfigBase):
     start_factor: float = Field(1.0 / 3, ge=0.0, le=1.0, description="Factor applied at the first step.")
-    end_factor: float = Field(1.0, ge=0.0, le=1.0, description="Factor reached at the last step of the window.")
+    end_factor: float = Field(
+        1.0, ge=0.0, le=1.0, description="Factor reached at the last step of the window."
+    )
 
-    def _create(self, target: SchedulerTarget, *, begin: int, end: int, by_epoch: bool, scale: int) -> ParamScheduler:
+    def _create(
+        self, target: SchedulerTarget, *, begin: int, end: int, by_epoch: bool, scale: int
+    ) -> ParamScheduler:
         return LinearParamScheduler(
             target,
             self.scheduled_key(),

@@ -71,7 +71,10 @@ class OneCycleParamScheduler(ParamScheduler):
                 (self.total_steps - 1, f"initial_{p}", f"min_{p}"),
             ]
         else:
-            self.phases = [(first_end, f"initial_{p}", f"max_{p}"), (self.total_steps - 1, f"max_{p}", f"min_{p}")]
+            self.phases = [
+                (first_end, f"initial_{p}", f"max_{p}"),
+                (self.total_steps - 1, f"max_{p}", f"min_{p}"),
+            ]
         if last_step == -1:
             for group in target.param_groups:
                 group[f"initial_{p}"] = eta_max / div_factor
@@ -101,13 +104,17 @@ class OneCycleLRConfig(SchedulerConfigBase):
     type: Tag[Literal["onecycle_lr"]] = "onecycle_lr"
     eta_max: float = Field(gt=0.0, description="Peak learning rate of the cycle.")
     total_steps: int | None = Field(None, ge=1, description="Steps in the cycle; None: end - begin.")
-    pct_start: float = Field(0.3, gt=0.0, le=1.0, description="Fraction of the cycle spent increasing the lr.")
+    pct_start: float = Field(
+        0.3, gt=0.0, le=1.0, description="Fraction of the cycle spent increasing the lr."
+    )
     anneal_strategy: Literal["cos", "linear"] = Field("cos", description="Annealing shape.")
     div_factor: float = Field(25.0, gt=0.0, description="Initial lr = eta_max / div_factor.")
     final_div_factor: float = Field(1e4, gt=0.0, description="Final lr = initial lr / final_div_factor.")
     three_phase: bool = Field(False, description="Come back to the initial lr before the final annealing.")
 
-    def _create(self, target: SchedulerTarget, *, begin: int, end: int, by_epoch: bool, scale: int) -> ParamScheduler:
+    def _create(
+        self, target: SchedulerTarget, *, begin: int, end: int, by_epoch: bool, scale: int
+    ) -> ParamScheduler:
         return OneCycleParamScheduler(
             target,
             "lr",

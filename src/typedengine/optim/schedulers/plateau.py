@@ -81,7 +81,9 @@ class ReduceOnPlateauParamScheduler(ParamScheduler):
         groups = target.param_groups
         if param_name == "momentum" and "momentum" not in target.defaults:
             if "betas" not in target.defaults:
-                raise ValueError("the optimizer has neither momentum nor betas; a momentum scheduler cannot drive it")
+                raise ValueError(
+                    "the optimizer has neither momentum nor betas; a momentum scheduler cannot drive it"
+                )
             self._use_betas = True
             for group in groups:
                 group["momentum"] = group["betas"][0]
@@ -90,7 +92,9 @@ class ReduceOnPlateauParamScheduler(ParamScheduler):
             if last_step == -1:
                 group.setdefault(key, group[param_name])
             elif key not in group:
-                raise KeyError(f"{key!r} missing in param_groups[{i}] when resuming with last_step={last_step}")
+                raise KeyError(
+                    f"{key!r} missing in param_groups[{i}] when resuming with last_step={last_step}"
+                )
         self.base_values = [group[key] for group in groups]
         self.last_step = last_step
         self._global_step = 0
@@ -137,7 +141,9 @@ class ReduceOnPlateauParamScheduler(ParamScheduler):
         if self.begin <= self._global_step < self.end:
             self.last_step += 1
             if self.monitor not in metrics:
-                raise KeyError(f"ReduceOnPlateau monitors {self.monitor!r}, but the metrics are {sorted(metrics)}")
+                raise KeyError(
+                    f"ReduceOnPlateau monitors {self.monitor!r}, but the metrics are {sorted(metrics)}"
+                )
             value = float(metrics[self.monitor])
             if self._is_better(value):
                 self.best = value
@@ -159,11 +165,15 @@ class ReduceOnPlateauParamScheduler(ParamScheduler):
 
 class _PlateauFields(SchedulerConfigBase):
     monitor: str = Field("loss", min_length=1, description="Validation metric key to watch.")
-    rule: Literal["less", "greater"] = Field("less", description="Whether smaller or larger metric is better.")
+    rule: Literal["less", "greater"] = Field(
+        "less", description="Whether smaller or larger metric is better."
+    )
     factor: float = Field(0.1, gt=0.0, lt=1.0, description="Multiplier applied on a plateau.")
     patience: int = Field(10, ge=0, description="Bad validations tolerated before reducing.")
     threshold: float = Field(1e-4, ge=0.0, description="Minimum change that counts as an improvement.")
-    threshold_rule: Literal["rel", "abs"] = Field("rel", description="Threshold relative to best, or absolute.")
+    threshold_rule: Literal["rel", "abs"] = Field(
+        "rel", description="Threshold relative to best, or absolute."
+    )
     cooldown: int = Field(0, ge=0, description="Validations to wait after a reduction before counting again.")
     min_value: float = Field(0.0, ge=0.0, description="Lower bound of the value.")
     eps: float = Field(1e-8, ge=0.0, description="Smaller changes are skipped.")
@@ -174,7 +184,9 @@ class _PlateauFields(SchedulerConfigBase):
             raise ValueError("ReduceOnPlateau is stepped by validation epochs: by_epoch must stay True")
         return self
 
-    def _create(self, target: SchedulerTarget, *, begin: int, end: int, by_epoch: bool, scale: int) -> ParamScheduler:
+    def _create(
+        self, target: SchedulerTarget, *, begin: int, end: int, by_epoch: bool, scale: int
+    ) -> ParamScheduler:
         return ReduceOnPlateauParamScheduler(
             target,
             self.scheduled_key(),

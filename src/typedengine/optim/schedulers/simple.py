@@ -123,7 +123,9 @@ class PolyParamScheduler(ParamScheduler):
 class _ConstantFields(SchedulerConfigBase):
     factor: float = Field(1.0 / 3, gt=0.0, le=1.0, description="Multiplier applied during the window.")
 
-    def _create(self, target: SchedulerTarget, *, begin: int, end: int, by_epoch: bool, scale: int) -> ParamScheduler:
+    def _create(
+        self, target: SchedulerTarget, *, begin: int, end: int, by_epoch: bool, scale: int
+    ) -> ParamScheduler:
         return ConstantParamScheduler(
             target, self.scheduled_key(), factor=self.factor, begin=begin, end=end, by_epoch=by_epoch
         )
@@ -151,7 +153,9 @@ class ConstantParamConfig(_ConstantFields, ParamVariant):
 class _ExponentialFields(SchedulerConfigBase):
     gamma: float = Field(gt=0.0, description="Multiplicative factor applied every step.")
 
-    def _create(self, target: SchedulerTarget, *, begin: int, end: int, by_epoch: bool, scale: int) -> ParamScheduler:
+    def _create(
+        self, target: SchedulerTarget, *, begin: int, end: int, by_epoch: bool, scale: int
+    ) -> ParamScheduler:
         return ExponentialParamScheduler(
             target, self.scheduled_key(), gamma=self.gamma, begin=begin, end=end, by_epoch=by_epoch
         )
@@ -180,7 +184,9 @@ class _PolyFields(SchedulerConfigBase):
     eta_min: float = Field(0.0, description="Value reached at the window's last step.")
     power: float = Field(1.0, gt=0.0, description="Power of the polynomial.")
 
-    def _create(self, target: SchedulerTarget, *, begin: int, end: int, by_epoch: bool, scale: int) -> ParamScheduler:
+    def _create(
+        self, target: SchedulerTarget, *, begin: int, end: int, by_epoch: bool, scale: int
+    ) -> ParamScheduler:
         return PolyParamScheduler(
             target,
             self.scheduled_key(),

@@ -91,7 +91,9 @@ class _StepFields(SchedulerConfigBase):
     step_size: int = Field(ge=1, description="Decay every this many active steps.")
     gamma: float = Field(0.1, gt=0.0, description="Multiplicative decay factor.")
 
-    def _create(self, target: SchedulerTarget, *, begin: int, end: int, by_epoch: bool, scale: int) -> ParamScheduler:
+    def _create(
+        self, target: SchedulerTarget, *, begin: int, end: int, by_epoch: bool, scale: int
+    ) -> ParamScheduler:
         return StepParamScheduler(
             target,
             self.scheduled_key(),
@@ -133,7 +135,9 @@ class _MultiStepFields(SchedulerConfigBase):
             raise ValueError("milestones must be >= 0")
         return value
 
-    def _create(self, target: SchedulerTarget, *, begin: int, end: int, by_epoch: bool, scale: int) -> ParamScheduler:
+    def _create(
+        self, target: SchedulerTarget, *, begin: int, end: int, by_epoch: bool, scale: int
+    ) -> ParamScheduler:
         return MultiStepParamScheduler(
             target,
             self.scheduled_key(),

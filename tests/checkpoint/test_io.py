@@ -1,0 +1,300 @@
+"""Atomic, verified, pickle-free checkpoint files and the last_checkpoint pointer."""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import io
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from typedengine.checkpoint.errors import CheckpointError
+from typedengine.checkpoint.io import (
+    CHECKSUM_PREFIX,
+    LAST_CHECKPOINT,
+    atomic_write_bytes,
+    check_serialisable,
+    file_checksum,
+    find_latest,
+    load_checkpoint_file,
+    read_pointer,
+    remove_stale_temporaries,
+    save_checkpoint_file,
+    write_pointer,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _state(scale: float = 1.0) -> dict[str, object]:
+    g = torch.Generator().manual_seed(0)
+    sd = collections.OrderedDict(w=torch.randn(64, 32, generator=g) * scale, b=torch.zeros(32))
+    sd._metadata = {"": {"version": 1}}  # type: ignore[attr-defined]  # what nn.Module.state_dict attaches
+    return {
+        "state_dict": sd,
+        "meta": {"epoch": 3, "iter": 120, "name": "run", "ok": True, "none": None, "lr": [0.1, 0.01]},
+        "optimizer": {"state": {0: {"momentum_buffer": torch.ones(3)}}, "param_groups": [{"lr": 0.1, "params": [0]}]},
+        "shape": torch.Size([2, 3]),
+        "dtype": torch.float16,
+        "blob": b"\x00\x01",
+        "pair": (1, "a"),
+    }
+
+
+def _assert_same(a: object, b: object) -> None:
+    if isinstance(a, torch.Tensor):
+        assert isinstance(b, torch.Tensor) and torch.equal(a, b)
+    elif isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys()
+        for k in a:
+            _assert_same(a[k], b[k])
+    elif isinstance(a, (list, tuple)):
+        assert type(a) is type(b) and len(a) == len(b)  # type: ignore[arg-type]
+        for x, y in zip(a, b):  # type: ignore[call-overload]
+            _assert_same(x, y)
+    else:
+        assert a == b
+
+
+def test_round_trip_and_plain_torch_load_weights_only(tmp_path: Path) -> None:
+    state = _state()
+    path = save_checkpoint_file(state, tmp_path / "epoch_3.pth")
+    assert path == tmp_path / "epoch_3.pth"
+    _assert_same(state, load_checkpoint_file(path))
+    # any reader works: plain torch.load with weights_only=True, and a zip reader sees our comment
+    plain = torch.load(path, weights_only=True)
+    _assert_same(state, plain)
+    assert plain["state_dict"]._metadata == {"": {"version": 1}}
+    with zipfile.ZipFile(path) as zf:
+        assert zf.comment.startswith(CHECKSUM_PREFIX + b"crc32=")
+    # nothing else is left in the directory (no temporaries)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch_3.pth"]
+
+
+@pytest.mark.parametrize("algo", ["crc32", "sha256"])
+def test_trailer_holds_the_checksum_of_the_torch_save_bytes(tmp_path: Path, algo: str) -> None:
+    state = _state()
+    path = save_checkpoint_file(state, tmp_path / "c.pth", checksum=algo)  # type: ignore[arg-type]
+    data = path.read_bytes()
+    trailer = data[data.rindex(CHECKSUM_PREFIX) :]
+    name, _, digest = trailer[len(CHECKSUM_PREFIX) :].decode().partition("=")
+    assert name == algo
+    # the archive as torch.save wrote it: everything before the trailer, with comment length 0
+    archive = data[: -len(trailer) - 2] + b"\0\0"
+    expected = f"{zlib.crc32(archive):08x}" if algo == "crc32" else hashlib.sha256(archive).hexdigest()
+    assert digest == expected
+    assert file_checksum(path) == f"{algo}={expected}"
+    # and it is byte-identical to what a bare torch.save into a file object writes (apart from the comment)
+    bare = io.BytesIO()
+    torch.save(state, bare)
+    assert archive == bare.getvalue()
+
+
+def test_truncated_file_is_one_clear_error_naming_the_file(tmp_path: Path) -> None:
+    path = save_checkpoint_file(_state(), tmp_path / "epoch_1.pth")
+    data = path.read_bytes()
+    for keep in (len(data) - 1, len(data) - 50, len(data) // 2, 100, 0):
+        path.write_bytes(data[:keep])
+        with pytest.raises(CheckpointError) as info:
+            load_checkpoint_file(path)
+        assert str(info.value).startswith(str(path))
+        assert "incomplete checkpoint" in str(info.value) or "checksum" in str(info.value)
+
+
+def test_bit_flip_anywhere_is_detected(tmp_path: Path) -> None:
+    path = save_checkpoint_file(_state(), tmp_path / "epoch_1.pth")
+    data = bytearray(path.read_bytes())
+    rng = np.random.default_rng(0)
+    positions = [10, len(data) // 3, len(data) // 2, len(data) - 60, len(data) - 3, *rng.integers(0, len(data), 20)]
+    for pos in positions:
+        flipped = bytearray(data)
+        flipped[int(pos)] ^= 1 << int(rng.integers(0, 8))
+        path.write_bytes(bytes(flipped))
+        with pytest.raises(CheckpointError) as info:
+            load_checkpoint_file(path)
+        assert str(info.value).startswith(str(path)), pos
+
+
+def test_foreign_files_load_without_a_trailer_but_corruption_still_names_the_file(tmp_path: Path) -> None:
+    weights = {"fc.weight": torch.randn(3, 2)}
+    foreign = tmp_path / "pretrained.pth"
+    torch.save(weights, foreign)
+    with pytest.raises(CheckpointError, match="incomplete checkpoint"):
+        load_checkpoint_file(foreign)
+    _assert_same(weights, load_checkpoint_file(foreign, require_checksum=False))
+    foreign.write_bytes(foreign.read_bytes()[:-30])
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint_file(foreign, require_checksum=False)
+    assert str(info.value).startswith(str(foreign))
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
+        load_checkpoint_file(tmp_path / "missing.pth")
+
+
+def test_pickled_objects_are_never_executed(tmp_path: Path) -> None:
+    class Evil:
+        def __reduce__(self) -> tuple[object, ...]:
+            return (os.system, ("touch " + str(tmp_path / "pwned"),))
+
+    path = tmp_path / "evil.pth"
+    torch.save({"x": Evil()}, path)
+    with pytest.raises(CheckpointError, match="weights_only"):
+        load_checkpoint_file(path, require_checksum=False)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_content_that_weights_only_cannot_read_is_refused_before_writing(tmp_path: Path) -> None:
+    target = tmp_path / "x.pth"
+    target.write_bytes(b"previous")
+    bad = {"meta": {"hist": [1.0, np.float64(2.0)]}}
+    with pytest.raises(TypeError, match=r"checkpoint\['meta'\]\['hist'\]\[1\] is a numpy.float64"):
+        save_checkpoint_file(bad, target)
+    assert target.read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.pth"]
+    Point = collections.namedtuple("Point", "x y")
+    with pytest.raises(TypeError, match="Point"):
+        check_serialisable({"p": Point(1, 2)})
+    with pytest.raises(TypeError, match="key of type"):
+        check_serialisable({("a", "b"): 1})
+
+
+def test_write_failure_keeps_the_previous_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    """A real EFBIG from the kernel (file-size limit) in the middle of the write."""
+    script = textwrap.dedent(
+        f"""
+        import resource, signal, sys, torch
+        sys.path.insert(0, {str(REPO / "src")!r})
+        from typedengine.checkpoint.io import save_checkpoint_file
+        from typedengine.checkpoint.errors import CheckpointError
+        save_checkpoint_file({{"w": torch.ones(10)}}, {str(tmp_path / "epoch_1.pth")!r})
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+        try:
+            save_checkpoint_file({{"w": torch.zeros(1_000_000)}}, {str(tmp_path / "epoch_1.pth")!r})
+        except CheckpointError as exc:
+            print("ERROR:", exc)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    line = out.stdout.strip()
+    assert line.startswith(f"ERROR: {tmp_path / 'epoch_1.pth'}: could not be written (File too large)")
+    assert "previous file under this name, if any, is untouched" in line
+    assert torch.equal(load_checkpoint_file(tmp_path / "epoch_1.pth")["w"], torch.ones(10))  # type: ignore[arg-type]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch_1.pth"]
+
+
+def test_unwritable_destination_is_reported(tmp_path: Path) -> None:
+    blocker = tmp_path / "not_a_dir"
+    blocker.write_text("x")
+    with pytest.raises(CheckpointError) as info:
+        save_checkpoint_file({"a": 1}, blocker / "epoch_1.pth")
+    assert str(info.value).startswith(str(blocker / "epoch_1.pth"))
+    assert "cannot create the directory" in str(info.value)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_permission_error_is_reported(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    save_checkpoint_file({"a": 1}, locked / "epoch_1.pth")
+    locked.chmod(0o500)
+    try:
+        with pytest.raises(CheckpointError, match="Permission denied"):
+            save_checkpoint_file({"a": 2}, locked / "epoch_1.pth")
+        assert load_checkpoint_file(locked / "epoch_1.pth") == {"a": 1}
+    finally:
+        locked.chmod(0o700)
+
+
+def test_sigkill_during_saves_leaves_a_valid_file_and_pointer(tmp_path: Path) -> None:
+    """Kill a process that keeps rewriting the same checkpoint; whatever is there must verify."""
+    script = textwrap.dedent(
+        f"""
+        import sys, torch
+        sys.path.insert(0, {str(REPO / "src")!r})
+        from typedengine.checkpoint.io import save_checkpoint_file, write_pointer
+        root = {str(tmp_path)!r}
+        i = 0
+        while True:
+            i += 1
+            path = save_checkpoint_file({{"i": i, "w": torch.full((300_000,), float(i))}}, root + "/latest.pth",
+                                        durable=False)
+            write_pointer(root, path, durable=False)
+            if i == 2:
+                print("ready", flush=True)
+        """
+    )
+    rng = np.random.default_rng(1)
+    for _ in range(4):
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        import time
+
+        time.sleep(float(rng.uniform(0.0, 0.3)))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        latest = find_latest(tmp_path)
+        assert latest == tmp_path / "latest.pth"
+        ckpt = load_checkpoint_file(latest)
+        i = ckpt["i"]
+        assert isinstance(i, int) and i >= 2
+        assert torch.equal(ckpt["w"], torch.full((300_000,), float(i)))  # type: ignore[arg-type]
+        removed = remove_stale_temporaries(tmp_path)
+        assert all(p.name.startswith(".latest.pth.tmp-") for p in removed)
+        assert sorted(p.name for p in tmp_path.iterdir()) == [LAST_CHECKPOINT, "latest.pth"]
+
+
+def test_pointer_is_relative_and_survives_moving_the_work_dir(tmp_path: Path) -> None:
+    work = tmp_path / "run"
+    path = save_checkpoint_file({"a": 1}, work / "iter_8.pth")
+    write_pointer(work, path)
+    assert (work / LAST_CHECKPOINT).read_text() == "iter_8.pth\n"
+    moved = tmp_path / "moved"
+    work.rename(moved)
+    assert find_latest(moved) == moved / "iter_8.pth"
+    # a checkpoint in another directory is still named relative to the work_dir
+    other = save_checkpoint_file({"a": 2}, tmp_path / "elsewhere" / "epoch_1.pth")
+    write_pointer(moved, other)
+    assert (moved / LAST_CHECKPOINT).read_text() == "../elsewhere/epoch_1.pth\n"
+    assert find_latest(moved) == moved / "../elsewhere/epoch_1.pth"
+
+
+def test_find_latest_without_pointer_or_with_a_deleted_target(tmp_path: Path) -> None:
+    assert find_latest(tmp_path) is None
+    (tmp_path / LAST_CHECKPOINT).write_text("epoch_9.pth")
+    assert read_pointer(tmp_path) == tmp_path / "epoch_9.pth"
+    assert find_latest(tmp_path) is None
+
+
+def test_mmengine_absolute_pointer_from_a_moved_work_dir(tmp_path: Path) -> None:
+    save_checkpoint_file({"a": 1}, tmp_path / "epoch_2.pth")
+    (tmp_path / LAST_CHECKPOINT).write_text("/old/place/work_dirs/exp/epoch_2.pth")
+    assert find_latest(tmp_path) == tmp_path / "epoch_2.pth"
+
+
+def test_atomic_write_bytes_replaces_whole_files_only(tmp_path: Path) -> None:
+    target = tmp_path / "a.txt"
+    atomic_write_bytes(target, b"one")
+    atomic_write_bytes(target, b"two")
+    assert target.read_bytes() == b"two"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_stale_temporaries_are_recognised_and_nothing_else_is_removed(tmp_path: Path) -> None:
+    (tmp_path / ".epoch_3.pth.tmp-123-abcd").write_bytes(b"partial")
+    (tmp_path / "epoch_3.pth").write_bytes(b"x")
+    (tmp_path / ".hidden").write_bytes(b"x")
+    removed = remove_stale_temporaries(tmp_path)
+    assert [p.name for p in removed] == [".epoch_3.pth.tmp-123-abcd"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".hidden", "epoch_3.pth"]

@@ -1,0 +1,9 @@
+"""Mistake: a member of the wrong union (a scheduler where an optimizer belongs)."""
+
+from __future__ import annotations
+
+from typedengine.optim import CosineAnnealingLRConfig, OptimWrapperConfig
+
+from .common import Exp
+
+cfg = Exp(optim_wrapper=OptimWrapperConfig(optimizer=CosineAnnealingLRConfig()))  # E: Argument "optimizer" to "OptimWrapperConfig" has incompatible type "CosineAnnealingLRConfig"
