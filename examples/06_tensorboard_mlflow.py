@@ -28,16 +28,20 @@ from typedengine.hooks.choices import DefaultHooksConfig
 from typedengine.hooks.early_stopping import EarlyStoppingHookConfig
 from typedengine.hooks.ema import EMAHookConfig
 from typedengine.hooks.logger import LoggerHookConfig
-from typedengine.logs import LocalBackendConfig, MlflowBackendConfig, TensorboardBackendConfig, VisualizerConfig
+from typedengine.logs import (
+    LocalBackendConfig,
+    MlflowBackendConfig,
+    TensorboardBackendConfig,
+    VisualizerConfig,
+)
 from typedengine.loops.choices import TrainLoopConfig
 from typedengine.loops.epoch_based import EpochBasedTrainLoopConfig
 from typedengine.optim import OptimWrapperConfig, OptimWrapperUnion, SGDConfig
 from typedengine.runner.randomness import RandomnessConfig
 
 if TYPE_CHECKING:
-    from torch.utils.data import TensorDataset
-
     from digits_parts import DigitsNet
+    from torch.utils.data import TensorDataset
 
 
 class DigitsData(te.DatasetConfig):

@@ -34,10 +34,10 @@ from typing import NoReturn, TypeVar
 import tyro
 from pydantic import BaseModel
 
-from typedengine.config.annotations import item_annotation, model_options
 from typedengine.config.deferred import deferred_registry, validate_deferred
 from typedengine.config.errors import ConfigError, ConfigIssue, render_issues, suggest
 from typedengine.config.files import config_text, save_config
+from typedengine.config.flags import expand_negated_flags, unknown_tokens
 from typedengine.config.layers import ENV_PREFIX, load_layered
 
 __all__ = ["cli", "reproduce_command"]
@@ -122,48 +122,6 @@ def _split_options(argv: Sequence[str], console: bool) -> tuple[_Options, list[s
     return opts, rest
 
 
-def _models_at(config_cls: type[BaseModel], parts: Sequence[str]) -> list[type[BaseModel]]:
-    """The config classes a dotted flag prefix can reach (every union member; tuple positions by index)."""
-    annotations: list[object] = [config_cls]
-    for part in parts:
-        nxt: list[object] = []
-        for annotation in annotations:
-            if part.isdigit():
-                item = item_annotation(annotation, int(part))
-                if item is not None:
-                    nxt.append(item)
-                continue
-            for model in model_options(annotation):
-                field = model.model_fields.get(part.replace("-", "_"))
-                if field is not None:
-                    nxt.append(field.annotation)
-        annotations = nxt
-    return [m for a in annotations for m in model_options(a)]
-
-
-def _expand_negated_flags(config_cls: type[BaseModel], args: Sequence[str]) -> list[str]:
-    """``--a.b.no-flag`` → ``--a.b.flag --a.b.no-flag`` for boolean fields inside sub-configs.
-
-    Works around tyro 1.0.17 with ``CascadeSubcommandArgs``: the negated form of a boolean flag does not
-    select a default subcommand implicitly (``--train-dataloader.no-shuffle`` is "unrecognized" while
-    ``--train-dataloader.shuffle`` works). The positive flag selects it, the negated one (later) wins.
-    """
-    out: list[str] = []
-    for arg in args:
-        prefix, dot, last = arg.rpartition(".")
-        if arg.startswith("--") and dot and last.startswith("no-") and "=" not in last:
-            parts = prefix[2:].split(".")
-            name = last[3:].replace("-", "_")
-            models = _models_at(config_cls, parts)
-            is_flag = any(
-                (f := m.model_fields.get(name)) is not None and f.annotation is bool for m in models
-            ) and not any(f"no_{name}" in m.model_fields for m in models)
-            if is_flag:
-                out.append(f"{prefix}.{last[3:]}")
-        out.append(arg)
-    return out
-
-
 def _pick_preset(
     rest: list[str], presets: Mapping[str, tuple[str, C]] | None, console: bool
 ) -> tuple[str | None, C | None, list[str]]:
@@ -229,7 +187,10 @@ def cli(
     # Without a base, tyro takes every default from the class fields: the root is validated once, after
     # parsing (building it here too would run the cross-field checks twice and slow down --help).
 
-    rest = _expand_negated_flags(config_cls, rest)
+    unknown = unknown_tokens(config_cls, rest)
+    if unknown:
+        _fail(unknown, "the command line", console)
+    rest = expand_negated_flags(config_cls, rest)
     help_text = _description(config_cls, description, presets, chosen)
     registry = deferred_registry()
     markers = (tyro.conf.CascadeSubcommandArgs,)

@@ -104,8 +104,7 @@ def test_iteration_loop_sigkill_including_during_a_save_then_sigterm(tmp_path: P
     kill = rng.randrange(3, 12)
     nth_save = rng.randrange(8, 11)  # the 8th..10th file written by the second process
     cut = rng.randrange(500, 6000)
-    term_at = rng.randrange(20, 29)
-    note = f"TE_RESUME_SEED={SEED}: kill at {kill}, kill in save #{nth_save} after {cut} bytes, SIGTERM at {term_at}"
+    note = f"TE_RESUME_SEED={SEED}: kill at {kill}, kill in save #{nth_save} after {cut} bytes"
     work = tmp_path / "killed"
     out = _train({**spec, "work_dir": str(work), "kill_at_iter": kill})
     assert out.returncode == -9, note
@@ -117,7 +116,10 @@ def test_iteration_loop_sigkill_including_during_a_save_then_sigterm(tmp_path: P
     assert [p for p in work.iterdir() if ".tmp-" in p.name], note
     latest = find_latest(work)
     assert latest is not None
-    load_checkpoint_file(latest)
+    state = load_checkpoint_file(latest)["run_state"]
+    assert isinstance(state, dict) and isinstance(state["iter"], int)
+    term_at = rng.randrange(state["iter"] + 1, 30)
+    note += f", SIGTERM at {term_at}"
     out = _train({**spec, "work_dir": str(work), "resume": True, "signal_at_iter": term_at, "signal_name": "SIGTERM"})
     assert out.returncode == PREEMPTED_EXIT_CODE, f"{note}: {out.stderr[-2000:]}"
     assert (work / LAST_CHECKPOINT).read_text().strip() == f"iter_{term_at}.pth", note

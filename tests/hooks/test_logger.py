@@ -16,10 +16,10 @@ from typedengine.hooks.timer import IterTimerHook
 ITER_S, DATA_S = 0.125, 0.0625
 
 
-def _runner(tmp_path: Path, **kwargs: object) -> tuple[FakeRunner, FakeClock, LoggerHook]:
+def _runner(tmp_path: Path, progress: bool = False, **kwargs: object) -> tuple[FakeRunner, FakeClock, LoggerHook]:
     runner = FakeRunner(tmp_path, **kwargs)  # type: ignore[arg-type]
     clock = FakeClock()
-    logger = LoggerHook(progress=False)
+    logger = LoggerHook(progress=progress)
     for hook in (RuntimeInfoHook(), IterTimerHook(clock), logger):
         runner.register_hook(hook)
     return runner, clock, logger
@@ -109,3 +109,35 @@ def test_config_builds_the_hook() -> None:
     assert hook.interval_iters == 50 and hook.progress is False
     with pytest.raises(ValueError):
         LoggerHookConfig(interval_iters=0)
+
+
+def test_progress_bar_takes_over_iteration_lines_on_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import typedengine.hooks.logger as logger_module
+
+    monkeypatch.setattr(logger_module, "stdout_is_terminal", lambda: True)
+    runner, clock, hook = _runner(tmp_path, progress=True, train_len=20, val_len=4, max_epochs=1)
+    run_train(runner, clock, losses([0.25 * i for i in range(20)]), iter_s=ITER_S, data_s=DATA_S,
+              val_metrics=lambda epoch: {"accuracy": 50.0})
+    assert hook._bars.enabled and hook._bars.refreshes >= 2  # the train and the val bar
+    out = capsys.readouterr().out
+    # (drawing itself is covered in tests/logs/test_progress.py; pytest's captured stdout is no terminal)
+    assert "Epoch(train) [1][10/20]" not in out  # the bar shows the values instead of the line ...
+    assert "Epoch(val) [1][4/4]  accuracy: 50.0000" in out  # ... epoch lines still print
+    text = (runner.log_dir / "run.log").read_text()
+    assert "Epoch(train) [1][10/20]  lr: 1.0000e-03" in text  # the text log has every line
+
+
+def test_no_progress_flag_keeps_plain_lines_on_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import typedengine.hooks.logger as logger_module
+
+    monkeypatch.setattr(logger_module, "stdout_is_terminal", lambda: True)
+    runner = FakeRunner(tmp_path, train_len=10, max_epochs=1)
+    clock = FakeClock()
+    for hook in (RuntimeInfoHook(), IterTimerHook(clock), LoggerHookConfig(progress=False).build()):
+        runner.register_hook(hook)
+    run_train(runner, clock, losses([1.0] * 10))
+    assert "Epoch(train) [1][10/10]" in capsys.readouterr().out

@@ -61,3 +61,34 @@ def test_metrics_go_under_their_mode(tmp_path: Path) -> None:
     assert hub.get_scalar("val/accuracy").current() == 35.7
     assert hub.get_scalar("val/loss").current() == 1.5
     assert hub.get_scalar("test/accuracy").current() == 36.0
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_no_host_sync_between_log_intervals_on_cuda(tmp_path: Path) -> None:
+    from tests.logs.fake_runner import FakeClock, run_train
+    from typedengine.hooks.check_invalid_loss import CheckInvalidLossHook
+    from typedengine.hooks.ema import EMAHook
+    from typedengine.hooks.logger import LoggerHook
+    from typedengine.hooks.timer import IterTimerHook
+
+    model = torch.nn.Linear(8, 8).cuda()
+    runner = FakeRunner(tmp_path, train_len=30, max_epochs=1, model=model)
+    runner.device = torch.device("cuda")
+    assert runner.optim_wrapper is not None
+    runner.optim_wrapper.scalars = {"grad_norm": torch.ones((), device="cuda")}
+    for hook in (RuntimeInfoHook(), IterTimerHook(FakeClock()), LoggerHook(interval_iters=10, progress=False),
+                 EMAHook(momentum=0.1), CheckInvalidLossHook(interval_iters=10)):
+        runner.register_hook(hook)
+
+    def step(r: FakeRunner, idx: int) -> dict[str, object]:
+        # every iteration except the log/check ones must run with syncs forbidden
+        torch.cuda.set_sync_debug_mode(0 if (idx + 1) % 10 == 0 else "error")
+        return {"loss": model(torch.ones(4, 8, device="cuda")).pow(2).mean().detach()}
+
+    try:
+        run_train(runner, FakeClock(), step)
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+    # reaching here means no hook synchronised outside the log interval (sync debug mode raises)
+    assert any(line.startswith("Epoch(train) [1][30/30]") and "memory: " in line for line in runner.lines)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.logs.fake_runner import FakeClock, FakeRunner, losses, run_train, run_val
+from tests.logs.fake_runner import FakeClock, FakeRunner, losses, run_train
 from typedengine.hooks.hook import Hook
 from typedengine.hooks.timer import IterTimerHook, IterTimerHookConfig
 

@@ -13,11 +13,11 @@ from torch import nn
 
 from typedengine.hooks.hook import Hook
 from typedengine.hooks.priority import get_priority
+from typedengine.logs.backends.local import LocalBackend
 from typedengine.logs.console import create_logger
 from typedengine.logs.history import MessageHub
 from typedengine.logs.processor import LogProcessor
 from typedengine.logs.visualizer import Visualizer
-from typedengine.logs.backends.local import LocalBackend
 from typedengine.runner.state import RunState
 
 

@@ -5,7 +5,7 @@ Pushed values (keys as the log processor reads them):
 * before each train iteration: ``train/lr`` (first param group; ``train/<name>.lr`` for a wrapper dict;
   ``train/base_lr`` when there are several groups), and info ``iter``;
 * after each train iteration: every one-element item of the step outputs (``train/loss``,
-  ``train/loss_cls`` …) and ``optim_wrapper.log_scalars()`` (``train/grad_norm``) — as device tensors,
+  ``train/loss_cls`` …; in distributed runs the mean over ranks, one small all-reduce per iteration) and ``optim_wrapper.log_scalars()`` (``train/grad_norm``) — as device tensors,
   never synchronised here;
 * after a val/test epoch: each numeric metric as ``val/<key>`` / ``test/<key>``.
 
@@ -39,6 +39,26 @@ def _push(hub: MessageHub, key: str, value: object) -> None:
             hub.update_scalar(key, value)
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         hub.update_scalar(key, value)
+
+
+def _mean_over_ranks(outputs: Mapping[str, object]) -> dict[str, object]:
+    """Average the one-element tensor outputs over all ranks with one all-reduce (logged losses are global).
+
+    Every rank runs this every iteration, so the collective always matches. On CUDA (NCCL) the all-reduce
+    is queued on the stream and does not block the host; on CPU (gloo) it costs one small collective.
+    """
+    import torch
+
+    from ..dist.ops import all_reduce
+
+    scalars = {k: v for k, v in outputs.items() if isinstance(v, torch.Tensor) and v.numel() == 1}
+    if not scalars:
+        return dict(outputs)
+    keys = list(scalars)
+    values = all_reduce(torch.stack([scalars[k].detach().float().reshape(()) for k in keys]), op="mean")
+    merged = dict(outputs)
+    merged.update(zip(keys, values.unbind(0)))
+    return merged
 
 
 class RuntimeInfoHook(Hook):
@@ -81,6 +101,8 @@ class RuntimeInfoHook(Hook):
     ) -> None:
         hub = runner.message_hub
         if outputs:
+            if runner.world_size > 1:
+                outputs = _mean_over_ranks(outputs)
             for key, value in outputs.items():
                 _push(hub, f"train/{key}", value)
         wrapper = runner.optim_wrapper

@@ -20,6 +20,7 @@ from .processor import LogProcessor as LogProcessor
 from .processor import LogProcessorConfig as LogProcessorConfig
 from .processor import Smoothing as Smoothing
 from .processor import SmoothingConfig as SmoothingConfig
+from .progress import PhaseProgress as PhaseProgress
 from .visualizer import MissingExtraError as MissingExtraError
 from .visualizer import Visualizer as Visualizer
 from .visualizer import VisualizerConfig as VisualizerConfig
@@ -36,6 +37,7 @@ __all__ = [
     "MissingExtraError",
     "MlflowBackend",
     "MlflowBackendConfig",
+    "PhaseProgress",
     "Smoothing",
     "SmoothingConfig",
     "TensorboardBackend",

@@ -97,9 +97,9 @@ def create_logger(name: str, *, log_file: Path | None, rank: int, level: str = "
 
 def collect_env(*, seed: int | None = None, world_size: int = 1, device: str | None = None) -> dict[str, str]:
     """Versions and hardware of this process: python, torch, CUDA, GPUs, device, seed, world size."""
-    import torch
-
     from importlib.metadata import PackageNotFoundError, version
+
+    import torch
 
     try:
         te_version = version("typedengine")

@@ -63,7 +63,7 @@ class History:
         self._total_count = 0
 
     # --- writing ---------------------------------------------------------------------------------------
-    def update(self, value: float | int | torch.Tensor, count: int = 1) -> None:
+    def update(self, value: float | torch.Tensor, count: int = 1) -> None:
         """Append ``value`` (the mean of ``count`` samples). Tensors are kept on device until read."""
         if count < 1:
             raise ValueError(f"count must be >= 1, got {count}")
@@ -227,7 +227,7 @@ class MessageHub:
         self._info: dict[str, object] = {}
 
     # --- scalars ---------------------------------------------------------------------------------------
-    def update_scalar(self, key: str, value: float | int | torch.Tensor, count: int = 1) -> None:
+    def update_scalar(self, key: str, value: float | torch.Tensor, count: int = 1) -> None:
         """Push one value (a number or a one-element tensor, kept on device until read) under ``key``."""
         history = self._scalars.get(key)
         if history is None:

@@ -46,9 +46,7 @@ def load_scalars(path: Path) -> Series:
             for key, value in row.items():
                 if key in ("mode", "step", "epoch", "iter"):
                     continue
-                if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    number = float(value)
-                elif isinstance(value, str) and value in ("nan", "inf", "-inf"):
+                if isinstance(value, (int, float)) and not isinstance(value, bool) or isinstance(value, str) and value in ("nan", "inf", "-inf"):
                     number = float(value)
                 else:
                     continue

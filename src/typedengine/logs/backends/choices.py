@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Union
+from typing import Annotated
 
 import tyro
 from pydantic import Field
@@ -15,12 +15,7 @@ from .wandb import WandbBackendConfig
 __all__ = ["OPTIONAL_PACKAGES", "VisBackendConfig"]
 
 VisBackendConfig = Annotated[
-    Union[
-        Annotated[LocalBackendConfig, tyro.conf.subcommand("local")],
-        Annotated[TensorboardBackendConfig, tyro.conf.subcommand("tensorboard")],
-        Annotated[MlflowBackendConfig, tyro.conf.subcommand("mlflow")],
-        Annotated[WandbBackendConfig, tyro.conf.subcommand("wandb")],
-    ],
+    Annotated[LocalBackendConfig, tyro.conf.subcommand("local")] | Annotated[TensorboardBackendConfig, tyro.conf.subcommand("tensorboard")] | Annotated[MlflowBackendConfig, tyro.conf.subcommand("mlflow")] | Annotated[WandbBackendConfig, tyro.conf.subcommand("wandb")],
     Field(discriminator="type"),
 ]
 """One backend: ``local``, ``tensorboard``, ``mlflow`` or ``wandb`` (JSON: ``{"type": "mlflow", ...}``)."""
