@@ -103,8 +103,8 @@ def main() -> None:
     from typedengine.logs.plot import main as plot
 
     cfg = te.cli(TrackedDigits, description=__doc__)
-    runner = te.Runner.from_config(cfg)
-    runner.train()
+    with te.Runner.from_config(cfg) as runner:
+        runner.train()
     plot([str(runner.log_dir), "--out", str(runner.log_dir / "curves.png")])
     runner.logger.info(f"TensorBoard: tensorboard --logdir {runner.log_dir / 'tensorboard'}")
     runner.logger.info(f"MLflow:      mlflow ui --backend-store-uri {runner.work_dir / 'mlruns'}")

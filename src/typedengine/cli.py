@@ -50,6 +50,7 @@ Options outside the config:
   --print-config      print the resolved config as JSON and exit
   --save-config PATH  write the resolved config (JSON/YAML), then run
   --plan              print the schedule (iterations, validation, checkpoints, logging, LR) and exit
+
 Sources, lowest first: defaults < --config FILE < TYPEDENGINE_<FIELD>__<SUBFIELD> variables < flags."""
 
 

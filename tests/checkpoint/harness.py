@@ -38,7 +38,13 @@ from typedengine.evaluation.evaluator import EvaluatorConfig
 from typedengine.hooks.checkpoint import CheckpointHookConfig
 from typedengine.hooks.choices import DefaultHooksConfig
 from typedengine.loops.choices import TrainLoopConfig
-from typedengine.optim import LinearLRConfig, OptimWrapperConfig, OptimWrapperUnion, ParamSchedulerConfig, SGDConfig
+from typedengine.optim import (
+    LinearLRConfig,
+    OptimWrapperConfig,
+    OptimWrapperUnion,
+    ParamSchedulerConfig,
+    SGDConfig,
+)
 
 
 class DropoutMLP(te.BaseModel):

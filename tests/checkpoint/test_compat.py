@@ -133,7 +133,9 @@ def test_report_orders_by_severity_and_renders_a_table() -> None:
 def test_missing_configs_only_compare_world_size() -> None:
     report = check_resume_compat(None, BASE, world_size_old=1, world_size_new=1, force=False)
     assert report.allowed and report.differences == ()
-    assert report.notes == ("no config to compare (the checkpoint holds none); only the world size was checked",)
+    assert report.notes == (
+        "no config to compare (the checkpoint holds none); only the world size was checked",
+    )
     assert "note:" in report.render(rich=False)
 
 

@@ -29,7 +29,9 @@ def test_safetensors_export_holds_only_published_keys_and_the_hash_matches(tmp_p
     from safetensors import safe_open
 
     ckpt = _ckpt()
-    out = export_checkpoint(ckpt, tmp_path, "epoch_5", published_keys=("meta", "state_dict"), format="safetensors")
+    out = export_checkpoint(
+        ckpt, tmp_path, "epoch_5", published_keys=("meta", "state_dict"), format="safetensors"
+    )
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     assert out.name == f"epoch_5-{digest[:8]}.safetensors"
     with safe_open(str(out), framework="pt") as f:

@@ -43,7 +43,10 @@ def _state(scale: float = 1.0) -> dict[str, object]:
     return {
         "state_dict": sd,
         "meta": {"epoch": 3, "iter": 120, "name": "run", "ok": True, "none": None, "lr": [0.1, 0.01]},
-        "optimizer": {"state": {0: {"momentum_buffer": torch.ones(3)}}, "param_groups": [{"lr": 0.1, "params": [0]}]},
+        "optimizer": {
+            "state": {0: {"momentum_buffer": torch.ones(3)}},
+            "param_groups": [{"lr": 0.1, "params": [0]}],
+        },
         "shape": torch.Size([2, 3]),
         "dtype": torch.float16,
         "blob": b"\x00\x01",
@@ -115,7 +118,14 @@ def test_bit_flip_anywhere_is_detected(tmp_path: Path) -> None:
     path = save_checkpoint_file(_state(), tmp_path / "epoch_1.pth")
     data = bytearray(path.read_bytes())
     rng = np.random.default_rng(0)
-    positions = [10, len(data) // 3, len(data) // 2, len(data) - 60, len(data) - 3, *rng.integers(0, len(data), 20)]
+    positions = [
+        10,
+        len(data) // 3,
+        len(data) // 2,
+        len(data) - 60,
+        len(data) - 3,
+        *rng.integers(0, len(data), 20),
+    ]
     for pos in positions:
         flipped = bytearray(data)
         flipped[int(pos)] ^= 1 << int(rng.integers(0, 8))

@@ -40,7 +40,9 @@ def test_without_revision_the_prefixed_keys_do_not_match() -> None:
     err = info.value
     assert set(err.missing_keys) == set(source.state_dict()) - {"1.num_batches_tracked"}
     assert set(err.unexpected_keys) == {f"module.{k}" for k in source.state_dict()}
-    assert "missing keys (8)" in str(err) and "unexpected keys (9)" in str(err) and "module.0.weight" in str(err)
+    assert (
+        "missing keys (8)" in str(err) and "unexpected keys (9)" in str(err) and "module.0.weight" in str(err)
+    )
     # strict failure loads nothing
     assert all(torch.equal(before[k], v) for k, v in target.state_dict().items())
 

@@ -54,7 +54,9 @@ def test_distributed_check_only_on_the_agreed_cadence() -> None:
     handler = PreemptionHandler(check_interval_iters=5)
     handler.request("SIGTERM")
     # world_size > 1: only every 5th step combines flags (with no process group, all_reduce is the identity)
-    assert [handler.should_stop(s, world_size=2) for s in range(1, 11)] == [False] * 4 + [True] + [False] * 4 + [True]
+    assert [handler.should_stop(s, world_size=2) for s in range(1, 11)] == [False] * 4 + [True] + [
+        False
+    ] * 4 + [True]
     with pytest.raises(ValueError):
         PreemptionHandler(check_interval_iters=0)
 
@@ -64,4 +66,6 @@ def test_preempted_exits_the_interpreter_with_75() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == PREEMPTED_EXIT_CODE == 75
     assert out.stderr == ""  # SystemExit: no traceback
-    assert str(Preempted("SIGTERM", "iter_5.pth")) == "stopped by SIGTERM after saving iter_5.pth (exit code 75)"
+    assert (
+        str(Preempted("SIGTERM", "iter_5.pth")) == "stopped by SIGTERM after saving iter_5.pth (exit code 75)"
+    )

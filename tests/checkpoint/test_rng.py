@@ -22,7 +22,10 @@ def _draw() -> tuple[list[float], list[float], torch.Tensor, float]:
     )
 
 
-def _same(a: tuple[list[float], list[float], torch.Tensor, float], b: tuple[list[float], list[float], torch.Tensor, float]) -> None:
+def _same(
+    a: tuple[list[float], list[float], torch.Tensor, float],
+    b: tuple[list[float], list[float], torch.Tensor, float],
+) -> None:
     assert a[0] == b[0] and a[1] == b[1] and torch.equal(a[2], b[2]) and a[3] == b[3]
 
 

@@ -93,3 +93,17 @@ def test_seed_resnet_example_runs_one_iteration_on_fake_data(tmp_path: Path) -> 
     )
     assert res.returncode == 0, res.stderr[-3000:]
     assert "Epoch(val) [1][1/1]  accuracy: " in res.stdout + res.stderr
+
+
+def test_tensorboard_mlflow_example_writes_both_stores(tmp_path: Path) -> None:
+    work = tmp_path / "w"
+    res = run([str(EXAMPLES / "06_tensorboard_mlflow.py"), "--train.max-epochs", "1", "--work-dir", str(work)], tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert list(work.rglob("events.out.tfevents.*"))
+    assert (work / "mlruns").exists()
+
+
+def test_gan_example_runs(tmp_path: Path) -> None:
+    res = run([str(EXAMPLES / "04_gan_two_optimizers.py"), "--train.max-epochs", "1", "--work-dir", str(tmp_path / "w")], tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "generated mean" in res.stdout

@@ -15,7 +15,9 @@ from typedengine.hooks.early_stopping import EarlyStoppingHook, EarlyStoppingHoo
 def _train(tmp_path: Path, hook: EarlyStoppingHook, stream: list[float], key: str = "accuracy") -> FakeRunner:
     runner = FakeRunner(tmp_path, train_len=2, max_epochs=len(stream))
     runner.register_hook(hook)
-    run_train(runner, FakeClock(), losses([0.0] * 2 * len(stream)), val_metrics=lambda e: {key: stream[e - 1]})
+    run_train(
+        runner, FakeClock(), losses([0.0] * 2 * len(stream)), val_metrics=lambda e: {key: stream[e - 1]}
+    )
     return runner
 
 

@@ -16,7 +16,9 @@ from typedengine.hooks.timer import IterTimerHook
 ITER_S, DATA_S = 0.125, 0.0625
 
 
-def _runner(tmp_path: Path, progress: bool = False, **kwargs: object) -> tuple[FakeRunner, FakeClock, LoggerHook]:
+def _runner(
+    tmp_path: Path, progress: bool = False, **kwargs: object
+) -> tuple[FakeRunner, FakeClock, LoggerHook]:
     runner = FakeRunner(tmp_path, **kwargs)  # type: ignore[arg-type]
     clock = FakeClock()
     logger = LoggerHook(progress=progress)
@@ -32,7 +34,11 @@ def _log_lines(runner: FakeRunner) -> list[str]:
 def test_epoch_based_golden_lines(tmp_path: Path) -> None:
     runner, clock, _ = _runner(tmp_path, train_len=20, val_len=4, max_epochs=2)
     run_train(
-        runner, clock, losses([0.25 * i for i in range(40)]), iter_s=ITER_S, data_s=DATA_S,
+        runner,
+        clock,
+        losses([0.25 * i for i in range(40)]),
+        iter_s=ITER_S,
+        data_s=DATA_S,
         val_metrics=lambda epoch: {"accuracy": 40.0 + 10 * epoch},
     )
     assert _log_lines(runner) == [
@@ -46,7 +52,12 @@ def test_epoch_based_golden_lines(tmp_path: Path) -> None:
     assert runner.lines.count("Exp name: exp_20260101_000000") == 2  # at each epoch end
     rows = [json.loads(x) for x in (runner.log_dir / "scalars.jsonl").read_text().splitlines()]
     assert [(r["mode"], r["step"], r["epoch"]) for r in rows] == [
-        ("train", 10, 1), ("train", 20, 1), ("val", 20, 1), ("train", 30, 2), ("train", 40, 2), ("val", 40, 2),
+        ("train", 10, 1),
+        ("train", 20, 1),
+        ("val", 20, 1),
+        ("train", 30, 2),
+        ("train", 40, 2),
+        ("val", 40, 2),
     ]
     assert rows[0]["loss"] == pytest.approx(1.125) and rows[0]["lr"] == 1e-3 and rows[2]["accuracy"] == 50.0
     # the text log got every line too
@@ -57,8 +68,13 @@ def test_epoch_based_golden_lines(tmp_path: Path) -> None:
 def test_iteration_based_lines_never_show_epochs(tmp_path: Path) -> None:
     runner, clock, _ = _runner(tmp_path, train_len=8, val_len=4, by_epoch=False, max_iters=30)
     run_train_iters(
-        runner, clock, losses([0.5] * 30), iter_s=ITER_S, data_s=DATA_S,
-        val_every=15, val_metrics=lambda it: {"accuracy": float(it)},
+        runner,
+        clock,
+        losses([0.5] * 30),
+        iter_s=ITER_S,
+        data_s=DATA_S,
+        val_every=15,
+        val_metrics=lambda it: {"accuracy": float(it)},
     )
     assert _log_lines(runner) == [
         "Iter(train) [10/30]  lr: 1.0000e-03  eta: 0:00:02  time: 0.1250  data_time: 0.0625  loss: 0.5000",
@@ -68,7 +84,13 @@ def test_iteration_based_lines_never_show_epochs(tmp_path: Path) -> None:
         "Iter(val) [4/4]  accuracy: 30.0000",
     ]
     rows = [json.loads(x) for x in (runner.log_dir / "scalars.jsonl").read_text().splitlines()]
-    assert [(r["mode"], r["step"]) for r in rows] == [("train", 10), ("val", 15), ("train", 20), ("train", 30), ("val", 30)]
+    assert [(r["mode"], r["step"]) for r in rows] == [
+        ("train", 10),
+        ("val", 15),
+        ("train", 20),
+        ("train", 30),
+        ("val", 30),
+    ]
 
 
 def test_val_iteration_lines_and_test_lines(tmp_path: Path) -> None:
@@ -91,7 +113,11 @@ def test_val_iteration_lines_and_test_lines(tmp_path: Path) -> None:
 def test_ignore_last(tmp_path: Path, train_len: int, ignore_last: bool, logged: list[int]) -> None:
     runner = FakeRunner(tmp_path, train_len=train_len, max_epochs=1)
     clock = FakeClock()
-    for hook in (RuntimeInfoHook(), IterTimerHook(clock), LoggerHook(ignore_last=ignore_last, progress=False)):
+    for hook in (
+        RuntimeInfoHook(),
+        IterTimerHook(clock),
+        LoggerHook(ignore_last=ignore_last, progress=False),
+    ):
         runner.register_hook(hook)
     run_train(runner, clock, losses([1.0] * train_len))
     heads = [line.split("  ")[0] for line in _log_lines(runner)]
@@ -118,8 +144,14 @@ def test_progress_bar_takes_over_iteration_lines_on_a_terminal(
 
     monkeypatch.setattr(logger_module, "stdout_is_terminal", lambda: True)
     runner, clock, hook = _runner(tmp_path, progress=True, train_len=20, val_len=4, max_epochs=1)
-    run_train(runner, clock, losses([0.25 * i for i in range(20)]), iter_s=ITER_S, data_s=DATA_S,
-              val_metrics=lambda epoch: {"accuracy": 50.0})
+    run_train(
+        runner,
+        clock,
+        losses([0.25 * i for i in range(20)]),
+        iter_s=ITER_S,
+        data_s=DATA_S,
+        val_metrics=lambda epoch: {"accuracy": 50.0},
+    )
     assert hook._bars.enabled and hook._bars.refreshes >= 2  # the train and the val bar
     out = capsys.readouterr().out
     # (drawing itself is covered in tests/logs/test_progress.py; pytest's captured stdout is no terminal)

@@ -20,7 +20,9 @@ def _matmul_step(runner: FakeRunner, idx: int) -> dict[str, object]:
 
 def test_chrome_trace_with_schedule(tmp_path: Path) -> None:
     runner = FakeRunner(tmp_path, train_len=6, max_epochs=1)
-    cfg = ProfilerHookConfig(profile_times=4, schedule=ProfilerScheduleConfig(wait=1, warmup=1, active=2, repeat=1))
+    cfg = ProfilerHookConfig(
+        profile_times=4, schedule=ProfilerScheduleConfig(wait=1, warmup=1, active=2, repeat=1)
+    )
     hook = cfg.build()
     runner.register_hook(hook)
     run_train(runner, FakeClock(), _matmul_step)
@@ -42,7 +44,9 @@ def test_table_goes_to_the_log(tmp_path: Path) -> None:
 
 def test_tensorboard_trace(tmp_path: Path) -> None:
     runner = FakeRunner(tmp_path, train_len=2, max_epochs=1)
-    runner.register_hook(ProfilerHookConfig(profile_times=2, trace="tensorboard", out_subdir="tb_trace").build())
+    runner.register_hook(
+        ProfilerHookConfig(profile_times=2, trace="tensorboard", out_subdir="tb_trace").build()
+    )
     run_train(runner, FakeClock(), _matmul_step)
     assert list((runner.log_dir / "tb_trace").glob("*.pt.trace.json"))
 

@@ -32,7 +32,13 @@ def test_pushes_lr_outputs_and_optimizer_scalars(tmp_path: Path) -> None:
     outputs = {"loss": loss, "loss_cls": torch.tensor(0.5), "acc": 1.0, "preds": torch.ones(4), "name": "x"}
     hook.after_train_iter(runner, 0, outputs=outputs)  # type: ignore[arg-type]
     hub = runner.message_hub
-    assert set(hub.scalar_keys()) == {"train/lr", "train/loss", "train/loss_cls", "train/acc", "train/grad_norm"}
+    assert set(hub.scalar_keys()) == {
+        "train/lr",
+        "train/loss",
+        "train/loss_cls",
+        "train/acc",
+        "train/grad_norm",
+    }
     assert hub.get_scalar("train/loss")._pending  # kept as a device tensor, not synced
     assert hub.get_scalar("train/lr").current() == 1e-3
     assert hub.get_scalar("train/loss").current() == pytest.approx(0.75)
@@ -77,8 +83,13 @@ def test_no_host_sync_between_log_intervals_on_cuda(tmp_path: Path) -> None:
     runner.device = torch.device("cuda")
     assert runner.optim_wrapper is not None
     runner.optim_wrapper.scalars = {"grad_norm": torch.ones((), device="cuda")}
-    for hook in (RuntimeInfoHook(), IterTimerHook(FakeClock()), LoggerHook(interval_iters=10, progress=False),
-                 EMAHook(momentum=0.1), CheckInvalidLossHook(interval_iters=10)):
+    for hook in (
+        RuntimeInfoHook(),
+        IterTimerHook(FakeClock()),
+        LoggerHook(interval_iters=10, progress=False),
+        EMAHook(momentum=0.1),
+        CheckInvalidLossHook(interval_iters=10),
+    ):
         runner.register_hook(hook)
 
     def step(r: FakeRunner, idx: int) -> dict[str, object]:

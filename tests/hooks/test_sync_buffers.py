@@ -33,8 +33,10 @@ def _worker(rank: int, port: int, out: str) -> None:
         with torch.no_grad():
             model.running_mean.fill_(float(rank * 4))  # 0 and 4 -> mean 2
         synced = sync_buffers(model)
-        torch.save({"mean": model.running_mean.clone(), "count": model.num_batches_tracked.clone(), "n": synced},
-                   f"{out}/rank{rank}.pt")
+        torch.save(
+            {"mean": model.running_mean.clone(), "count": model.num_batches_tracked.clone(), "n": synced},
+            f"{out}/rank{rank}.pt",
+        )
     finally:
         dist.destroy_process_group()
 

@@ -115,8 +115,15 @@ StepFn = Callable[[FakeRunner, int], Mapping[str, object]]
 """(runner, batch_idx) -> step outputs; may advance the clock."""
 
 
-def run_val(runner: FakeRunner, clock: FakeClock, metrics: Mapping[str, float], *, mode: str = "val",
-            iter_s: float = 0.01, data_s: float = 0.0) -> None:
+def run_val(
+    runner: FakeRunner,
+    clock: FakeClock,
+    metrics: Mapping[str, float],
+    *,
+    mode: str = "val",
+    iter_s: float = 0.01,
+    data_s: float = 0.0,
+) -> None:
     loop = runner.val_loop if mode == "val" else runner.test_loop
     runner.state.phase = mode
     runner.call_hook(f"before_{mode}")
@@ -164,9 +171,16 @@ def run_train(
     runner.call_hook("after_run")
 
 
-def run_train_iters(runner: FakeRunner, clock: FakeClock, step: StepFn, *, iter_s: float = 0.1,
-                    data_s: float = 0.01, val_every: int = 0,
-                    val_metrics: Callable[[int], Mapping[str, float]] | None = None) -> None:
+def run_train_iters(
+    runner: FakeRunner,
+    clock: FakeClock,
+    step: StepFn,
+    *,
+    iter_s: float = 0.1,
+    data_s: float = 0.01,
+    val_every: int = 0,
+    val_metrics: Callable[[int], Mapping[str, float]] | None = None,
+) -> None:
     """Iteration-based training as IterBasedTrainLoop runs it."""
     state, loop = runner.state, runner.train_loop
     state.max_epochs, state.max_iters = 1, loop.max_iters

@@ -12,7 +12,9 @@ import torch
 from typedengine.logs.console import collect_env, create_logger, env_summary
 
 
-def test_rank0_prints_and_writes_with_mmengine_prefix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_rank0_prints_and_writes_with_mmengine_prefix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     log_file = tmp_path / "run.log"
     logger = create_logger("console_r0", log_file=log_file, rank=0)
     logger.info("Epoch(train) [1][10/20]  loss: 1.0000")
@@ -24,7 +26,9 @@ def test_rank0_prints_and_writes_with_mmengine_prefix(tmp_path: Path, capsys: py
     assert re.fullmatch(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d - typedengine - INFO - Epoch.*\n", text)
 
 
-def test_other_ranks_print_only_errors_and_write_no_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_other_ranks_print_only_errors_and_write_no_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     log_file = tmp_path / "rank1.log"
     logger = create_logger("console_r1", log_file=log_file, rank=1)
     logger.info("hidden")

@@ -15,11 +15,26 @@ def _write_run(log_dir: Path, scale: float, steps: range) -> None:
     log_dir.mkdir(parents=True)
     with (log_dir / "scalars.jsonl").open("w") as f:
         for step in steps:
-            f.write(json.dumps({"mode": "train", "step": step, "epoch": 1, "iter": step,
-                                "loss": scale / step, "lr": 0.1 / step}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "mode": "train",
+                        "step": step,
+                        "epoch": 1,
+                        "iter": step,
+                        "loss": scale / step,
+                        "lr": 0.1 / step,
+                    }
+                )
+                + "\n"
+            )
             if step % 20 == 0:
-                f.write(json.dumps({"mode": "val", "step": step, "epoch": 1, "iter": step,
-                                    "accuracy": 50 + step * scale}) + "\n")
+                f.write(
+                    json.dumps(
+                        {"mode": "val", "step": step, "epoch": 1, "iter": step, "accuracy": 50 + step * scale}
+                    )
+                    + "\n"
+                )
 
 
 def _png_size(path: Path) -> tuple[int, int]:
@@ -47,7 +62,10 @@ def test_plot_writes_png_of_expected_size(tmp_path: Path, capsys: pytest.Capture
 def test_keys_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _write_run(tmp_path / "run" / "t", 1.0, range(10, 50, 10))
     out = tmp_path / "one.png"
-    assert main([str(tmp_path / "run" / "t"), "--keys", "loss", "grad_norm", "--out", str(out), "--dpi", "50"]) == 0
+    assert (
+        main([str(tmp_path / "run" / "t"), "--keys", "loss", "grad_norm", "--out", str(out), "--dpi", "50"])
+        == 0
+    )
     assert _png_size(out) == (400, 150)
     assert "not logged: grad_norm" in capsys.readouterr().out
     assert main([str(tmp_path / "run"), "--keys", "nothing", "--out", str(out)]) == 1

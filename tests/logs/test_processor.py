@@ -22,7 +22,9 @@ def _seed_hub() -> MessageHub:
     return hub
 
 
-TRAIN_POS = LogPosition("train", 9, 1563, epoch=1, iter=10, max_epochs=5, max_iters=5 * 1563, train_by_epoch=True)
+TRAIN_POS = LogPosition(
+    "train", 9, 1563, epoch=1, iter=10, max_epochs=5, max_iters=5 * 1563, train_by_epoch=True
+)
 
 
 def test_train_line_matches_the_seed_log() -> None:
@@ -87,8 +89,13 @@ def test_iteration_based_lines_follow_the_train_loop() -> None:
     proc = LogProcessor()  # by_epoch=None: follow the loop
     pos = LogPosition("train", 9, None, epoch=1, iter=10, max_epochs=1, max_iters=1000, train_by_epoch=False)
     _, line = proc.iter_log(hub, pos)
-    assert line == "Iter(train) [10/1000]  lr: 1.0000e-02  eta: 0:01:39  time: 0.1000  data_time: 0.0100  loss: 0.5000"
-    vpos = LogPosition("val", 312, 313, epoch=0, iter=1000, max_epochs=1, max_iters=1000, train_by_epoch=False)
+    assert (
+        line
+        == "Iter(train) [10/1000]  lr: 1.0000e-02  eta: 0:01:39  time: 0.1000  data_time: 0.0100  loss: 0.5000"
+    )
+    vpos = LogPosition(
+        "val", 312, 313, epoch=0, iter=1000, max_epochs=1, max_iters=1000, train_by_epoch=False
+    )
     _, line = proc.epoch_log(vpos, {"accuracy": 35.7})
     assert line == "Iter(val) [313/313]  accuracy: 35.7000"
 

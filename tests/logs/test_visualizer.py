@@ -57,7 +57,10 @@ def test_local_backend_files(tmp_path: Path) -> None:
     assert rows[0] == {"mode": "train", "step": 10, "epoch": 1, "iter": 10, "loss": 0.5, "lr": 1e-3}
     assert rows[1] == {"mode": "val", "step": 20, "epoch": 1, "iter": 20, "accuracy": 35.7}
     assert rows[2]["loss"] == "nan"
-    assert json.loads((tmp_path / "config.json").read_text()) == {"model": {"width": 32}, "train": {"max_epochs": 5}}
+    assert json.loads((tmp_path / "config.json").read_text()) == {
+        "model": {"width": 32},
+        "train": {"max_epochs": 5},
+    }
     assert (tmp_path / "command.txt").read_text() == "python exp.py --train.max-epochs 5\n"
     w, h, color, raw = read_png(tmp_path / "vis" / "samples_pred_20.png")
     assert (w, h, color) == (8, 6, 2)
@@ -119,6 +122,8 @@ def test_mlflow_metrics_and_params_read_back_with_the_client(tmp_path: Path) -> 
     backend = vis.backends[0]
     run_id = backend.run_id  # type: ignore[attr-defined]
     vis.close()
+    backend.add_scalars({"accuracy": 92.0}, step=40, mode="test")  # a later phase reopens the same run
+    backend.close()
 
     client = MlflowClient(tracking_uri=(tmp_path / "work" / "mlruns").resolve().as_uri())
     run = client.get_run(run_id)
@@ -129,11 +134,15 @@ def test_mlflow_metrics_and_params_read_back_with_the_client(tmp_path: Path) -> 
     history = client.get_metric_history(run_id, "train/loss")
     assert sorted((m.step, m.value) for m in history) == [(10, 1.0), (20, 2.0), (30, 3.0)]
     assert client.get_metric_history(run_id, "val/accuracy")[0].value == pytest.approx(91.5)
+    assert client.get_metric_history(run_id, "test/accuracy")[0].step == 40
+    assert len(client.search_runs([run.info.experiment_id])) == 1
     artifacts = {a.path for a in client.list_artifacts(run_id)}
     assert {"config.json", "command.txt", "vis"} <= artifacts
 
 
-def test_missing_optional_package_is_a_config_time_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_optional_package_is_a_config_time_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import importlib.util
 
     real_find_spec = importlib.util.find_spec
@@ -153,8 +162,14 @@ def test_missing_optional_package_is_a_config_time_error(tmp_path: Path, monkeyp
 
 def test_backend_union_dispatches_on_type() -> None:
     adapter: TypeAdapter[tuple[VisBackendConfig, ...]] = TypeAdapter(tuple[VisBackendConfig, ...])
-    parsed = adapter.validate_python([{"type": "local"}, {"type": "tensorboard", "flush_secs": 5}, {"type": "mlflow"}])
-    assert [type(b).__name__ for b in parsed] == ["LocalBackendConfig", "TensorboardBackendConfig", "MlflowBackendConfig"]
+    parsed = adapter.validate_python(
+        [{"type": "local"}, {"type": "tensorboard", "flush_secs": 5}, {"type": "mlflow"}]
+    )
+    assert [type(b).__name__ for b in parsed] == [
+        "LocalBackendConfig",
+        "TensorboardBackendConfig",
+        "MlflowBackendConfig",
+    ]
     cfg = VisualizerConfig(backends=parsed)
     assert VisualizerConfig.model_validate_json(cfg.model_dump_json()) == cfg
 

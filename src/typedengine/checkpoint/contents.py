@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import datetime
 import platform
-from collections.abc import Iterator, Mapping
+import os
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from .compat import CompatReport, check_resume_compat
-from .io import check_serialisable
-from .load import LoadReport, load_weights
+from .io import check_serialisable, load_checkpoint_file
+from .load import DEFAULT_REVISE_KEYS, LoadReport, extract_state_dict, load_weights, read_weights
 from .rng import capture_rng_state, restore_rng_state
 
 if TYPE_CHECKING:
@@ -53,7 +54,10 @@ __all__ = [
     "apply_checkpoint",
     "committed_progress",
     "gather_checkpoint",
+    "load_from_file",
     "package_versions",
+    "resume_compat",
+    "resume_from_file",
 ]
 
 FORMAT_NAME = "typedengine"
@@ -257,6 +261,7 @@ def apply_checkpoint(runner: Runner, ckpt: Mapping[str, object], *, resume: bool
                     param = params[name]
                     param.grad = grad.to(device=param.device, dtype=param.dtype)
 
+    _adopt_seed(runner, ckpt)
     _warn_dataset_meta(runner, ckpt)
     _warn_global_rng_loaders(runner)
     return loaded
@@ -274,6 +279,39 @@ def resume_compat(runner: Runner, ckpt: Mapping[str, object]) -> CompatReport:
         world_size_new=runner.world_size,
         force=runner.resume_force,
     )
+
+
+def _adopt_seed(runner: Runner, ckpt: Mapping[str, object]) -> None:
+    """A run seeded randomly (``seed=None``) continues with the checkpoint's seed, samplers included.
+
+    An explicitly configured, different seed is a refused change (see :mod:`.compat`) unless forced; then
+    the new seed is kept.
+    """
+    meta = ckpt.get("meta")
+    stored = meta.get("seed") if isinstance(meta, Mapping) else None
+    if not isinstance(stored, int) or stored == runner.seed:
+        return
+    randomness = getattr(runner.config, "randomness", None) if runner.config is not None else None
+    configured = getattr(randomness, "seed", None)
+    if runner.config is not None and configured is not None:
+        runner.logger.warning(
+            f"resuming with seed {runner.seed} although the checkpoint used {stored} (forced)"
+        )
+        return
+    runner.logger.warning(
+        f"resuming with the checkpoint's seed {stored} instead of the freshly drawn {runner.seed}"
+    )
+    shift = stored - runner.seed
+    runner.seed = stored
+    for loop in (getattr(runner, "_train_loop", None), getattr(runner, "_val_loop", None)):
+        loader = getattr(loop, "dataloader", None)
+        for owner in (
+            getattr(getattr(loader, "batch_sampler", None), "sampler", None),
+            getattr(loader, "worker_init_fn", None),
+        ):
+            seed = getattr(owner, "seed", None)
+            if isinstance(seed, int):
+                owner.seed = seed + shift  # type: ignore[union-attr]  # samplers and WorkerSeeder expose .seed
 
 
 def _warn_dataset_meta(runner: Runner, ckpt: Mapping[str, object]) -> None:
@@ -296,3 +334,45 @@ def _warn_global_rng_loaders(runner: Runner) -> None:
                 "exactly; pass DataLoader(..., generator=torch.Generator())"
             )
             return
+
+
+def resume_from_file(
+    runner: Runner, path: str | os.PathLike[str], *, map_location: str | torch.device | None = "cpu"
+) -> None:
+    """``Runner.resume``: verify and read ``path`` (checksum required), run ``after_load_checkpoint``
+    hooks (they may edit the dict), then :func:`apply_checkpoint` with ``resume=True``."""
+    ckpt = load_checkpoint_file(path, map_location, require_checksum=True)
+    runner.call_hook("after_load_checkpoint", checkpoint=ckpt)
+    apply_checkpoint(runner, ckpt, resume=True)
+    state = runner.state
+    runner.logger.info(
+        f"Resumed from {path}: epoch {state.epoch}, iter {state.iter} (inner {state.inner_iter})"
+    )
+
+
+def load_from_file(
+    runner: Runner,
+    path: str | os.PathLike[str],
+    *,
+    strict: bool = False,
+    revise_keys: Sequence[tuple[str, str]] = DEFAULT_REVISE_KEYS,
+    map_location: str | torch.device | None = "cpu",
+) -> LoadReport:
+    """``Runner.load_checkpoint`` (``load_from``): weights only, from any weights file.
+
+    Reads typedengine/MMEngine checkpoints, plain ``torch.save`` state dicts (no checksum needed; verified
+    when present) and ``.safetensors`` files, never unpickling objects; runs ``after_load_checkpoint``
+    hooks; renames keys with ``revise_keys``; loads strictly or not and logs the report.
+    """
+    from pathlib import Path
+
+    if Path(path).suffix == ".safetensors":
+        ckpt: dict[str, object] = {"state_dict": read_weights(path, map_location)}
+    else:
+        ckpt = load_checkpoint_file(path, map_location, require_checksum=False)
+    runner.call_hook("after_load_checkpoint", checkpoint=ckpt)
+    report = load_weights(
+        runner.unwrapped_model, extract_state_dict(ckpt), strict=strict, revise_keys=revise_keys
+    )
+    runner.logger.info(f"Loaded weights from {path}: {report}")
+    return report

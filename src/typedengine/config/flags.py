@@ -53,9 +53,9 @@ def _walk(config_cls: type[BaseModel], parts: Sequence[str]) -> tuple[list[objec
                     nxt.append(item)
                 continue
             if not options:
-                origin = typing.get_origin(bare)
-                if origin is dict or bare is dict or (is_union(bare) and not options):
-                    return annotations, index, False  # dict keys and plain unions: leave it to tyro
+                members = [strip_annotated(m)[0] for m in typing.get_args(bare)] if is_union(bare) else [bare]
+                if any(m is dict or typing.get_origin(m) is dict for m in members):
+                    return annotations, index, False  # dict keys become flags too: leave them to tyro
                 continue
             for model in options:
                 field = model.model_fields.get(part.replace("-", "_"))

@@ -65,16 +65,23 @@ def load_target(spec: str) -> type[BaseModel]:
         # defines stay importable; a clash with an already imported, different module gets a private name
         module_name = path.stem
         loaded = sys.modules.get(module_name)
-        if loaded is not None and getattr(loaded, "__file__", None) != str(path):
-            module_name = f"_typedengine_schema_{path.stem}"
-        loader_spec = importlib.util.spec_from_file_location(module_name, path)
-        if loader_spec is None or loader_spec.loader is None:
-            raise ValueError(f"cannot import {where}")
-        module = importlib.util.module_from_spec(loader_spec)
-        if str(path.parent) not in sys.path:
-            sys.path.insert(0, str(path.parent))
-        sys.modules[module_name] = module
-        loader_spec.loader.exec_module(module)
+        if loaded is not None and getattr(loaded, "__file__", None) == str(path):
+            module = loaded  # imported before: the same classes, not a second copy
+        else:
+            if loaded is not None:
+                module_name = f"_typedengine_schema_{path.stem}"
+            loader_spec = importlib.util.spec_from_file_location(module_name, path)
+            if loader_spec is None or loader_spec.loader is None:
+                raise ValueError(f"cannot import {where}")
+            module = importlib.util.module_from_spec(loader_spec)
+            if str(path.parent) not in sys.path:
+                sys.path.insert(0, str(path.parent))
+            sys.modules[module_name] = module
+            try:
+                loader_spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules[module_name]
+                raise
     else:
         module = importlib.import_module(where)
     target = getattr(module, name, None)

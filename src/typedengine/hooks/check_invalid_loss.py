@@ -14,6 +14,7 @@ needs one sync per optimizer step; each skipped step is logged as a warning nami
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
@@ -87,7 +88,9 @@ class CheckInvalidLossHook(Hook):
         iteration = self._runner.state.iter + 1 if self._runner is not None else -1
         self.skipped_iters.append(iteration)
         if self._runner is not None:
-            self._runner.logger.warning(f"non-finite gradients at iteration {iteration}: optimizer step skipped")
+            self._runner.logger.warning(
+                f"non-finite gradients at iteration {iteration}: optimizer step skipped"
+            )
 
     def after_train(self, runner: Runner) -> None:
         self._check(runner)
@@ -109,7 +112,7 @@ class CheckInvalidLossHook(Hook):
 
         loss = (outputs or {}).get(self.loss_key)
         if not isinstance(loss, torch.Tensor):
-            if isinstance(loss, float) and not (loss == loss and abs(loss) != float("inf")):
+            if isinstance(loss, float) and not math.isfinite(loss):
                 raise FloatingPointError(self._message(runner.state.iter + 1, loss))
             return
         loss = loss.detach().reshape(-1)[0]
@@ -145,10 +148,16 @@ class CheckInvalidLossHookConfig(Config):
     """Stop on (or skip steps with) NaN/inf losses, checking at an interval to avoid per-step syncs."""
 
     type: Tag[Literal["check_invalid_loss"]] = "check_invalid_loss"
-    interval_iters: int = Field(50, ge=1, description="Iterations between checks (each check is one host sync).")
-    policy: Policy = Field("raise", description="raise: error naming the iteration; skip: drop non-finite steps.")
+    interval_iters: int = Field(
+        50, ge=1, description="Iterations between checks (each check is one host sync)."
+    )
+    policy: Policy = Field(
+        "raise", description="raise: error naming the iteration; skip: drop non-finite steps."
+    )
     loss_key: str = Field("loss", description="Key of the total loss in the step outputs.")
 
     def build(self) -> CheckInvalidLossHook:
         """The hook."""
-        return CheckInvalidLossHook(interval_iters=self.interval_iters, policy=self.policy, loss_key=self.loss_key)
+        return CheckInvalidLossHook(
+            interval_iters=self.interval_iters, policy=self.policy, loss_key=self.loss_key
+        )

@@ -180,10 +180,7 @@ class CheckpointHook(Hook):
         from ..checkpoint.contents import committed_progress
 
         done = runner.state.iter + 1
-        if not self.by_epoch and (
-            self.every_n(done, self.interval, self.save_begin)
-            or (self.save_last and done == runner.state.max_iters)
-        ):
+        if not self.by_epoch and (self._due(done) or (self.save_last and done == runner.state.max_iters)):
             with committed_progress(runner.state, iteration_done=True):
                 self._save_regular(runner, self.filename_tmpl.format(done))
         if self._preemption is not None and self._preemption.should_stop(done, world_size=runner.world_size):
@@ -197,11 +194,17 @@ class CheckpointHook(Hook):
         if not self.by_epoch:
             return
         done = runner.state.epoch + 1
-        if self.every_n(done, self.interval, self.save_begin) or (
-            self.save_last and done == runner.state.max_epochs
-        ):
+        if self._due(done) or (self.save_last and done == runner.state.max_epochs):
             with committed_progress(runner.state, epoch_done=True):
                 self._save_regular(runner, self.filename_tmpl.format(done))
+
+    def _due(self, count: int) -> bool:
+        """MMEngine's cadence: ``count >= save_begin`` and ``(count - save_begin) % interval == 0``."""
+        return (
+            self.interval > 0
+            and count >= max(self.save_begin, 1)
+            and (count - self.save_begin) % self.interval == 0
+        )
 
     def _save_regular(self, runner: Runner, filename: str) -> Path:
         """Write a full checkpoint, move the pointer, then prune (never before the new file is safe)."""

@@ -153,7 +153,9 @@ class EarlyStoppingHookConfig(Config):
     rule: Rule | None = Field(None, description="'greater' or 'less' is better; None infers from the key.")
     min_delta: float = Field(0.1, ge=0, description="Smallest change that counts as an improvement.")
     patience: int = Field(5, ge=1, description="Validations without improvement before stopping.")
-    stopping_threshold: float | None = Field(None, description="Stop as soon as the metric reaches this value.")
+    stopping_threshold: float | None = Field(
+        None, description="Stop as soon as the metric reaches this value."
+    )
     check_finite: bool = Field(True, description="Stop when the metric is NaN or infinite.")
     strict: bool = Field(False, description="Raise if the metric is missing (else warn and skip).")
 

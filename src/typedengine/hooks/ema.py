@@ -51,7 +51,9 @@ class ExponentialMovingAverage:
         ema.swap(model)   # model now holds the average; call again to swap back
     """
 
-    def __init__(self, model: nn.Module, *, momentum: float = 0.0002, interval: int = 1, update_buffers: bool = False) -> None:
+    def __init__(
+        self, model: nn.Module, *, momentum: float = 0.0002, interval: int = 1, update_buffers: bool = False
+    ) -> None:
         if not 0.0 < momentum <= 1.0:
             raise ValueError(f"momentum must be in (0, 1], got {momentum}")
         if interval < 1:
@@ -66,7 +68,9 @@ class ExponentialMovingAverage:
         self.buffers = [b.detach().clone() for _, b in model.named_buffers()]
 
     def _model_tensors(self, model: nn.Module) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        return [p.detach() for _, p in model.named_parameters()], [b.detach() for _, b in model.named_buffers()]
+        return [p.detach() for _, p in model.named_parameters()], [
+            b.detach() for _, b in model.named_buffers()
+        ]
 
     def copy_from(self, model: nn.Module) -> None:
         """Make the average equal to the model's current weights."""
@@ -157,7 +161,10 @@ class EMAHook(Hook):
     def _ensure(self, runner: Runner) -> ExponentialMovingAverage:
         if self.ema is None:
             self.ema = ExponentialMovingAverage(
-                runner.unwrapped_model, momentum=self.momentum, interval=self.interval, update_buffers=self.update_buffers
+                runner.unwrapped_model,
+                momentum=self.momentum,
+                interval=self.interval,
+                update_buffers=self.update_buffers,
             )
             if self._pending is not None:
                 self.ema.load_state_dict(self._pending)
@@ -258,11 +265,17 @@ class EMAHookConfig(Config):
     """
 
     type: Tag[Literal["ema"]] = "ema"
-    momentum: float = Field(0.0002, gt=0, le=1, description="Weight of the new value: ema = (1-m)*ema + m*weights.")
+    momentum: float = Field(
+        0.0002, gt=0, le=1, description="Weight of the new value: ema = (1-m)*ema + m*weights."
+    )
     interval: int = Field(1, ge=1, description="Average every this many iterations.")
     update_buffers: bool = Field(False, description="Average float buffers too (else they are copied).")
-    begin_iter: int = Field(0, ge=0, description="Start averaging at this iteration (the EMA copies the weights before).")
-    begin_epoch: int = Field(0, ge=0, description="Start averaging at this epoch (exclusive with begin_iter).")
+    begin_iter: int = Field(
+        0, ge=0, description="Start averaging at this iteration (the EMA copies the weights before)."
+    )
+    begin_epoch: int = Field(
+        0, ge=0, description="Start averaging at this epoch (exclusive with begin_iter)."
+    )
 
     @model_validator(mode="after")
     def _exclusive(self) -> EMAHookConfig:

@@ -34,7 +34,9 @@ class EmptyCacheHook(Hook):
 
     priority = Priority.NORMAL
 
-    def __init__(self, *, before_epoch: bool = False, after_epoch: bool = True, after_iter: bool = False) -> None:
+    def __init__(
+        self, *, before_epoch: bool = False, after_epoch: bool = True, after_iter: bool = False
+    ) -> None:
         self.before_epoch = before_epoch
         self.after_epoch = after_epoch
         self.after_iter = after_iter
@@ -73,12 +75,20 @@ class EmptyCacheHook(Hook):
         self._maybe(self.after_iter)
 
     def after_val_iter(
-        self, runner: Runner, batch_idx: int, data_batch: DataBatch | None = None, outputs: StepOutputs | None = None
+        self,
+        runner: Runner,
+        batch_idx: int,
+        data_batch: DataBatch | None = None,
+        outputs: StepOutputs | None = None,
     ) -> None:
         self._maybe(self.after_iter)
 
     def after_test_iter(
-        self, runner: Runner, batch_idx: int, data_batch: DataBatch | None = None, outputs: StepOutputs | None = None
+        self,
+        runner: Runner,
+        batch_idx: int,
+        data_batch: DataBatch | None = None,
+        outputs: StepOutputs | None = None,
     ) -> None:
         self._maybe(self.after_iter)
 
@@ -93,4 +103,6 @@ class EmptyCacheHookConfig(Config):
 
     def build(self) -> EmptyCacheHook:
         """The hook."""
-        return EmptyCacheHook(before_epoch=self.before_epoch, after_epoch=self.after_epoch, after_iter=self.after_iter)
+        return EmptyCacheHook(
+            before_epoch=self.before_epoch, after_epoch=self.after_epoch, after_iter=self.after_iter
+        )

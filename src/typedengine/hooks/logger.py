@@ -59,7 +59,11 @@ def _max_memory_mb(runner: Runner) -> int | None:
 
 def _status(tag: Mapping[str, float]) -> str:
     """Short text for the progress bar: losses and lr (the full line goes to the text log)."""
-    parts = [f"{k} {v:.3e}" if k.endswith("lr") else f"{k} {v:.4f}" for k, v in tag.items() if "loss" in k or k.endswith("lr")]
+    parts = [
+        f"{k} {v:.3e}" if k.endswith("lr") else f"{k} {v:.4f}"
+        for k, v in tag.items()
+        if "loss" in k or k.endswith("lr")
+    ]
     return "  ".join(parts)
 
 
@@ -166,7 +170,9 @@ class LoggerHook(Hook):
         )
         tag, line = runner.log_processor.iter_log(runner.message_hub, pos, memory_mb=_max_memory_mb(runner))
         self._log_iter_line(runner, self._train_task, line, tag)
-        runner.visualizer.add_scalars(tag, step=done_iters, epoch=state.epoch + 1, iter=done_iters, mode="train")
+        runner.visualizer.add_scalars(
+            tag, step=done_iters, epoch=state.epoch + 1, iter=done_iters, mode="train"
+        )
 
     def _log_iter_line(self, runner: Runner, task: int, line: str, tag: Mapping[str, float]) -> None:
         """An iteration line: to the console and file, or, while a bar shows the values, to the file only."""
@@ -181,7 +187,9 @@ class LoggerHook(Hook):
         loop = runner.val_loop if mode == "val" else runner.test_loop
         return _len(loop.dataloader)
 
-    def _position(self, runner: Runner, mode: EvalMode, batch_idx: int, loader_len: int | None) -> LogPosition:
+    def _position(
+        self, runner: Runner, mode: EvalMode, batch_idx: int, loader_len: int | None
+    ) -> LogPosition:
         state = runner.state
         return LogPosition(
             mode,
@@ -256,13 +264,20 @@ class LoggerHookConfig(Config):
     type: Tag[Literal["logger"]] = "logger"
     interval_iters: int = Field(10, ge=1, description="Iterations between log lines.")
     ignore_last: bool = Field(
-        True, description="Skip the partial last window of an epoch (unless the epoch is shorter than one interval)."
+        True,
+        description="Skip the partial last window of an epoch (unless the epoch is shorter than one interval).",
     )
     interval_exp_name_iters: int = Field(
-        1000, ge=0, description="Iterations between 'Exp name: ...' lines (also at each epoch end); 0 = only there."
+        1000,
+        ge=0,
+        description="Iterations between 'Exp name: ...' lines (also at each epoch end); 0 = only there.",
     )
-    progress: bool = Field(True, description="Rich progress bars on a terminal (rank 0); plain lines otherwise.")
-    progress_refresh_per_second: float = Field(4.0, gt=0, le=30, description="Progress bar refresh rate limit.")
+    progress: bool = Field(
+        True, description="Rich progress bars on a terminal (rank 0); plain lines otherwise."
+    )
+    progress_refresh_per_second: float = Field(
+        4.0, gt=0, le=30, description="Progress bar refresh rate limit."
+    )
 
     def build(self) -> LoggerHook:
         """The hook."""

@@ -69,7 +69,9 @@ class ProfilerHook(Hook):
         if profile_times < 1:
             raise ValueError(f"profile_times must be >= 1, got {profile_times}")
         if schedule is not None and profile_times < sum(schedule[:3]) * max(schedule[3], 1):
-            raise ValueError("profile_times must cover the whole schedule ((wait + warmup + active) * repeat)")
+            raise ValueError(
+                "profile_times must cover the whole schedule ((wait + warmup + active) * repeat)"
+            )
         self.by_epoch = by_epoch
         self.profile_times = profile_times
         self.activity_with_cpu = activity_with_cpu
@@ -107,7 +109,9 @@ class ProfilerHook(Hook):
         if self.activity_with_cuda:
             activities.append(tp.ProfilerActivity.CUDA)
         on_ready = (
-            tp.tensorboard_trace_handler(str(self.out_dir)) if self.trace == "tensorboard" else self._on_trace_ready
+            tp.tensorboard_trace_handler(str(self.out_dir))
+            if self.trace == "tensorboard"
+            else self._on_trace_ready
         )
         schedule = None
         if self.schedule is not None:
@@ -123,7 +127,9 @@ class ProfilerHook(Hook):
             with_flops=self.with_flops,
         )
         self._profiler.start()
-        runner.logger.info(f"Profiling {self.profile_times} {'epochs' if self.by_epoch else 'iterations'} into {self.out_dir}")
+        runner.logger.info(
+            f"Profiling {self.profile_times} {'epochs' if self.by_epoch else 'iterations'} into {self.out_dir}"
+        )
 
     def _step(self) -> None:
         if self._profiler is None:
@@ -167,8 +173,12 @@ class ProfilerHookConfig(Config):
     profile_times: int = Field(1, ge=1, description="Steps (iterations or epochs) to profile.")
     activity_with_cpu: bool = Field(True, description="Record CPU activity.")
     activity_with_cuda: bool = Field(False, description="Record CUDA kernels.")
-    schedule: ProfilerScheduleConfig | None = Field(None, description="Wait/warmup/active schedule; None records all.")
-    trace: TraceKind = Field("chrome", description="chrome (JSON trace files), tensorboard (plugin files) or table (log).")
+    schedule: ProfilerScheduleConfig | None = Field(
+        None, description="Wait/warmup/active schedule; None records all."
+    )
+    trace: TraceKind = Field(
+        "chrome", description="chrome (JSON trace files), tensorboard (plugin files) or table (log)."
+    )
     out_subdir: str = Field("profiler", min_length=1, description="Directory under the run's log dir.")
     record_shapes: bool = Field(False, description="Record operator input shapes.")
     profile_memory: bool = Field(False, description="Record tensor memory allocation.")

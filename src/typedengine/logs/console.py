@@ -22,6 +22,13 @@ __all__ = ["DuplicateWarningFilter", "collect_env", "create_logger", "env_summar
 _CONSOLE_DATEFMT = "%m/%d %H:%M:%S"
 _FILE_DATEFMT = "%Y/%m/%d %H:%M:%S"
 _FORMAT = "%(asctime)s - typedengine - %(levelname)s - %(message)s"
+_LEVELS = {
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARNING": logging.WARNING,
+    "ERROR": logging.ERROR,
+    "CRITICAL": logging.CRITICAL,
+}
 
 
 class DuplicateWarningFilter(logging.Filter):
@@ -56,7 +63,7 @@ class _StdoutHandler(logging.Handler):
             stream = sys.stdout
             stream.write(self.format(record) + "\n")
             stream.flush()
-        except Exception:  # logging must never crash the run; same policy as logging.StreamHandler
+        except Exception:  # noqa: BLE001  # logging must never crash the run (logging.StreamHandler's policy)
             self.handleError(record)
 
 
@@ -67,8 +74,8 @@ def create_logger(name: str, *, log_file: Path | None, rank: int, level: str = "
     print ERROR and above only. The logger does not propagate to the root logger. A record logged with
     ``extra={"console": False}`` goes to the file only.
     """
-    numeric = logging.getLevelName(level.upper())
-    if not isinstance(numeric, int):
+    numeric = _LEVELS.get(level.upper())
+    if numeric is None:
         raise ValueError(f"unknown log level {level!r}; expected DEBUG, INFO, WARNING, ERROR or CRITICAL")
     logger = logging.getLogger(f"typedengine.{name}")
     for handler in list(logger.handlers):
@@ -128,6 +135,8 @@ def env_summary(*, seed: int | None = None, world_size: int = 1, device: str | N
     """The multi-line block logged at the start of a run (MMEngine's "System environment")."""
     rule = "-" * 60
     lines = ["", rule, "System environment:"]
-    lines += [f"    {k}: {v}" for k, v in collect_env(seed=seed, world_size=world_size, device=device).items()]
+    lines += [
+        f"    {k}: {v}" for k, v in collect_env(seed=seed, world_size=world_size, device=device).items()
+    ]
     lines.append(rule)
     return "\n".join(lines)

@@ -75,7 +75,9 @@ class History:
                 self._append(float(value), count)
             return
         if not _is_tensor(value):
-            raise TypeError(f"a scalar history takes a number or a one-element tensor, got {type(value).__name__}")
+            raise TypeError(
+                f"a scalar history takes a number or a one-element tensor, got {type(value).__name__}"
+            )
         if value.numel() != 1:
             raise ValueError(f"a scalar history takes a one-element tensor, got shape {tuple(value.shape)}")
         tensor = value.detach()
@@ -96,16 +98,17 @@ class History:
         import torch
 
         pending, self._pending = self._pending, []
-        by_device: dict[torch.device, list[tuple[int, torch.Tensor]]] = {}
+        groups: dict[tuple[torch.device, torch.dtype], list[tuple[int, torch.Tensor]]] = {}
         converted: list[float] = [0.0] * len(pending)
         for i, (v, _) in enumerate(pending):
             if isinstance(v, float):
                 converted[i] = v
             else:
-                by_device.setdefault(v.device, []).append((i, v))
-        for device, items in by_device.items():
-            dtype = torch.float64 if device.type in ("cpu", "cuda") else torch.float32
-            stacked = torch.stack([t.to(dtype) for _, t in items])
+                groups.setdefault((v.device, v.dtype), []).append((i, v))
+        for (device, dtype), items in groups.items():
+            stacked = torch.stack([t for _, t in items])
+            if dtype.is_floating_point and dtype.itemsize < 4:  # fp16/bf16: exact in float32
+                stacked = stacked.float()
             for (i, _), f in zip(items, stacked.cpu().tolist()):
                 converted[i] = float(f)
         for v, (_, count) in zip(converted, pending):
@@ -173,7 +176,11 @@ class History:
         """Restore from :meth:`state_dict` output (replaces the current contents)."""
         values = state.get("values", [])
         counts = state.get("counts", [])
-        if not isinstance(values, (list, tuple)) or not isinstance(counts, (list, tuple)) or len(values) != len(counts):
+        if (
+            not isinstance(values, (list, tuple))
+            or not isinstance(counts, (list, tuple))
+            or len(values) != len(counts)
+        ):
             raise ValueError("history state must hold equal-length 'values' and 'counts' lists")
         self._values.clear()
         self._counts.clear()
@@ -285,17 +292,19 @@ class MessageHub:
         Info values that are not plain data (objects, tensors) and non-finite totals are left out.
         """
         scalars = {k: h.state_dict(self.keep_in_checkpoint) for k, h in self._scalars.items()}
-        info = {k: v for k, v in self._info.items() if _plain(v) and not (isinstance(v, float) and math.isnan(v))}
+        info = {
+            k: v for k, v in self._info.items() if _plain(v) and not (isinstance(v, float) and math.isnan(v))
+        }
         return {"scalars": scalars, "info": info}
 
     def load_state_dict(self, state: Mapping[str, object]) -> None:
         """Restore histories and info saved by :meth:`state_dict` (merges into the current contents)."""
         scalars = state.get("scalars", {})
         if not isinstance(scalars, Mapping):
-            raise ValueError("message hub state: 'scalars' must be a mapping")
+            raise TypeError("message hub state: 'scalars' must be a mapping")
         for key, hstate in scalars.items():
             if not isinstance(hstate, Mapping):
-                raise ValueError(f"message hub state: scalar {key!r} must be a mapping")
+                raise TypeError(f"message hub state: scalar {key!r} must be a mapping")
             history = History(self.max_length)
             history.load_state_dict(hstate)
             self._scalars[str(key)] = history

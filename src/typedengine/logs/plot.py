@@ -46,7 +46,12 @@ def load_scalars(path: Path) -> Series:
             for key, value in row.items():
                 if key in ("mode", "step", "epoch", "iter"):
                     continue
-                if isinstance(value, (int, float)) and not isinstance(value, bool) or isinstance(value, str) and value in ("nan", "inf", "-inf"):
+                if (
+                    isinstance(value, (int, float))
+                    and not isinstance(value, bool)
+                    or isinstance(value, str)
+                    and value in ("nan", "inf", "-inf")
+                ):
                     number = float(value)
                 else:
                     continue
@@ -55,8 +60,13 @@ def load_scalars(path: Path) -> Series:
 
 
 def plot_curves(
-    runs: Sequence[tuple[str, Series]], keys: Sequence[str], out: Path, *, width_in: float = 8.0,
-    panel_height_in: float = 3.0, dpi: int = 100,
+    runs: Sequence[tuple[str, Series]],
+    keys: Sequence[str],
+    out: Path,
+    *,
+    width_in: float = 8.0,
+    panel_height_in: float = 3.0,
+    dpi: int = 100,
 ) -> list[str]:
     """Draw one panel per key present in any run; returns the keys drawn. Writes ``out`` (PNG)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -99,10 +109,16 @@ def _run_name(path: Path, all_paths: Sequence[Path]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``typedengine plot``; returns the process exit code."""
-    parser = argparse.ArgumentParser(prog="typedengine plot", description="Plot training curves from scalars.jsonl.")
-    parser.add_argument("work_dirs", nargs="+", type=Path, metavar="WORK_DIR", help="work dirs or run log dirs")
+    parser = argparse.ArgumentParser(
+        prog="typedengine plot", description="Plot training curves from scalars.jsonl."
+    )
+    parser.add_argument(
+        "work_dirs", nargs="+", type=Path, metavar="WORK_DIR", help="work dirs or run log dirs"
+    )
     parser.add_argument("--keys", nargs="+", default=["loss", "lr", "accuracy"], help="scalar names to plot")
-    parser.add_argument("--out", type=Path, default=Path("curves.png"), help="output PNG (default: curves.png)")
+    parser.add_argument(
+        "--out", type=Path, default=Path("curves.png"), help="output PNG (default: curves.png)"
+    )
     parser.add_argument("--dpi", type=int, default=100, help="resolution (pixels per inch; 8 inches wide)")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
 

@@ -95,7 +95,8 @@ class LogProcessorConfig(Config):
         DEFAULT_MEAN_PATTERN, description="Regex of keys averaged over the window (others show the latest)."
     )
     pad_iter: bool = Field(
-        False, description="Right-justify the iteration counter to the loader length's width (MMEngine >= 0.3)."
+        False,
+        description="Right-justify the iteration counter to the loader length's width (MMEngine >= 0.3).",
     )
 
     @model_validator(mode="after")
@@ -234,7 +235,11 @@ class LogProcessor:
         if self.resolved_by_epoch(pos):
             epoch_str = ""
             if pos.mode == "train" or (pos.mode == "val" and pos.train_by_epoch is not None):
-                epoch_str = f"[{pos.epoch}]".rjust(len(str(pos.max_epochs)) + 3) if pos.max_epochs else f" [{pos.epoch}]"
+                epoch_str = (
+                    f"[{pos.epoch}]".rjust(len(str(pos.max_epochs)) + 3)
+                    if pos.max_epochs
+                    else f" [{pos.epoch}]"
+                )
             else:
                 epoch_str = " "
             return f"Epoch({pos.mode}){epoch_str}{self._counter(batch_done, pos.loader_len)}"
@@ -280,9 +285,7 @@ class LogProcessor:
             parts.append(f"{name}: {self._fmt(value)}")
         return tag, _join(parts)
 
-    def epoch_log(
-        self, pos: LogPosition, metrics: Mapping[str, float]
-    ) -> tuple[dict[str, float], str]:
+    def epoch_log(self, pos: LogPosition, metrics: Mapping[str, float]) -> tuple[dict[str, float], str]:
         """The metrics line at the end of a val/test epoch: ``Epoch(val) [1][313/313]  accuracy: 35.7000``."""
         tag: dict[str, float] = {}
         parts = [self.head(pos, end_of_epoch=True)]
@@ -297,4 +300,4 @@ class LogProcessor:
 def _join(parts: Sequence[str]) -> str:
     """MMEngine's spacing: the head, then an lr group (possibly empty), then items, two spaces apart."""
     head, lr, *rest = parts
-    return "  ".join([head, lr, *rest]) if rest else "  ".join([head, lr]).rstrip()
+    return "  ".join([head, lr, *rest]) if rest else f"{head}  {lr}".rstrip()

@@ -15,7 +15,10 @@ from .wandb import WandbBackendConfig
 __all__ = ["OPTIONAL_PACKAGES", "VisBackendConfig"]
 
 VisBackendConfig = Annotated[
-    Annotated[LocalBackendConfig, tyro.conf.subcommand("local")] | Annotated[TensorboardBackendConfig, tyro.conf.subcommand("tensorboard")] | Annotated[MlflowBackendConfig, tyro.conf.subcommand("mlflow")] | Annotated[WandbBackendConfig, tyro.conf.subcommand("wandb")],
+    Annotated[LocalBackendConfig, tyro.conf.subcommand("local")]
+    | Annotated[TensorboardBackendConfig, tyro.conf.subcommand("tensorboard")]
+    | Annotated[MlflowBackendConfig, tyro.conf.subcommand("mlflow")]
+    | Annotated[WandbBackendConfig, tyro.conf.subcommand("wandb")],
     Field(discriminator="type"),
 ]
 """One backend: ``local``, ``tensorboard``, ``mlflow`` or ``wandb`` (JSON: ``{"type": "mlflow", ...}``)."""

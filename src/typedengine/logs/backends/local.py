@@ -16,7 +16,7 @@ import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TextIO
 
 from pydantic import Field
 
@@ -43,6 +43,7 @@ class LocalBackend:
     def __init__(self, save_dir: Path, *, scalars_file: str = "scalars.jsonl") -> None:
         self.save_dir = save_dir
         self.scalars_path = save_dir / scalars_file
+        self._scalars: TextIO | None = None
 
     def add_scalars(
         self,
@@ -60,9 +61,11 @@ class LocalBackend:
             row["iter"] = iter
         for key, value in scalars.items():
             row[key] = _json_number(float(value))
-        self.save_dir.mkdir(parents=True, exist_ok=True)
-        with self.scalars_path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(row) + "\n")
+        if self._scalars is None:
+            self.save_dir.mkdir(parents=True, exist_ok=True)
+            self._scalars = self.scalars_path.open("a", encoding="utf-8")
+        self._scalars.write(json.dumps(row) + "\n")
+        self._scalars.flush()  # every row is on disk (for `typedengine plot` during training, and crashes)
 
     def add_config(self, config_json: Mapping[str, object], command: str) -> None:
         self.save_dir.mkdir(parents=True, exist_ok=True)
@@ -74,7 +77,10 @@ class LocalBackend:
         write_png(self.save_dir / "vis" / f"{safe}_{step}.png", image)
 
     def close(self) -> None:
-        """Nothing to release: every write opens and closes its file."""
+        """Close ``scalars.jsonl`` (a later write reopens it in append mode)."""
+        if self._scalars is not None:
+            self._scalars.close()
+            self._scalars = None
 
 
 class LocalBackendConfig(Config):
@@ -84,7 +90,9 @@ class LocalBackendConfig(Config):
     """
 
     type: Tag[Literal["local"]] = "local"
-    scalars_file: str = Field("scalars.jsonl", min_length=1, description="File name of the JSON-lines scalar log.")
+    scalars_file: str = Field(
+        "scalars.jsonl", min_length=1, description="File name of the JSON-lines scalar log."
+    )
 
     def build(self, *, save_dir: Path) -> LocalBackend:
         """The backend writing under ``save_dir``."""

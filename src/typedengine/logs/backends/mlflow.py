@@ -68,10 +68,17 @@ class MlflowBackend:
             from mlflow import MlflowClient
 
             client = MlflowClient(tracking_uri=self.tracking_uri)
-            experiment = client.get_experiment_by_name(self.experiment_name)
-            exp_id = experiment.experiment_id if experiment is not None else client.create_experiment(self.experiment_name)
-            run = client.create_run(exp_id, run_name=self.run_name)
-            self._client, self._run_id = client, run.info.run_id
+            if self._run_id is not None:  # reopened after close() (train() then test()): same run
+                client.update_run(self._run_id, status="RUNNING")
+            else:
+                experiment = client.get_experiment_by_name(self.experiment_name)
+                exp_id = (
+                    experiment.experiment_id
+                    if experiment is not None
+                    else client.create_experiment(self.experiment_name)
+                )
+                self._run_id = client.create_run(exp_id, run_name=self.run_name).info.run_id
+            self._client = client
         return self._client, self._run_id
 
     @property
@@ -116,7 +123,7 @@ class MlflowBackend:
     def close(self) -> None:
         if self._client is not None and self._run_id is not None:
             self._client.set_terminated(self._run_id)
-        self._client = self._run_id = None
+        self._client = None  # the run id is kept: logging again reopens the same run
 
 
 class MlflowBackendConfig(Config):

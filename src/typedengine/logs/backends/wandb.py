@@ -38,7 +38,9 @@ class WandbBackend:
             import wandb
 
             self.save_dir.mkdir(parents=True, exist_ok=True)
-            self._run = wandb.init(project=self.project, name=self.name, dir=str(self.save_dir), mode=self.mode)
+            self._run = wandb.init(
+                project=self.project, name=self.name, dir=str(self.save_dir), mode=self.mode
+            )
         return self._run
 
     def add_scalars(
@@ -74,7 +76,9 @@ class WandbBackendConfig(Config):
     type: Tag[Literal["wandb"]] = "wandb"
     project: str | None = Field(None, description="W&B project; None = the work dir's name.")
     name: str | None = Field(None, description="W&B run name; None = the run's timestamp.")
-    mode: WandbMode = Field("offline", description="offline (sync later with `wandb sync`), online or disabled.")
+    mode: WandbMode = Field(
+        "offline", description="offline (sync later with `wandb sync`), online or disabled."
+    )
 
     def build(self, *, save_dir: Path) -> WandbBackend:
         """The backend for the run logging to ``save_dir``."""
