@@ -34,13 +34,18 @@ from typedengine.hooks.checkpoint import CheckpointHookConfig
 from typedengine.hooks.choices import DefaultHooksConfig
 from typedengine.loops.choices import TrainLoopConfig
 from typedengine.loops.epoch_based import EpochBasedTrainLoopConfig
-from typedengine.optim import LinearLRConfig, OptimWrapperConfig, OptimWrapperUnion, ParamSchedulerConfig, SGDConfig
+from typedengine.optim import (
+    LinearLRConfig,
+    OptimWrapperConfig,
+    OptimWrapperUnion,
+    ParamSchedulerConfig,
+    SGDConfig,
+)
 from typedengine.runner.randomness import RandomnessConfig
 
 if TYPE_CHECKING:
-    from torch.utils.data import TensorDataset
-
     from digits_parts import DigitsNet
+    from torch.utils.data import TensorDataset
 
 
 class DigitsData(te.DatasetConfig):

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from typedengine.checkpoint.errors import CheckpointError, WeightsMismatchError
-from typedengine.checkpoint.load import load_weights, read_weights, rename_keys
 from typedengine.checkpoint.io import save_checkpoint_file
+from typedengine.checkpoint.load import load_weights, read_weights, rename_keys
 
 
 def _net(hidden: int = 8) -> nn.Sequential:

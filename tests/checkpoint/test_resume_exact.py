@@ -40,6 +40,7 @@ def _train(spec: dict[str, object]) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=300,
+        check=False,
     )
 
 

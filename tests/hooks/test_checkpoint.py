@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import torch
@@ -236,7 +237,7 @@ class CountingData(te.DatasetConfig):
 
 
 class _Counting(Dataset[tuple[torch.Tensor, torch.Tensor]]):
-    fetched: list[int] = []
+    fetched: ClassVar[list[int]] = []
 
     def __init__(self, data: torch.utils.data.TensorDataset) -> None:
         self.data = data

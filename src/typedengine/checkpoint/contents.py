@@ -31,8 +31,8 @@ CheckpointHook` does).
 from __future__ import annotations
 
 import datetime
-import platform
 import os
+import platform
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING

@@ -46,12 +46,10 @@ class Accuracy(BaseMetric):
         self.results.extend(per_k.cpu().tolist())  # one entry per sample (exact distributed counting)
 
     def compute_metrics(self, results: list[object]) -> dict[str, float]:
+        import torch
+
         n = len(results)
-        sums = [0] * len(self.topk)
-        for row in results:
-            assert isinstance(row, list)
-            for i, v in enumerate(row):
-                sums[i] += int(v)
+        sums = torch.tensor(results, dtype=torch.long).reshape(n, len(self.topk)).sum(dim=0).tolist()
         if len(self.topk) == 1:
             return {"accuracy": 100.0 * sums[0] / n}
         return {f"accuracy/top{k}": 100.0 * s / n for k, s in zip(self.topk, sums)}

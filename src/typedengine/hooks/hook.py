@@ -153,7 +153,7 @@ class Hook:
     @classmethod
     def triggered_points(cls) -> tuple[str, ...]:
         """The hook points this class overrides (the ones the runner will call)."""
-        return tuple(p for p in HOOK_POINTS if getattr(cls, p) is not getattr(Hook, p))
+        return _triggered_points(cls)
 
     @staticmethod
     def every_n(count: int, n: int, start: int = 0) -> bool:
@@ -164,6 +164,11 @@ class Hook:
         return f"{type(self).__name__}()"
 
 
-def sort_hooks(hooks: Sequence[tuple[int, Hook]]) -> list[Hook]:
-    """Stable sort by priority (registration order breaks ties)."""
-    return [h for _, h in sorted(hooks, key=lambda ph: ph[0])]
+_TRIGGERED: dict[type[Hook], tuple[str, ...]] = {}
+
+
+def _triggered_points(cls: type[Hook]) -> tuple[str, ...]:
+    points = _TRIGGERED.get(cls)
+    if points is None:
+        points = _TRIGGERED[cls] = tuple(p for p in HOOK_POINTS if getattr(cls, p) is not getattr(Hook, p))
+    return points
