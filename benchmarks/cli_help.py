@@ -3,8 +3,9 @@
 Runs fresh processes, interleaved (help, torch, help, torch, ...) so machine noise hits both alike, and
 prints the median wall time of each, their ratio and whether the help is under the 1 s target. Then, in
 one more process, it records which modules pulled in torch and numpy while building the help, as
-chains of imports (``typedengine.hooks.choices -> typedengine.hooks.logger -> ... -> torch``), so the
-module that should import lazily is named.
+chains of imports (``typedengine.hooks.choices -> typedengine.hooks.logger -> ... -> torch``), and lists
+every typedengine module loaded by ``--help`` that imports torch or numpy at module level: the modules
+that should import lazily (inside functions, or under ``TYPE_CHECKING`` for annotations).
 
 Usage::
 
@@ -15,6 +16,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import statistics
 import subprocess
@@ -38,9 +40,10 @@ def traced(name, globals=None, locals=None, fromlist=(), level=0):
         if top in WATCH and top not in seen and top not in sys.modules:
             seen.add(top)
             chains[top] = [m for m in stack if not m.startswith(tuple(WATCH))] + [name]
+    full = name
     if level:
-        name = importlib.util.resolve_name("." * level + name, (globals or {}).get("__package__") or "")
-    stack.append(name)
+        full = importlib.util.resolve_name("." * level + name, (globals or {}).get("__package__") or "")
+    stack.append(full)
     try:
         return real_import(name, globals, locals, fromlist, level)
     finally:
@@ -57,26 +60,56 @@ builtins.__import__ = real_import
 for top in sorted(WATCH):
     chain = chains.get(top)
     print("IMPORT-CHAIN", top, " -> ".join(chain) if chain else "(not imported)", file=sys.stderr)
+for name, module in sorted(sys.modules.items()):
+    if name.startswith("typedengine") and getattr(module, "__file__", None):
+        print("LOADED", name, module.__file__, file=sys.stderr)
 """
 
 
 def _time_once(cmd: list[str]) -> float:
     env = dict(os.environ, OMP_NUM_THREADS="1")
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(cmd, check=False, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr}")
     return elapsed
 
 
+def _module_level_imports(path: Path, watch: tuple[str, ...] = ("torch", "numpy")) -> list[str]:
+    """Watched packages that ``path`` imports at module level (not inside functions or TYPE_CHECKING)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.partition(".")[0] in watch]
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.level == 0
+            and node.module
+            and node.module.partition(".")[0] in watch
+        ):
+            found.append(node.module)
+    return sorted(set(found))
+
+
 def import_chains(script: Path) -> list[str]:
     """The import chains that led to torch and numpy while ``script --help`` ran (one line each)."""
     code = f"SCRIPT = {str(script)!r}\n" + _TRACER
     done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", code], check=False, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
-    return [line.removeprefix("IMPORT-CHAIN ") for line in done.stderr.splitlines() if line.startswith("IMPORT-CHAIN")]
+    lines = done.stderr.splitlines()
+    chains = [line.removeprefix("IMPORT-CHAIN ") for line in lines if line.startswith("IMPORT-CHAIN")]
+    if not chains:
+        raise SystemExit(f"tracing the imports of {script} failed:\n{done.stderr[-2000:]}")
+    for line in lines:
+        if line.startswith("LOADED "):
+            _, name, file = line.split(" ", 2)
+            heavy = _module_level_imports(Path(file))
+            if heavy:
+                chains.append(f"module-level import in {name}: {', '.join(heavy)}")
+    return chains
 
 
 def main(argv: list[str] | None = None) -> int:

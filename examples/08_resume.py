@@ -125,7 +125,7 @@ def demo(extra: list[str]) -> int:
     print(f"2/3 training in {stopped}; SIGTERM once the first checkpoint exists")
     proc = _run(["--work-dir", str(stopped), *extra])
     while not (stopped / "last_checkpoint").exists() and proc.poll() is None:
-        time.sleep(0.05)
+        time.sleep(0.01)
     proc.send_signal(signal.SIGTERM)
     code = proc.wait()
     print(f"    exit code {code} (75 = stopped after saving; resume it)")

@@ -172,6 +172,9 @@ def cli(
     Exits with code 2 and a ``path: message`` list on any config mistake, and with 0 after ``--help``,
     ``--print-config`` and ``--plan``.
     """
+    clash = sorted(set(config_cls.model_fields) & {"config", "print_config", "save_config", "plan"})
+    if clash:
+        raise TypeError(f"{config_cls.__name__} has field(s) {clash} that clash with cli()'s own options")
     env = os.environ if environ is None else environ
     console = _rank(env) == 0
     argv = list(sys.argv[1:] if args is None else args)
@@ -243,7 +246,10 @@ def _print_plan(cfg: BaseModel, world_size: int, console: bool) -> None:
 
     if not isinstance(cfg, RunnerConfig):
         _fail([ConfigIssue("--plan", f"needs a RunnerConfig root, not {type(cfg).__name__}")], None, console)
-    text = make_plan(cfg, world_size=world_size)
+    try:
+        text = make_plan(cfg, world_size=world_size)
+    except ValueError as exc:  # e.g. a config without a training part
+        _fail([ConfigIssue("--plan", str(exc))], None, console)
     if console:
         print(text, flush=True)
 

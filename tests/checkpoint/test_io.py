@@ -7,6 +7,7 @@ import hashlib
 import io
 import os
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
@@ -79,28 +80,38 @@ def test_round_trip_and_plain_torch_load_weights_only(tmp_path: Path) -> None:
     _assert_same(state, plain)
     assert plain["state_dict"]._metadata == {"": {"version": 1}}
     with zipfile.ZipFile(path) as zf:
-        assert zf.comment.startswith(CHECKSUM_PREFIX + b"crc32=")
+        assert zf.comment.startswith(CHECKSUM_PREFIX) and len(zf.comment) == len(CHECKSUM_PREFIX) + 64
+        assert zf.testzip() is None
     # nothing else is left in the directory (no temporaries)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch_3.pth"]
 
 
-@pytest.mark.parametrize("algo", ["crc32", "sha256"])
-def test_trailer_holds_the_checksum_of_the_torch_save_bytes(tmp_path: Path, algo: str) -> None:
+def test_trailer_is_the_sha256_of_everything_but_the_crc_covered_data(tmp_path: Path) -> None:
     state = _state()
-    path = save_checkpoint_file(state, tmp_path / "c.pth", checksum=algo)  # type: ignore[arg-type]
+    path = save_checkpoint_file(state, tmp_path / "c.pth")
     data = path.read_bytes()
     trailer = data[data.rindex(CHECKSUM_PREFIX) :]
-    name, _, digest = trailer[len(CHECKSUM_PREFIX) :].decode().partition("=")
-    assert name == algo
-    # the archive as torch.save wrote it: everything before the trailer, with comment length 0
+    # the archive as torch.save wrote it: everything before the trailer, with comment length 0 ...
     archive = data[: -len(trailer) - 2] + b"\0\0"
-    expected = f"{zlib.crc32(archive):08x}" if algo == "crc32" else hashlib.sha256(archive).hexdigest()
-    assert digest == expected
-    assert file_checksum(path) == f"{algo}={expected}"
-    # and it is byte-identical to what a bare torch.save into a file object writes (apart from the comment)
     bare = io.BytesIO()
     torch.save(state, bare)
-    assert archive == bare.getvalue()
+    assert archive == bare.getvalue()  # ... is byte-identical to a bare torch.save into a file object
+    # the digest covers every byte outside the entries' data; each entry's data has the CRC-32 torch stored
+    outside = bytearray()
+    position = 0
+    with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+        for info in sorted(zf.infolist(), key=lambda i: i.header_offset):
+            name_len, extra_len = struct.unpack(
+                "<26xHH", archive[info.header_offset : info.header_offset + 30]
+            )
+            data_start = info.header_offset + 30 + name_len + extra_len
+            outside += archive[position:data_start]
+            position = data_start + info.compress_size
+            assert zlib.crc32(archive[data_start:position]) == info.CRC
+    outside += archive[position:]
+    hasher = hashlib.sha256(bytes(outside))
+    assert trailer == CHECKSUM_PREFIX + hasher.hexdigest().encode()
+    assert file_checksum(path) == hasher.hexdigest()
 
 
 def test_truncated_file_is_one_clear_error_naming_the_file(tmp_path: Path) -> None:
@@ -114,25 +125,32 @@ def test_truncated_file_is_one_clear_error_naming_the_file(tmp_path: Path) -> No
         assert "incomplete checkpoint" in str(info.value) or "checksum" in str(info.value)
 
 
-def test_bit_flip_anywhere_is_detected(tmp_path: Path) -> None:
-    path = save_checkpoint_file(_state(), tmp_path / "epoch_1.pth")
-    data = bytearray(path.read_bytes())
+def test_a_flipped_bit_in_any_byte_is_detected(tmp_path: Path) -> None:
+    """Every byte of a small checkpoint, one random bit each: headers, data, directory, trailer."""
+    path = save_checkpoint_file(
+        {"w": torch.arange(40, dtype=torch.float32), "n": 3}, tmp_path / "epoch_1.pth"
+    )
+    data = path.read_bytes()
     rng = np.random.default_rng(0)
-    positions = [
-        10,
-        len(data) // 3,
-        len(data) // 2,
-        len(data) - 60,
-        len(data) - 3,
-        *rng.integers(0, len(data), 20),
-    ]
-    for pos in positions:
+    for pos in range(len(data)):
         flipped = bytearray(data)
-        flipped[int(pos)] ^= 1 << int(rng.integers(0, 8))
+        flipped[pos] ^= 1 << int(rng.integers(0, 8))
         path.write_bytes(bytes(flipped))
         with pytest.raises(CheckpointError) as info:
             load_checkpoint_file(path)
         assert str(info.value).startswith(str(path)), pos
+
+
+def test_flipped_bits_in_large_tensor_data_are_detected(tmp_path: Path) -> None:
+    path = save_checkpoint_file({"w": torch.randn(512, 1024), "b": torch.randn(4096)}, tmp_path / "big.pth")
+    data = path.read_bytes()
+    rng = np.random.default_rng(1)
+    for pos in rng.integers(0, len(data), 12):
+        flipped = bytearray(data)
+        flipped[int(pos)] ^= 1 << int(rng.integers(0, 8))
+        path.write_bytes(bytes(flipped))
+        with pytest.raises(CheckpointError, match="checksum mismatch|incomplete"):
+            load_checkpoint_file(path)
 
 
 def test_foreign_files_load_without_a_trailer_but_corruption_still_names_the_file(tmp_path: Path) -> None:
@@ -263,7 +281,7 @@ def test_sigkill_during_saves_leaves_a_valid_file_and_pointer(tmp_path: Path) ->
         assert isinstance(i, int) and i >= 2
         assert torch.equal(ckpt["w"], torch.full((300_000,), float(i)))  # type: ignore[arg-type]
         removed = remove_stale_temporaries(tmp_path)
-        assert all(p.name.startswith(".latest.pth.tmp-") for p in removed)
+        assert all(p.name.startswith((".latest.pth.tmp-", ".last_checkpoint.tmp-")) for p in removed)
         assert sorted(p.name for p in tmp_path.iterdir()) == [LAST_CHECKPOINT, "latest.pth"]
 
 

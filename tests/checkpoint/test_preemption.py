@@ -71,3 +71,28 @@ def test_preempted_exits_the_interpreter_with_75() -> None:
     assert (
         str(Preempted("SIGTERM", "iter_5.pth")) == "stopped by SIGTERM after saving iter_5.pth (exit code 75)"
     )
+
+
+def test_second_sigterm_reaches_the_previous_handler() -> None:
+    received: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    handler = PreemptionHandler()
+    try:
+        handler.install()
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert handler.requested and received == []
+        os.kill(os.getpid(), signal.SIGTERM)  # e.g. the run already died and nobody acts on the flag
+        assert received == [signal.SIGTERM]
+    finally:
+        handler.uninstall()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_leftover_handler_is_replaced_not_chained() -> None:
+    original = signal.getsignal(signal.SIGUSR1)
+    stale = PreemptionHandler([signal.SIGUSR1])
+    stale.install()  # an earlier run that raised and never uninstalled
+    fresh = PreemptionHandler([signal.SIGUSR1])
+    fresh.install()
+    fresh.uninstall()
+    assert signal.getsignal(signal.SIGUSR1) == original

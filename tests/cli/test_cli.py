@@ -7,10 +7,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.config.toy_configs import (
+    SGD,
+    AdamW,
+    CheckpointHook,
+    EMAHook,
+    EpochLoop,
+    IterLoop,
+    OptimWrapper,
+    Required,
+    Toy,
+)
 from typedengine.cli import cli, reproduce_command
 from typedengine.config import load_config
-
-from tests.config.toy_configs import AdamW, CheckpointHook, EMAHook, EpochLoop, IterLoop, OptimWrapper, SGD, Required, Toy
 
 NO_ENV: dict[str, str] = {}
 
@@ -242,3 +251,15 @@ def test_reproduce_command_quotes_and_keeps_env() -> None:
     cmd = reproduce_command(["--custom-hooks", '[{"type": "ema"}]', "--seed", "1"], {"TYPEDENGINE_SEED": "2", "HOME": "/x"})
     assert cmd.startswith("TYPEDENGINE_SEED=2 python ")
     assert cmd.endswith("""--custom-hooks '[{"type": "ema"}]' --seed 1""")
+
+
+def test_a_root_field_named_like_our_options_is_a_developer_error() -> None:
+    from pydantic import Field
+
+    from typedengine.config import Config
+
+    class Clashing(Config):
+        plan: str = Field("a", description="Shadows --plan.")
+
+    with pytest.raises(TypeError, match=r"\['plan'\] that clash"):
+        cli(Clashing, args=[], environ={})

@@ -124,3 +124,13 @@ def test_plan_of_a_non_runner_config_is_a_clean_error(capsys: pytest.CaptureFixt
         cli(Toy, args=["--plan"], environ={})
     assert info.value.code == 2
     assert capsys.readouterr().err.splitlines()[1] == "  --plan: needs a RunnerConfig root, not Toy"
+
+
+def test_plan_without_a_training_part_is_a_clean_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        base = replace(DigitsExperiment(), train=None, train_dataloader=None, optim_wrapper=None, param_scheduler=())
+        cli(DigitsExperiment, default=base, args=["--plan"], environ={})
+    assert info.value.code == 2
+    assert capsys.readouterr().err.splitlines()[1] == (
+        "  --plan: the config has no training part (train, train_dataloader and optim_wrapper)"
+    )

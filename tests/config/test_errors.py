@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Union
-
 import pytest
 from pydantic import Field, ValidationError
 
@@ -81,7 +79,7 @@ def test_nested_model_validator_paths_are_prefixed() -> None:
         high: int = Field(1, description="high")
 
         @model_validator(mode="after")
-        def _order(self) -> "Checked":
+        def _order(self) -> Checked:
             if self.low >= self.high:
                 raise ConfigProblems([ConfigIssue("low", "must be < high"), ConfigIssue("high", "must be > low")])
             return self
@@ -97,7 +95,7 @@ def test_nested_model_validator_paths_are_prefixed() -> None:
 
 def test_smart_union_names_the_member() -> None:
     class Smart(Config):
-        hook: Union[CheckpointHook, EMAHook] = Field(CheckpointHook(), description="h")
+        hook: CheckpointHook | EMAHook = Field(CheckpointHook(), description="h")
 
     got = issues_of({"hook": {"interval": 0}}, Smart)
     assert "hook.interval: must be >= 1 (as CheckpointHook)" in got

@@ -9,7 +9,7 @@ import pytest
 from typedengine.config import ConfigError, load_layered
 from typedengine.config.layers import deep_merge, env_overrides
 
-from .toy_configs import AdamW, EMAHook, EpochLoop, IterLoop, OptimWrapper, SGD, Toy
+from .toy_configs import SGD, AdamW, EMAHook, EpochLoop, IterLoop, OptimWrapper, Toy
 
 
 def test_deep_merge_merges_mappings_and_replaces_on_variant_switch() -> None:
@@ -72,7 +72,7 @@ def test_problems_from_file_and_env_are_reported_together_with_their_origin(tmp_
         load_layered(Toy, None, file=path, environ=env)
     assert [str(i) for i in info.value.issues] == [
         f"train.max_epoch: unknown field; did you mean 'max_epochs'? (from {path})",
-        f"optim_wrapper.optimizer.lr: must be > 0.0 (from TYPEDENGINE_OPTIM_WRAPPER__OPTIMIZER__LR)",
+        "optim_wrapper.optimizer.lr: must be > 0.0 (from TYPEDENGINE_OPTIM_WRAPPER__OPTIMIZER__LR)",
         f"milestones[1]: expected an integer, got 'x' (from {path})",
         "sede: unknown field; did you mean 'seed'? (from TYPEDENGINE_SEDE)",
     ]

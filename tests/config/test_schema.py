@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any as Validator  # jsonschema's validator class (imported lazily)
 
-import jsonschema
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from typedengine.config import save_config
 from typedengine.config.schema import config_json_schema, load_target, main
@@ -16,6 +17,13 @@ from typedengine.config.schema import config_json_schema, load_target, main
 from .toy_configs import AdamW, EMAHook, IterLoop, OptimWrapper, Toy
 
 TOY = str(Path(__file__).with_name("toy_configs.py")) + ":Toy"
+
+def draft202012(schema: dict[str, object]) -> Validator:
+    """A JSON Schema validator (the ``jsonschema`` package is a dev dependency; skipped without it)."""
+    jsonschema = pytest.importorskip("jsonschema")
+    validator: Validator = jsonschema.Draft202012Validator(schema)
+    return validator
+
 
 
 def schema_from_main(capsys: pytest.CaptureFixture[str], target: str = TOY) -> dict[str, object]:
@@ -73,7 +81,7 @@ def configs() -> list[Toy]:
 
 def test_saved_json_and_yaml_files_validate(tmp_path: Path) -> None:
     schema = config_json_schema(Toy)
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = draft202012(schema)
     for i, cfg in enumerate(configs()):
         for suffix in (".json", ".yaml"):
             path = save_config(cfg, tmp_path / f"c{i}{suffix}")
@@ -82,7 +90,7 @@ def test_saved_json_and_yaml_files_validate(tmp_path: Path) -> None:
 
 
 def test_partial_override_file_validates(tmp_path: Path) -> None:
-    validator = jsonschema.Draft202012Validator(config_json_schema(Toy))
+    validator = draft202012(config_json_schema(Toy))
     partial = yaml.safe_load("train:\n  type: epoch\n  max_epochs: 3\nseed: 4\n")
     assert list(validator.iter_errors(partial)) == []
 
@@ -98,12 +106,12 @@ def test_partial_override_file_validates(tmp_path: Path) -> None:
     ],
 )
 def test_schema_rejects_typos_and_bad_values(data: dict[str, object], path: list[object]) -> None:
-    validator = jsonschema.Draft202012Validator(config_json_schema(Toy))
+    validator = draft202012(config_json_schema(Toy))
     errors = list(validator.iter_errors(data))
     assert errors, f"schema accepted {data}"
     assert list(errors[0].absolute_path)[: len(path)] == path
     # and pydantic agrees: the same data is rejected when loaded
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         Toy.model_validate(data)
 
 
@@ -115,3 +123,11 @@ def test_load_target_does_not_run_main_block(tmp_path: Path) -> None:
         "if __name__ == '__main__':\n    raise SystemExit('main ran')\n"
     )
     assert load_target(f"{exp}:E").model_json_schema()["properties"]["x"]["default"] == 1
+
+
+def test_every_config_object_in_the_schema_forbids_unknown_keys() -> None:
+    # what makes an editor (and any JSON Schema validator) reject a typo, checked without jsonschema
+    schema = config_json_schema(Toy)
+    objects = [schema, *[d for d in schema["$defs"].values() if d.get("type") == "object"]]
+    assert len(objects) >= 8
+    assert all(o.get("additionalProperties") is False for o in objects), [o.get("title") for o in objects]

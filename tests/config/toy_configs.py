@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Generic, Literal, TypeVar, Union
+from typing import Annotated, Generic, Literal, TypeVar
 
 import tyro
 from pydantic import Field, model_validator
@@ -31,7 +31,7 @@ class AdamW(Config):
 
 
 Optimizer = Annotated[
-    Union[Annotated[SGD, tyro.conf.subcommand("sgd")], Annotated[AdamW, tyro.conf.subcommand("adamw")]],
+    Annotated[SGD, tyro.conf.subcommand("sgd")] | Annotated[AdamW, tyro.conf.subcommand("adamw")],
     Field(discriminator="type"),
 ]
 
@@ -60,10 +60,7 @@ class IterLoop(Config):
 
 
 TrainLoop = Annotated[
-    Union[
-        Annotated[EpochLoop, tyro.conf.subcommand("epoch-based")],
-        Annotated[IterLoop, tyro.conf.subcommand("iter-based")],
-    ],
+    Annotated[EpochLoop, tyro.conf.subcommand("epoch-based")] | Annotated[IterLoop, tyro.conf.subcommand("iter-based")],
     Field(discriminator="type"),
 ]
 
@@ -84,7 +81,7 @@ class EMAHook(Config):
 
 
 Hook = Annotated[
-    Union[Annotated[CheckpointHook, tyro.conf.subcommand("checkpoint")], Annotated[EMAHook, tyro.conf.subcommand("ema")]],
+    Annotated[CheckpointHook, tyro.conf.subcommand("checkpoint")] | Annotated[EMAHook, tyro.conf.subcommand("ema")],
     Field(discriminator="type"),
 ]
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-_PRELOAD = ["torch", "torch.distributed", "typedengine.dist", "typedengine.model.wrapping"]
+_PRELOAD = ["torch", "torch.distributed", "typedengine.dist", "typedengine.model.wrapping", "typedengine.model.ddp"]
 
 
 def _context() -> Any:

@@ -14,15 +14,8 @@ from tests.dist.dist_harness import run_ranks
 from typedengine.data.samplers import DefaultSampler
 from typedengine.dist import all_gather, all_reduce, get_rank, get_world_size
 from typedengine.model.base import BaseModel
-from typedengine.model.wrapping import (
-    DDPConfig,
-    DDPModel,
-    FSDPConfig,
-    NoWrapperConfig,
-    check_model_wrapper,
-    is_model_wrapper,
-    unwrap_model,
-)
+from typedengine.model.ddp import DDPModel, is_model_wrapper, unwrap_model
+from typedengine.model.wrapping import DDPConfig, FSDPConfig, NoWrapperConfig, check_model_wrapper
 from typedengine.optim.wrapper import OptimWrapper
 
 GLOBAL_BATCH = 64

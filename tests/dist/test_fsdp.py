@@ -12,7 +12,8 @@ from torch.nn import functional as F
 from tests.dist.dist_harness import run_ranks
 from typedengine.dist import get_rank, get_world_size
 from typedengine.model.base import BaseModel
-from typedengine.model.wrapping import FSDPConfig, gradient_sync, unwrap_model
+from typedengine.model.ddp import gradient_sync, unwrap_model
+from typedengine.model.wrapping import FSDPConfig
 from typedengine.optim.wrapper import OptimWrapper
 
 

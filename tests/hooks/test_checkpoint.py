@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+import signal
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -22,6 +24,16 @@ from typedengine.hooks.choices import DefaultHooksConfig
 # --------------------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _restore_signal_handlers() -> Iterator[None]:
+    """A run that raises mid-training never removes its preemption handlers: put them back per test."""
+    signals = (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)
+    saved = {sig: signal.getsignal(sig) for sig in signals}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+
+
 class Tensors(te.DatasetConfig):
     n: int = 40
 
@@ -379,3 +391,25 @@ def test_resume_from_the_last_iteration_of_an_epoch(tmp_path: Path) -> None:
     resumed = te.Runner.from_config(experiment({**spec, "resume": True}))
     resumed.train()
     assert resumed.state.iter == 26
+
+
+def test_signal_during_a_save_exits_after_it_without_a_second_save(tmp_path: Path) -> None:
+    from typedengine.checkpoint.preemption import Preempted
+
+    class TermDuringSave(te.Hook):
+        def before_save_checkpoint(self, runner: te.Runner, checkpoint: dict[str, object]) -> None:
+            if runner.state.iter == 10:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    runner = _runner(tmp_path, CheckpointHook(interval=5, by_epoch=False), epochs=4)
+    runner.register_hook(TermDuringSave())
+    with pytest.raises(Preempted) as info:
+        runner.train()
+    assert info.value.code == 75 and info.value.checkpoint == "iter_10.pth"
+    assert _names(tmp_path) == ["iter_10.pth", "iter_5.pth"]
+    from typedengine.checkpoint.preemption import PreemptionHandler
+
+    leftover = getattr(signal.getsignal(signal.SIGTERM), "__self__", None)
+    assert not isinstance(leftover, PreemptionHandler)  # the handlers were put back
+    state = load_checkpoint_file(tmp_path / "iter_10.pth")["run_state"]
+    assert isinstance(state, dict) and (state["epoch"], state["iter"], state["inner_iter"]) == (1, 10, 5)

@@ -1,26 +1,28 @@
 """Atomic, verified, pickle-free checkpoint files and the ``last_checkpoint`` pointer.
 
-File format: exactly what ``torch.save`` writes (a zip archive), plus a checksum stored as the zip
-archive's comment, i.e. in the very last bytes of the file::
+File format: exactly what ``torch.save`` writes (a zip archive), plus a trailer stored as the zip archive's
+comment, i.e. in the very last bytes of the file::
 
-    <torch.save zip archive ...><end-of-central-directory record, comment length = 39>
-    typedengine-checkpoint/1 crc32=<8 hex digits of the archive as torch.save wrote it (comment length 0)>
+    <torch.save zip archive: entries ... central directory ... end record (comment length = 96)>
+    typedengine-checkpoint/1 sha256=<64 hex digits>
 
-(``sha256=<64 hex digits>`` where ``checksum="sha256"`` was asked for.)
+Integrity is a chain over every byte: the trailer's SHA-256 covers all bytes that are not entry data (local
+headers, data descriptors, padding, the central directory and the end records, with the comment length as
+torch wrote it, 0); the central directory holds the CRC-32 that ``torch.save`` already computes for every entry (each
+tensor's bytes, the pickled structure). :func:`load_checkpoint_file` checks the trailer, then every entry
+against its CRC-32, then loads. A file cut short loses the trailer; a flipped bit changes the SHA-256 or an
+entry's CRC-32 (which catches every error burst up to 32 bits). Either way: one :class:`CheckpointError`
+naming the file. Because the CRC-32s come for free from ``torch.save``, saving costs only a hash of the
+headers (kilobytes), not of the tensors.
 
-So every checkpoint loads with a plain ``torch.load(path, weights_only=True)`` (zip readers accept a comment),
-and :func:`load_checkpoint_file` first checks the trailer: a file cut short loses it, a flipped bit changes
-the hash; either gives one :class:`CheckpointError` naming the file.
+Every checkpoint loads with a plain ``torch.load(path, weights_only=True)`` (zip readers accept a comment).
 
 Writing is atomic: the data goes to a hidden temporary file in the destination directory
 (``.epoch_3.pth.tmp-<pid>-<random>``), is flushed and fsync'ed, then renamed over the final name, and the
 directory is fsync'ed. A crash, SIGKILL, full disk or permission error at any point leaves the previous
 file under that name untouched (a stale temporary may remain; :func:`remove_stale_temporaries` clears it).
-The checksum is computed while the bytes are written, in a second thread, so it costs little wall time.
-CRC-32 is the default: it detects every error burst up to 32 bits and random damage with probability
-1 - 2**-32 at several GB/s, whereas SHA-256 (1-1.5 GB/s here) made saves of a 288 MiB state ~25% slower on
-a loaded 2-core machine (see ``benchmarks/checkpoint_save.py``). Integrity, not authenticity, is the goal:
-safety against malicious files comes from never unpickling (``weights_only=True``).
+Integrity, not authenticity, is the goal: safety against malicious files comes from never unpickling
+(``weights_only=True``).
 
 Only plain data may be saved (tensors, numbers, strings, bytes, bools, None, lists, tuples, dicts, and
 ``torch.dtype``/``torch.device``/``torch.Size``); anything else is rejected *before* writing with the key path
@@ -30,16 +32,15 @@ of the offending value, so no checkpoint is written that ``weights_only=True`` c
 from __future__ import annotations
 
 import collections
-import concurrent.futures
 import hashlib
 import os
 import secrets
 import struct
-import zlib
+import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, BinaryIO, Final, Literal, cast
+from typing import IO, TYPE_CHECKING, BinaryIO, Final, cast
 
 from .errors import CheckpointError
 
@@ -63,15 +64,15 @@ __all__ = [
 LAST_CHECKPOINT: Final = "last_checkpoint"
 """Name of the pointer file in the work_dir; it holds the latest checkpoint's path relative to the work_dir."""
 
-CHECKSUM_PREFIX: Final = b"typedengine-checkpoint/1 "
+CHECKSUM_PREFIX: Final = b"typedengine-checkpoint/1 sha256="
 """Start of the trailer (the zip comment) that every checkpoint written by typedengine ends with."""
 
-ChecksumName = Literal["crc32", "sha256"]
-_DIGEST_HEX: Final[dict[str, int]] = {"crc32": 8, "sha256": 64}
+_TRAILER_LEN: Final = len(CHECKSUM_PREFIX) + 64
 _EOCD_SIGNATURE: Final = b"PK\x05\x06"
 _EOCD_LEN: Final = 22
+_ZIP64_LOCATOR_SIGNATURE: Final = b"PK\x06\x07"
+_ZIP64_EOCD_SIGNATURE: Final = b"PK\x06\x06"
 _TEMP_MARK: Final = ".tmp-"
-_PARALLEL_MIN_BYTES: Final = 1 << 20
 _READ_CHUNK: Final = 8 << 20
 
 
@@ -144,11 +145,11 @@ def _atomic_file(path: Path, *, durable: bool) -> Iterator[BinaryIO]:
         raise CheckpointError(path, f"cannot create the directory: {exc.strerror or exc}") from exc
     tmp = _temp_name(path)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
     except OSError as exc:
         raise CheckpointError(path, f"cannot create a file in {path.parent}: {exc.strerror or exc}") from exc
     try:
-        with open(fd, "wb", buffering=0) as raw:
+        with open(fd, "r+b", buffering=0) as raw:
             yield raw
             if durable:
                 os.fsync(raw.fileno())
@@ -185,92 +186,103 @@ def _write_all(f: BinaryIO, view: memoryview) -> None:
         view = view[n:]
 
 
-class _Digest:
-    """A running checksum: ``crc32`` (zlib, several GB/s) or ``sha256`` (hashlib). Both release the GIL."""
+def _directory_start(f: BinaryIO, archive_end: int) -> int:
+    """Offset of the zip central directory of the archive that ends (comment excluded) at ``archive_end``.
 
-    def __init__(self, name: ChecksumName) -> None:
-        self.name = name
-        self._crc = 0
-        self._sha = hashlib.sha256() if name == "sha256" else None
-
-    def update(self, data: bytes | memoryview) -> None:
-        if self._sha is not None:
-            self._sha.update(data)
-        else:
-            self._crc = zlib.crc32(data, self._crc)
-
-    def hexdigest(self) -> str:
-        return self._sha.hexdigest() if self._sha is not None else f"{self._crc:08x}"
-
-
-def _trailer(name: ChecksumName, digest: str) -> bytes:
-    return CHECKSUM_PREFIX + f"{name}={digest}".encode("ascii")
-
-
-class _HashingWriter:
-    """File-like sink for ``torch.save``: writes each chunk while a helper thread checksums it.
-
-    Large chunks are written and checksummed concurrently (both release the GIL); a chunk is only borrowed
-    for the duration of the call, as ``torch.save`` requires. The last 22 bytes are kept to patch the zip
-    end-of-central-directory record with the trailer's length afterwards.
+    Reads the end-of-central-directory record (and, for archives over 4 GiB or 65535 entries, the ZIP64
+    locator and record); raises ValueError when the bytes are not a zip end.
     """
+    f.seek(archive_end - _EOCD_LEN)
+    eocd = f.read(_EOCD_LEN)
+    if len(eocd) != _EOCD_LEN or not eocd.startswith(_EOCD_SIGNATURE):
+        raise ValueError("no zip end-of-central-directory record")
+    entries, offset = struct.unpack("<10xH4xI2x", eocd)
+    if offset != 0xFFFFFFFF and entries != 0xFFFF:
+        return int(offset)
+    f.seek(archive_end - _EOCD_LEN - 20)
+    locator = f.read(20)
+    if not locator.startswith(_ZIP64_LOCATOR_SIGNATURE):
+        raise ValueError("no ZIP64 locator before a ZIP64 end record")
+    (record_at,) = struct.unpack("<8xQ4x", locator)
+    f.seek(record_at)
+    record = f.read(56)
+    if not record.startswith(_ZIP64_EOCD_SIGNATURE):
+        raise ValueError("no ZIP64 end-of-central-directory record")
+    (offset64,) = struct.unpack("<48xQ", record)
+    return int(offset64)
 
-    def __init__(
-        self, raw: BinaryIO, pool: concurrent.futures.ThreadPoolExecutor, checksum: ChecksumName
-    ) -> None:
+
+def _layout_digest(f: BinaryIO, archive_end: int) -> str:
+    """SHA-256 of every byte of the archive outside the entries' data: local headers, data descriptors,
+    padding, the central directory and the end records (the comment length read as 0).
+
+    Entry data is covered by the CRC-32 stored in the central directory, so together every byte is checked.
+    """
+    start = _directory_start(f, archive_end)
+    if not 0 <= start < archive_end:
+        raise ValueError("the central directory offset is outside the file")
+    f.seek(0)
+    try:
+        with zipfile.ZipFile(f) as archive:
+            entries = sorted((info.header_offset, info.compress_size) for info in archive.infolist())
+    except Exception as exc:  # zipfile raises many kinds of errors on corrupted bytes
+        raise ValueError(f"{type(exc).__name__}: {exc}") from exc
+    hasher = hashlib.sha256()
+    position = 0
+    for offset, size in entries:
+        f.seek(offset)
+        header = f.read(30)
+        if len(header) != 30 or offset < position:
+            raise ValueError("entries overlap or lie outside the file")
+        name_len, extra_len = struct.unpack("<26xHH", header)
+        data_start = offset + 30 + name_len + extra_len
+        f.seek(position)
+        hasher.update(f.read(data_start - position))  # descriptor/padding before it, then its header
+        position = data_start + size
+    if position > archive_end - 2:
+        raise ValueError("entry data runs past the directory")
+    f.seek(position)
+    hasher.update(f.read(archive_end - 2 - position) + b"\0\0")
+    return hasher.hexdigest()
+
+
+class _TailWriter:
+    """File-like sink for ``torch.save``: writes every chunk and remembers the total size."""
+
+    def __init__(self, raw: BinaryIO) -> None:
         self.raw = raw
-        self.pool = pool
-        self.digest = _Digest(checksum)
-        self.tail = b""
         self.size = 0
 
     def write(self, data: bytes | memoryview) -> int:
         view = memoryview(data).cast("B")
-        n = view.nbytes
-        if n >= _PARALLEL_MIN_BYTES:
-            pending = self.pool.submit(self.digest.update, view)
-            try:
-                _write_all(self.raw, view)
-            finally:
-                pending.result()
-        else:
-            self.digest.update(view)
-            _write_all(self.raw, view)
-        self.tail = (self.tail + view[-_EOCD_LEN:].tobytes())[-_EOCD_LEN:]
-        self.size += n
-        return n
+        _write_all(self.raw, view)
+        self.size += view.nbytes
+        return view.nbytes
 
     def flush(self) -> None:
         pass
 
     def finish(self, path: Path) -> str:
-        """Set the zip comment length, append the checksum trailer, and return the hex digest."""
-        if (
-            len(self.tail) != _EOCD_LEN
-            or not self.tail.startswith(_EOCD_SIGNATURE)
-            or self.tail[-2:] != b"\0\0"
-        ):
+        """Append the trailer (as the zip comment) and return the directory digest."""
+        try:
+            digest = _layout_digest(self.raw, self.size)
+            self.raw.seek(self.size - 2)
+            if self.raw.read(2) != b"\0\0":
+                raise ValueError("the archive already has a comment")
+        except ValueError as exc:
             raise CheckpointError(
-                path, "torch.save did not end with a bare zip end record; cannot add a checksum"
-            )
-        digest = self.digest.hexdigest()
-        trailer = _trailer(self.digest.name, digest)
+                path, f"torch.save wrote an unexpected zip layout ({exc}); cannot add a checksum"
+            ) from exc
         self.raw.seek(self.size - 2)
-        _write_all(self.raw, memoryview(struct.pack("<H", len(trailer)) + trailer))
+        _write_all(self.raw, memoryview(struct.pack("<H", _TRAILER_LEN) + CHECKSUM_PREFIX + digest.encode()))
         return digest
 
 
 def save_checkpoint_file(
-    checkpoint: Mapping[str, object],
-    path: str | os.PathLike[str],
-    *,
-    durable: bool = True,
-    checksum: ChecksumName = "crc32",
+    checkpoint: Mapping[str, object], path: str | os.PathLike[str], *, durable: bool = True
 ) -> Path:
     """Write ``checkpoint`` to ``path`` atomically with a checksum trailer; return the path.
 
-    ``checksum``: ``"crc32"`` (default; detects every burst error up to 32 bits and random corruption with
-    probability 1 - 2**-32, at several GB/s) or ``"sha256"`` (a content hash, slower).
     ``durable=False`` skips the fsyncs (for tests and throw-away runs): still atomic against a crashing
     process, not against a power cut. Raises :class:`TypeError` (before writing) for content that
     ``weights_only=True`` could not load and :class:`CheckpointError` for any write failure, in which case
@@ -280,11 +292,8 @@ def save_checkpoint_file(
 
     target = Path(path)
     check_serialisable(dict(checkpoint))
-    with (
-        concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ckpt-hash") as pool,
-        _atomic_file(target, durable=durable) as raw,
-    ):
-        writer = _HashingWriter(raw, pool, checksum)
+    with _atomic_file(target, durable=durable) as raw:
+        writer = _TailWriter(raw)
         try:
             torch.save(dict(checkpoint), cast(IO[bytes], writer))  # torch only calls write()/flush()
         except RuntimeError as exc:
@@ -300,57 +309,60 @@ def save_checkpoint_file(
 # --------------------------------------------------------------------------------------------------------
 # reading and verifying
 # --------------------------------------------------------------------------------------------------------
-def _read_trailer(f: BinaryIO, size: int) -> tuple[ChecksumName, str, int] | None:
-    """Return (algorithm, hex digest, trailer length), or None when the file has no typedengine trailer."""
-    longest = len(CHECKSUM_PREFIX) + len("sha256=") + 64 + 2
-    start = max(0, size - longest)
-    f.seek(start)
-    tail = f.read(size - start)
-    at = tail.rfind(CHECKSUM_PREFIX)
-    if at < 2:
+def _read_trailer(f: BinaryIO, size: int) -> str | None:
+    """The stored directory digest, or None when the file does not end with a typedengine trailer."""
+    if size < _TRAILER_LEN + _EOCD_LEN:
         return None
-    trailer = tail[at:]
-    if struct.unpack("<H", tail[at - 2 : at])[0] != len(trailer):
+    f.seek(size - _TRAILER_LEN - 2)
+    tail = f.read(_TRAILER_LEN + 2)
+    if struct.unpack("<H", tail[:2])[0] != _TRAILER_LEN or not tail[2:].startswith(CHECKSUM_PREFIX):
         return None
-    name, _, digest = trailer[len(CHECKSUM_PREFIX) :].decode("ascii", "replace").partition("=")
-    if name == "crc32" and len(digest) == _DIGEST_HEX["crc32"]:
-        return "crc32", digest, len(trailer)
-    if name == "sha256" and len(digest) == _DIGEST_HEX["sha256"]:
-        return "sha256", digest, len(trailer)
-    return None
+    return tail[2 + len(CHECKSUM_PREFIX) :].decode("ascii", "replace")
 
 
 def file_checksum(path: str | os.PathLike[str]) -> str | None:
-    """Verify ``path``'s trailer and return its ``"<algorithm>=<hex digest>"``; None when it has no trailer.
+    """Verify ``path`` (trailer, headers and directory, every entry's CRC-32) and return the stored SHA-256.
 
-    Raises :class:`CheckpointError` when the trailer is present but the content does not match it.
+    Returns None for a file without a typedengine trailer; if it is a zip (a plain ``torch.save`` file) its
+    entries' CRC-32s are still checked. Raises :class:`CheckpointError` naming the file for any mismatch.
     """
     target = Path(path)
     try:
         with open(target, "rb") as f:
             size = os.fstat(f.fileno()).st_size
-            found = _read_trailer(f, size)
-            if found is None:
+            stored = _read_trailer(f, size)
+            if stored is not None:
+                try:
+                    actual = _layout_digest(f, size - _TRAILER_LEN)
+                except ValueError as exc:
+                    raise CheckpointError(
+                        target, f"checksum mismatch: corrupted zip directory ({exc})"
+                    ) from exc
+                if actual != stored:
+                    raise CheckpointError(
+                        target,
+                        "checksum mismatch: the file is corrupted (its headers and directory do not match the "
+                        "SHA-256 it ends with)",
+                    )
+            elif not zipfile.is_zipfile(f):
                 return None
-            name, stored, trailer_len = found
-            digest = _Digest(name)
-            f.seek(0)
-            remaining = size - trailer_len - 2
-            while remaining > 0:
-                chunk = f.read(min(_READ_CHUNK, remaining))
-                if not chunk:
-                    break
-                digest.update(chunk)
-                remaining -= len(chunk)
-            digest.update(b"\0\0")
+            _check_entries(target, f)
     except OSError as exc:
         raise CheckpointError(target, f"cannot be read: {exc.strerror or exc}") from exc
-    if digest.hexdigest() != stored:
-        raise CheckpointError(
-            target,
-            f"checksum mismatch: the file is corrupted (its content does not match the {name} it ends with)",
-        )
-    return f"{name}={stored}"
+    return stored
+
+
+def _check_entries(path: Path, f: BinaryIO) -> None:
+    """Read every zip entry so its CRC-32 (written by torch.save) is checked."""
+    f.seek(0)
+    try:
+        with zipfile.ZipFile(f) as archive:
+            for info in archive.infolist():
+                with archive.open(info) as entry:
+                    while entry.read(_READ_CHUNK):
+                        pass
+    except Exception as exc:  # zipfile raises many kinds of errors on corrupted bytes
+        raise CheckpointError(path, f"checksum mismatch: the file is corrupted ({exc})") from exc
 
 
 def load_checkpoint_file(

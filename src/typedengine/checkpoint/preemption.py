@@ -11,7 +11,10 @@ A job script can requeue on that code::
     if [ $? -eq 75 ]; then scontrol requeue "$SLURM_JOB_ID"; fi
 
 A second Ctrl-C raises ``KeyboardInterrupt`` at once (a checkpoint being written is abandoned cleanly:
-the previous one stays valid).
+the previous one stays valid). A second SIGTERM (or SIGUSR1) is passed to the handler that was installed
+before (by default: the process terminates), so a process whose training already ended with an error —
+the runner then never removes the handlers — still stops when signalled twice. Installing over a
+leftover handler of an earlier run replaces it instead of chaining to it.
 
 In a distributed run ranks may receive the signal at different iterations, so they agree before acting:
 every ``check_interval_iters`` iterations (on the same iteration on every rank) the flags are combined
@@ -23,11 +26,13 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
-from typing import Final
+from typing import Any, Final, TypeAlias
 
 __all__ = ["PREEMPTED_EXIT_CODE", "Preempted", "PreemptionHandler"]
+
+_Handler: TypeAlias = "Callable[[int, FrameType | None], Any] | int | signal.Handlers | None"
 
 PREEMPTED_EXIT_CODE: Final = 75
 """Exit status of a run stopped by a signal after saving a checkpoint (``EX_TEMPFAIL``): resume it."""
@@ -77,8 +82,8 @@ class PreemptionHandler:
         self.check_interval_iters = check_interval_iters
         self.requested = False
         self.signal_name = ""
-        self._previous: dict[signal.Signals, object] = {}
-        self._interrupts = 0
+        self._previous: dict[signal.Signals, _Handler] = {}
+        self._counts: dict[signal.Signals, int] = {}
 
     @property
     def installed(self) -> bool:
@@ -89,7 +94,11 @@ class PreemptionHandler:
         if self._previous or threading.current_thread() is not threading.main_thread():
             return bool(self._previous)
         for sig in self.signals:
-            self._previous[sig] = signal.getsignal(sig)
+            current = signal.getsignal(sig)
+            leftover = getattr(current, "__self__", None)
+            if isinstance(leftover, PreemptionHandler) and sig in leftover._previous:
+                current = leftover._previous[sig]  # an earlier run's handler that was never removed
+            self._previous[sig] = current
             signal.signal(sig, self._handle)
         return True
 
@@ -98,7 +107,7 @@ class PreemptionHandler:
         if threading.current_thread() is not threading.main_thread():
             return
         for sig, previous in self._previous.items():
-            signal.signal(sig, previous)  # type: ignore[arg-type]  # getsignal's result is a valid handler
+            signal.signal(sig, previous)
         self._previous.clear()
 
     def request(self, signal_name: str) -> None:
@@ -108,12 +117,16 @@ class PreemptionHandler:
             self.signal_name = signal_name
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        if signum == getattr(signal, "SIGINT", None):
-            self._interrupts += 1
-            if self._interrupts > 1:
+        sig = signal.Signals(signum)
+        self._counts[sig] = self._counts.get(sig, 0) + 1
+        if self._counts[sig] > 1:
+            if sig == getattr(signal, "SIGINT", None):
                 raise KeyboardInterrupt
-        self.request(name)
+            previous = self._previous.get(sig, signal.SIG_DFL)
+            signal.signal(sig, previous)
+            signal.raise_signal(sig)
+            return
+        self.request(sig.name)
 
     def should_stop(self, step: int, *, world_size: int) -> bool:
         """Whether to stop now; in a distributed run every rank returns the same answer at the same step.

@@ -81,7 +81,7 @@ def _as_text(args: list[str]) -> str:
     return args[0]
 
 
-def _number_spec(kind: type[int] | type[float]) -> PrimitiveConstructorSpec[str]:
+def _number_spec(kind: type[int | float]) -> PrimitiveConstructorSpec[str]:
     def is_instance(value: object) -> bool | Literal["~"]:
         if isinstance(value, bool):
             return False

@@ -35,6 +35,18 @@ def _dash(name: str) -> str:
     return name.replace("_", "-")
 
 
+def _with_subclasses(models: Sequence[type[BaseModel]]) -> list[type[BaseModel]]:
+    """``models`` and all their subclasses: tyro follows a default's runtime type, which may be a subclass."""
+    out: list[type[BaseModel]] = []
+    todo = list(models)
+    while todo:
+        model = todo.pop()
+        if model not in out:
+            out.append(model)
+            todo.extend(model.__subclasses__())
+    return out
+
+
 def _walk(config_cls: type[BaseModel], parts: Sequence[str]) -> tuple[list[object], int, bool]:
     """Follow flag segments through the tree.
 
@@ -57,7 +69,7 @@ def _walk(config_cls: type[BaseModel], parts: Sequence[str]) -> tuple[list[objec
                 if any(m is dict or typing.get_origin(m) is dict for m in members):
                     return annotations, index, False  # dict keys become flags too: leave them to tyro
                 continue
-            for model in options:
+            for model in _with_subclasses(options):
                 field = model.model_fields.get(part.replace("-", "_"))
                 if field is not None:
                     nxt.append(typing.Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation)
@@ -72,7 +84,7 @@ def models_at(config_cls: type[BaseModel], parts: Sequence[str]) -> list[type[Ba
     annotations, stop, _ = _walk(config_cls, parts)
     if stop < len(parts):
         return []
-    return [m for a in annotations for m in model_options(a)]
+    return _with_subclasses([m for a in annotations for m in model_options(a)])
 
 
 def _is_bool_flag(models: Sequence[type[BaseModel]], name: str) -> bool:
@@ -96,7 +108,7 @@ def expand_negated_flags(config_cls: type[BaseModel], args: Sequence[str]) -> li
 def _names_at(annotations: Sequence[object]) -> list[str]:
     names: list[str] = []
     for annotation in annotations:
-        for model in model_options(annotation):
+        for model in _with_subclasses(model_options(annotation)):
             names.extend(_dash(n) for n in model.model_fields)
     return sorted(set(names))
 
@@ -113,7 +125,7 @@ def _check_flag(config_cls: type[BaseModel], token: str) -> ConfigIssue | None:
         return None
     last = parts[stop]
     if stop == len(parts) - 1 and last.startswith("no-"):
-        models = [m for a in annotations for m in model_options(a)]
+        models = _with_subclasses([m for a in annotations for m in model_options(a)])
         if _is_bool_flag(models, last[3:].replace("-", "_")):
             return None
     if not any(model_options(a) for a in annotations):

@@ -25,7 +25,15 @@ import typing
 from collections.abc import Callable, Collection, Mapping
 from typing import Annotated, TypeVar
 
-from pydantic import BeforeValidator, Field, PlainSerializer, TypeAdapter, ValidationError, WithJsonSchema, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 from tyro.constructors import PrimitiveConstructorSpec
 

@@ -88,7 +88,7 @@ def load_target(spec: str) -> type[BaseModel]:
     if target is None:
         raise ValueError(f"{where} has no attribute {name!r}")
     if not (isinstance(target, type) and issubclass(target, BaseModel)):
-        raise ValueError(f"{spec} is not a config class (a pydantic model)")
+        raise TypeError(f"{spec} is not a config class (a pydantic model)")
     return target
 
 
@@ -108,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         cls = load_target(args.target)
-    except (ValueError, ImportError) as exc:
+    except (ValueError, TypeError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     mode: JsonSchemaMode = "serialization" if args.mode == "serialization" else "validation"

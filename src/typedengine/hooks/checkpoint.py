@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from ..checkpoint.contents import committed_progress
 from ..config.base import Config, Tag
 from .hook import Hook
 from .priority import Priority
@@ -177,8 +178,6 @@ class CheckpointHook(Hook):
         outputs: Mapping[str, object] | None = None,
     ) -> None:
         """Save on the iteration cadence (``by_epoch=False``) and act on a preemption request."""
-        from ..checkpoint.contents import committed_progress
-
         done = runner.state.iter + 1
         if not self.by_epoch and (self._due(done) or (self.save_last and done == runner.state.max_iters)):
             with committed_progress(runner.state, iteration_done=True):
@@ -189,8 +188,6 @@ class CheckpointHook(Hook):
 
     def after_train_epoch(self, runner: Runner) -> None:
         """Save on the epoch cadence (``by_epoch=True``)."""
-        from ..checkpoint.contents import committed_progress
-
         if not self.by_epoch:
             return
         done = runner.state.epoch + 1

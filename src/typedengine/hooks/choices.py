@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Protocol, Union
 
 import tyro
-from pydantic import Field, TypeAdapter
+from pydantic import Field
 
 from ..config.base import Config
+from ..config.json_args import JsonList
 from .check_invalid_loss import CheckInvalidLossHookConfig
 from .checkpoint import CheckpointHookConfig
 from .early_stopping import EarlyStoppingHookConfig
@@ -56,22 +57,22 @@ HookConfig = Annotated[
 class DefaultHooksConfig(Config):
     """The default hooks, one named slot each; set a slot to None to switch that hook off."""
 
-    runtime_info: RuntimeInfoHookConfig | None = Field(
+    runtime_info: Annotated[RuntimeInfoHookConfig, tyro.conf.subcommand("runtime-info")] | None = Field(
         RuntimeInfoHookConfig(), description="Pushes lr, losses and metrics into the message hub."
     )
-    timer: IterTimerHookConfig | None = Field(IterTimerHookConfig(), description="Measures time, data_time and eta.")
-    sampler_seed: DistSamplerSeedHookConfig | None = Field(
+    timer: Annotated[IterTimerHookConfig, tyro.conf.subcommand("timer")] | None = Field(IterTimerHookConfig(), description="Measures time, data_time and eta.")
+    sampler_seed: Annotated[DistSamplerSeedHookConfig, tyro.conf.subcommand("sampler-seed")] | None = Field(
         DistSamplerSeedHookConfig(), description="Sets the train sampler's epoch before each epoch."
     )
-    logger: LoggerHookConfig | None = Field(LoggerHookConfig(), description="Prints and records log lines.")
-    param_scheduler: ParamSchedulerHookConfig | None = Field(
+    logger: Annotated[LoggerHookConfig, tyro.conf.subcommand("logger")] | None = Field(LoggerHookConfig(), description="Prints and records log lines.")
+    param_scheduler: Annotated[ParamSchedulerHookConfig, tyro.conf.subcommand("param-scheduler")] | None = Field(
         ParamSchedulerHookConfig(), description="Steps the parameter schedulers."
     )
-    checkpoint: CheckpointHookConfig | None = Field(
+    checkpoint: Annotated[CheckpointHookConfig, tyro.conf.subcommand("checkpoint")] | None = Field(
         CheckpointHookConfig(), description="Saves checkpoints (every epoch by default)."
     )
-    ema: EMAHookConfig | None = Field(None, description="Exponential moving average of the weights (off by default).")
-    early_stopping: EarlyStoppingHookConfig | None = Field(
+    ema: Annotated[EMAHookConfig, tyro.conf.subcommand("ema")] | None = Field(None, description="Exponential moving average of the weights (off by default).")
+    early_stopping: Annotated[EarlyStoppingHookConfig, tyro.conf.subcommand("early-stopping")] | None = Field(
         None, description="Stops training when a metric stops improving (off by default)."
     )
 
@@ -88,25 +89,6 @@ class _HookConfigLike(Protocol):
     def build(self) -> Hook: ...
 
 
-_HOOK_LIST: TypeAdapter[tuple[HookConfig, ...]] = TypeAdapter(tuple[HookConfig, ...])
 
-
-def _hooks_from_json(args: list[str]) -> tuple[HookConfig, ...]:
-    return _HOOK_LIST.validate_json(args[0])
-
-
-def _hooks_to_json(hooks: tuple[HookConfig, ...]) -> list[str]:
-    return [_HOOK_LIST.dump_json(hooks).decode()]
-
-
-HookList = Annotated[
-    tuple[HookConfig, ...],
-    tyro.constructors.PrimitiveConstructorSpec(
-        nargs=1,
-        metavar="JSON",
-        instance_from_str=_hooks_from_json,
-        is_instance=lambda x: isinstance(x, tuple),
-        str_from_instance=_hooks_to_json,
-    ),
-]
+HookList = JsonList[HookConfig]
 """``custom_hooks``: a tuple of hook configs; on the CLI one JSON list validated against :data:`HookConfig`."""

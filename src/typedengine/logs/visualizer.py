@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
@@ -22,7 +23,9 @@ from ..config.errors import ConfigIssue
 from .backends.base import VisBackend
 from .backends.choices import OPTIONAL_PACKAGES, VisBackendConfig
 from .backends.local import LocalBackendConfig
-from .backends.png import ImageLike, to_hwc_uint8
+
+if TYPE_CHECKING:
+    from .backends.png import ImageLike
 
 __all__ = ["MissingExtraError", "Visualizer", "VisualizerConfig", "check_visualizer"]
 
@@ -62,6 +65,8 @@ class Visualizer:
         """Record an image: an HWC/HW array or a CHW/HW tensor (floats in [0, 1], or uint8)."""
         if not self.backends:
             return
+        from .backends.png import to_hwc_uint8
+
         array = to_hwc_uint8(image)
         for backend in self.backends:
             backend.add_image(name, array, step)

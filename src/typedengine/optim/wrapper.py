@@ -181,7 +181,7 @@ class OptimWrapper:
     def optim_context(self, model: nn.Module) -> Iterator[None]:
         """Context for forward + loss: skips the gradient all-reduce (DDP ``no_sync``, FSDP2
         ``set_requires_gradient_sync``) on every micro-batch but the last of an accumulation window."""
-        from ..model.wrapping import gradient_sync
+        from ..model.ddp import gradient_sync
 
         with gradient_sync(model, self.should_sync()):
             yield

@@ -1,9 +1,28 @@
 """The runner: RunnerConfig (root of the config tree), Runner, RunState, environment and randomness."""
 
-from .config import RunnerConfig
-from .env import EnvConfig
-from .randomness import RandomnessConfig, set_random_seed
-from .runner import Runner
-from .state import RunState
+from __future__ import annotations
 
-__all__ = ["EnvConfig", "RandomnessConfig", "RunState", "Runner", "RunnerConfig", "set_random_seed"]
+from typing import TYPE_CHECKING
+
+from ..lazy_imports import lazy_getattr
+
+_EXPORTS: dict[str, str] = {
+    "RunnerConfig": ".config",
+    "EnvConfig": ".env",
+    "RandomnessConfig": ".randomness",
+    "set_random_seed": ".randomness",
+    "Runner": ".runner",
+    "RunState": ".state",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from .config import RunnerConfig as RunnerConfig
+    from .env import EnvConfig as EnvConfig
+    from .randomness import RandomnessConfig as RandomnessConfig
+    from .randomness import set_random_seed as set_random_seed
+    from .runner import Runner as Runner
+    from .state import RunState as RunState
+
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -16,7 +16,9 @@ Field names are MMEngine's, except the loop configs: ``train``/``val``/``test`` 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+
+import tyro
 
 from pydantic import Field, model_validator
 
@@ -58,11 +60,15 @@ class RunnerConfig(Config):
     test: TestLoopConfig = Field(TestLoopConfig(), description="Test loop options.")
     optim_wrapper: OptimWrapperUnion | None = Field(None, description="Optimizer and how it steps.")
     param_scheduler: tuple[ParamSchedulerConfig, ...] = Field((), description="Parameter schedulers, chained.")
-    auto_scale_lr: AutoScaleLRConfig | None = Field(
+    auto_scale_lr: Annotated[AutoScaleLRConfig, tyro.conf.subcommand("auto-scale-lr")] | None = Field(
         None, description="Scale the LR by (batch size x world size) / base_batch_size."
     )
-    val_evaluator: EvaluatorConfig[BuiltinMetricConfig] | None = Field(None, description="Validation metrics.")
-    test_evaluator: EvaluatorConfig[BuiltinMetricConfig] | None = Field(None, description="Test metrics.")
+    val_evaluator: Annotated[EvaluatorConfig[BuiltinMetricConfig], tyro.conf.subcommand("evaluator")] | None = Field(
+        None, description="Validation metrics."
+    )
+    test_evaluator: Annotated[EvaluatorConfig[BuiltinMetricConfig], tyro.conf.subcommand("evaluator")] | None = Field(
+        None, description="Test metrics."
+    )
     default_hooks: DefaultHooksConfig = Field(DefaultHooksConfig(), description="The default hooks (named slots).")
     custom_hooks: HookList = Field((), description="Extra hooks, as a JSON list on the command line.")
     data_preprocessor: DataPreprocessorConfig | None = Field(

@@ -18,6 +18,7 @@ used by iteration ``i`` (0-based), which the logger records at step ``i + 1``.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -139,7 +140,12 @@ def _lr_curves(
     """The LR of every iteration (or epoch), per optim wrapper, from the configured schedulers."""
     import torch  # lazy: only the LR simulation needs it (a one-element tensor on the CPU)
 
-    from ..optim import AmpOptimWrapperConfig, OptimWrapperConfig, OptimWrapperDictConfig, build_param_schedulers
+    from ..optim import (
+        AmpOptimWrapperConfig,
+        OptimWrapperConfig,
+        OptimWrapperDictConfig,
+        build_param_schedulers,
+    )
 
     notes: list[str] = []
     ow: OptimWrapperUnion | None = cfg.optim_wrapper
@@ -334,7 +340,7 @@ def _points(values: Sequence[int] | None, unit: str) -> str:
     if not values:
         return "never"
     if len(values) > 6:
-        steps = {b - a for a, b in zip(values, values[1:])}
+        steps = {b - a for a, b in itertools.pairwise(values)}
         if len(steps) == 1:
             step = steps.pop()
             every = f"every {unit}" if step == 1 else f"every {step} {unit}s"

@@ -11,8 +11,6 @@ Two ways to make one:
 
 from __future__ import annotations
 
-import shlex
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -254,7 +252,9 @@ class Runner:
         )
 
     def _record_config(self) -> None:
-        command = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
+        from ..cli import reproduce_command
+
+        command = reproduce_command()
         data: dict[str, object] = self.config.model_dump(mode="json") if self.config is not None else {}
         self.visualizer.add_config(data, command)
         if self.config is not None:

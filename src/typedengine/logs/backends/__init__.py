@@ -7,8 +7,6 @@ from .local import LocalBackend as LocalBackend
 from .local import LocalBackendConfig as LocalBackendConfig
 from .mlflow import MlflowBackend as MlflowBackend
 from .mlflow import MlflowBackendConfig as MlflowBackendConfig
-from .png import ImageArray as ImageArray
-from .png import ImageLike as ImageLike
 from .tensorboard import TensorboardBackend as TensorboardBackend
 from .tensorboard import TensorboardBackendConfig as TensorboardBackendConfig
 from .wandb import WandbBackend as WandbBackend
@@ -16,8 +14,6 @@ from .wandb import WandbBackendConfig as WandbBackendConfig
 
 __all__ = [
     "OPTIONAL_PACKAGES",
-    "ImageArray",
-    "ImageLike",
     "LocalBackend",
     "LocalBackendConfig",
     "MlflowBackend",

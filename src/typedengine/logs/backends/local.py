@@ -16,12 +16,14 @@ import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal, TextIO
+from typing import TYPE_CHECKING, Literal, TextIO
 
 from pydantic import Field
 
 from ...config.base import Config, Tag
-from .png import ImageArray, write_png
+
+if TYPE_CHECKING:
+    from .png import ImageArray
 
 __all__ = ["LocalBackend", "LocalBackendConfig"]
 
@@ -74,6 +76,8 @@ class LocalBackend:
 
     def add_image(self, name: str, image: ImageArray, step: int) -> None:
         safe = name.replace("/", "_")
+        from .png import write_png
+
         write_png(self.save_dir / "vis" / f"{safe}_{step}.png", image)
 
     def close(self) -> None:

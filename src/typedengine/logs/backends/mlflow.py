@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from ...config.base import Config, Tag
-from .png import ImageArray, write_png
 
 if TYPE_CHECKING:
+    from .png import ImageArray
     from mlflow import MlflowClient
 
 __all__ = ["MlflowBackend", "MlflowBackendConfig", "flatten_config"]
@@ -117,6 +117,8 @@ class MlflowBackend:
         client, run_id = self._open()
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"{name.replace('/', '_')}_{step}.png"
+            from .png import write_png
+
             write_png(path, image)
             client.log_artifact(run_id, str(path), artifact_path="vis")
 

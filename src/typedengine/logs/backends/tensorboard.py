@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from ...config.base import Config, Tag
-from .png import ImageArray
 
 if TYPE_CHECKING:
+    from .png import ImageArray
     from torch.utils.tensorboard import SummaryWriter
 
 __all__ = ["TensorboardBackend", "TensorboardBackendConfig"]

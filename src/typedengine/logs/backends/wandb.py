@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from ...config.base import Config, Tag
-from .png import ImageArray
 
 if TYPE_CHECKING:
+    from .png import ImageArray
     from wandb.sdk.wandb_run import Run
 
 __all__ = ["WandbBackend", "WandbBackendConfig"]
