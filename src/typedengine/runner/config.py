@@ -123,7 +123,8 @@ def cross_field_issues(cfg: RunnerConfig) -> list[ConfigIssue]:
     if cfg.param_scheduler and cfg.optim_wrapper is None:
         issues.append(ConfigIssue("param_scheduler", "schedulers need an optim_wrapper"))
 
-    device_type = resolve_device_type(cfg.env.device)
+    # resolving "auto" imports torch (CUDA probe): only do it when a device-dependent feature is configured
+    device_type = resolve_device_type(cfg.env.device) if _device_matters(cfg) else "cpu"
     if cfg.optim_wrapper is not None:
         issues.extend(check_optim_wrapper(cfg.optim_wrapper, device_type=device_type))
     issues.extend(check_model_wrapper(cfg.model_wrapper, device_type=device_type))
@@ -151,6 +152,22 @@ def cross_field_issues(cfg: RunnerConfig) -> list[ConfigIssue]:
             )
         )
     return issues
+
+
+def _device_matters(cfg: RunnerConfig) -> bool:
+    """Whether any check depends on the device: AMP wrappers, FSDP, SyncBatchNorm, or an explicit device."""
+    from ..model.wrapping import FSDPConfig
+    from ..optim import AmpOptimWrapperConfig, OptimWrapperDictConfig
+
+    if cfg.env.device != "auto":
+        return True
+    wrappers: list[object] = [cfg.optim_wrapper]
+    if isinstance(cfg.optim_wrapper, OptimWrapperDictConfig):
+        wrappers = list(cfg.optim_wrapper.wrappers.values())
+    if any(isinstance(w, AmpOptimWrapperConfig) for w in wrappers):
+        return True
+    mw = cfg.model_wrapper
+    return isinstance(mw, FSDPConfig) or (isinstance(mw, DDPConfig) and mw.sync_bn)
 
 
 def _epoch_length(cfg: RunnerConfig) -> int | None:
