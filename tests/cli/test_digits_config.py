@@ -33,7 +33,7 @@ def changed() -> object:
         DigitsExperiment,
         args=["train:iter-based", "--train.max-iters", "40", "--param-scheduler.1.no-by-epoch",
               "optim-wrapper.optimizer:adamw", "--optim-wrapper.optimizer.lr", "3e-4", "--model.width", "12",
-              "--default-hooks.checkpoint.no-by-epoch", "default-hooks.ema:ema-hook-config"],
+              "--default-hooks.checkpoint.no-by-epoch", "default-hooks.ema:ema"],
         environ={},
     )  # fmt: skip
 
