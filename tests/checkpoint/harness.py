@@ -10,7 +10,7 @@ final model weights to ``<work_dir>/final.pt``. Faults are injected from the spe
 
 Other keys: ``epoch_loop`` (else iteration-based), ``max_epochs``/``max_iters``, ``interval`` and
 ``hook_by_epoch`` (checkpoint cadence), ``max_keep``, ``accumulate``, ``val`` (validate every epoch /
-10 iterations and keep the best accuracy checkpoint), ``resume``, ``loader_generator``.
+10 iterations and keep the best accuracy checkpoint), ``resume``.
 
 The model has dropout, the data is shuffled, SGD with momentum, a per-iteration LR schedule and gradient
 accumulation: everything a resume must restore for the final weights to be bit-identical.
@@ -186,13 +186,6 @@ def run(spec: Mapping[str, object]) -> dict[str, torch.Tensor]:
             str(spec.get("signal_name", "SIGTERM")),
         )
     )
-    if spec.get("loader_generator", True):
-        # WORKAROUND until typedengine.data.dataloader.build_dataloader passes generator=: a DataLoader
-        # without one draws its worker base seed from the global torch RNG every time an iterator starts,
-        # which shifts dropout after a resume (see test_config_built_loaders_leave_global_rng_alone).
-        runner.train_loop.dataloader.generator = torch.Generator().manual_seed(runner.seed)
-        if runner.val_loop_configured:
-            runner.val_loop.dataloader.generator = torch.Generator().manual_seed(runner.seed + 1)
     runner.train()
     weights = {k: v.detach().clone() for k, v in runner.unwrapped_model.state_dict().items()}
     torch.save(weights, Path(str(spec["work_dir"])) / "final.pt")

@@ -131,11 +131,6 @@ def test_committed_progress_counts_the_running_iteration_or_epoch() -> None:
     assert (state.epoch, state.iter, state.inner_iter) == (1, 20, 7)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="typedengine.data.dataloader.build_dataloader builds DataLoader without generator=, so starting an "
-    "iterator draws from the global torch RNG; mid-epoch resume then shifts dropout (tests work around it)",
-)
 def test_config_built_loaders_leave_global_rng_alone(tmp_path: Path) -> None:
     loader = _runner(tmp_path).train_loop.dataloader
     before = torch.get_rng_state()

@@ -41,8 +41,6 @@ class _Faults(te.Hook):
 
 def _rank_train(spec: dict[str, object]) -> dict[str, torch.Tensor]:
     runner = te.Runner.from_config(experiment(spec))
-    # the workaround the harness documents: loaders that do not draw from the global RNG
-    runner.train_loop.dataloader.generator = torch.Generator().manual_seed(runner.seed)
     stop, sig_rank, sig_at = spec.get("stop_at"), spec.get("signal_rank"), spec.get("signal_at")
     runner.register_hook(
         _Faults(

@@ -14,13 +14,6 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def _loaders_leave_global_rng_alone() -> bool:
-    from typedengine.data.dataloader import build_dataloader
-
-    loader = build_dataloader(list(range(8)), batch_size=2, shuffle=True, seed=0)
-    return loader.generator is not None
-
-
 def test_resume_demo(tmp_path: Path) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "examples")}
     out = subprocess.run(
@@ -35,6 +28,4 @@ def test_resume_demo(tmp_path: Path) -> None:
     text = out.stdout + out.stderr
     assert "exit code 75 (75 = stopped after saving; resume it)" in text, text[-3000:]
     assert "final weights bit-identical to the uninterrupted run:" in text, text[-3000:]
-    if not _loaders_leave_global_rng_alone():
-        pytest.xfail("build_dataloader passes no generator=, so a mid-epoch resume shifts dropout")
     assert "bit-identical to the uninterrupted run: True" in text and out.returncode == 0, text[-3000:]

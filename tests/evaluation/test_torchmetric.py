@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Union
+from typing import Annotated
 
 import pytest
 import torch
@@ -14,23 +14,25 @@ from pydantic import Field, ValidationError
 
 pytest.importorskip("torchmetrics")
 
-from torchmetrics.classification import MulticlassAccuracy, MulticlassAUROC  # noqa: E402
-from torchmetrics.wrappers import ClasswiseWrapper  # noqa: E402
+from torchmetrics.classification import MulticlassAccuracy, MulticlassAUROC
+from torchmetrics.wrappers import ClasswiseWrapper
 
-from tests.dist.dist_harness import run_ranks  # noqa: E402
-from typedengine.cli import cli  # noqa: E402
-from typedengine.config.base import Config  # noqa: E402
-from typedengine.config.errors import ConfigIssue, format_validation_error  # noqa: E402
-from typedengine.data.samplers import DefaultSampler  # noqa: E402
-from typedengine.evaluation.accuracy import Accuracy, AccuracyConfig  # noqa: E402
-from typedengine.evaluation.evaluator import EvaluatorConfig  # noqa: E402
-from typedengine.evaluation.torchmetric import INSTALL_HINT, TorchMetric, TorchMetricConfig, default_metric_name  # noqa: E402
+from tests.dist.dist_harness import run_ranks
+from typedengine.cli import cli
+from typedengine.config.base import Config
+from typedengine.config.errors import ConfigIssue, format_validation_error
+from typedengine.data.samplers import DefaultSampler
+from typedengine.evaluation.accuracy import Accuracy, AccuracyConfig
+from typedengine.evaluation.evaluator import EvaluatorConfig
+from typedengine.evaluation.torchmetric import (
+    INSTALL_HINT,
+    TorchMetric,
+    TorchMetricConfig,
+    default_metric_name,
+)
 
 Metrics = Annotated[
-    Union[
-        Annotated[AccuracyConfig, tyro.conf.subcommand("accuracy")],
-        Annotated[TorchMetricConfig, tyro.conf.subcommand("torchmetric")],
-    ],
+    Annotated[AccuracyConfig, tyro.conf.subcommand("accuracy")] | Annotated[TorchMetricConfig, tyro.conf.subcommand("torchmetric")],
     Field(discriminator="type"),
 ]
 """The metric union as evaluation/choices.py declares BuiltinMetricConfig once TorchMetricConfig is in it."""
@@ -127,7 +129,9 @@ def test_stored_rows_do_not_keep_the_batch_alive() -> None:
     metric = TorchMetric(MulticlassAccuracy(num_classes=4), "acc")
     scores, labels = predictions(n=64)
     metric.process(None, (scores, labels))
-    row, _ = metric.results[0]  # type: ignore[misc]  # (preds, target) pairs
+    pair = metric.results[0]
+    assert isinstance(pair, tuple)
+    row = pair[0]
     assert isinstance(row, torch.Tensor)
     assert row.untyped_storage().nbytes() == 4 * 4  # one row of 4 floats, not the 64x4 batch (pickled per rank)
 
@@ -160,6 +164,7 @@ def _evaluate_rank_shard() -> tuple[dict[str, float], dict[str, float], float]:
     return adapters[0].evaluate(7), adapters[1].evaluate(7), float(raw.compute())
 
 
+@pytest.mark.slow  # two processes that each import torchmetrics (about 10 s on a busy 2-core machine)
 def test_two_ranks_count_every_sample_once() -> None:
     scores, labels = all_samples()
     expected_acc = float(MulticlassAccuracy(num_classes=3, average="micro")(scores, labels))

@@ -332,11 +332,6 @@ def test_load_from_file_strips_module_prefix_and_strict_lists_keys(tmp_path: Pat
         load_from_file(runner, path, strict=True, revise_keys=())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Runner.load_checkpoint reads with load_checkpoint_file(require_checksum=True); it should delegate "
-    "to typedengine.checkpoint.contents.load_from_file (foreign weights have no typedengine checksum)",
-)
 def test_runner_load_from_accepts_foreign_weights(tmp_path: Path) -> None:
     source, path = _ddp_weights(tmp_path)
     runner = _runner(tmp_path / "w", None, epochs=1, load_from=path)
@@ -371,12 +366,6 @@ def test_incompatible_config_refuses_unless_forced(tmp_path: Path) -> None:
     assert forced.state.epoch == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="EpochBasedTrainLoop.run_epoch calls sampler.set_start(inner_iter * batch_size), which exceeds the "
-    "sampler length after the last (partial) batch of an epoch; it should clamp to len(sampler)",
-)
 def test_resume_from_the_last_iteration_of_an_epoch(tmp_path: Path) -> None:
     from tests.checkpoint.harness import experiment
 

@@ -31,7 +31,7 @@ GRAPHS: list[int] = []
 """Node counts of the graphs the counting backend compiled (cleared per test)."""
 
 
-@torch._dynamo.register_backend(name="te_test_counting")  # type: ignore[untyped-decorator]  # torch leaves it unannotated
+@torch._dynamo.register_backend(name="te_test_counting")
 def counting_backend(gm: torch.fx.GraphModule, example_inputs: list[torch.Tensor]) -> Callable[..., object]:
     GRAPHS.append(len(gm.graph.nodes))
     return gm.forward
@@ -114,7 +114,7 @@ class GraphBreak(te.BaseModel):
         super().__init__()
         self.fc = nn.Linear(16, 4)
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor, mode: str = "tensor") -> object:  # type: ignore[override]
+    def forward(self, x: torch.Tensor, y: torch.Tensor, mode: str = "tensor") -> object:
         h = self.fc(x)
         torch._dynamo.graph_break()
         if mode == "loss":

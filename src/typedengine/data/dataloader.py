@@ -84,6 +84,7 @@ def build_dataloader(
     """A DataLoader over ``dataset`` with typedengine's seeded sampler and epoch-aware worker seeding."""
     from typing import Callable, cast
 
+    import torch
     from torch.utils.data import DataLoader, Dataset
 
     from .samplers import DefaultSampler, InfiniteSampler
@@ -110,5 +111,8 @@ def build_dataloader(
         drop_last=drop_last,
         pin_memory=pin_memory,
         collate_fn=cast(Callable[[list[object]], object], resolve_collate(collate)),
+        # a private generator: creating an iterator must not consume the global RNG (dropout streams
+        # would shift after a mid-epoch resume); worker seeds come from WorkerSeeder, not from it
+        generator=torch.Generator().manual_seed(seed),
         **kwargs,  # type: ignore[arg-type]  # optional DataLoader keywords, set only when valid
     )

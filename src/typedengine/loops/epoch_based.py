@@ -82,7 +82,8 @@ class EpochBasedTrainLoop(BaseTrainLoop):
             set_start = getattr(sampler, "set_start", None)
             if set_start is None:
                 raise RuntimeError("resuming mid-epoch needs a sampler with set_start (typedengine's samplers)")
-            set_start(start * (self.dataloader.batch_size or 1))
+            # clamp: a checkpoint taken after a partial last batch has consumed the whole shard
+            set_start(min(start * (self.dataloader.batch_size or 1), len(sampler)))  # type: ignore[arg-type]
         for idx, batch in enumerate(self.dataloader, start=start):
             self.run_iter(idx, batch)
         runner.call_hook("after_train_epoch")

@@ -102,9 +102,9 @@ class OptimWrapper:
         self._inner_count = init_counts
         self._max_counts = max_counts
         if self._inner_count % self._accumulative_counts != 0:
-            logger.warning(
-                "Resumed iteration %d is not divisible by accumulative_counts=%d: the first optimizer step "
-                "after resume accumulates fewer micro-batches.",
+            logger.info(
+                "Starting at iteration %d, inside an accumulation window of %d: the window continues with the "
+                "gradients already accumulated (typedengine checkpoints store them).",
                 init_counts,
                 self._accumulative_counts,
             )

@@ -539,28 +539,17 @@ class Runner:
 
     def resume(self, path: str | Path) -> None:
         """Restore weights, optimizer, schedulers, RNG, progress and sampler position from a checkpoint."""
-        from ..checkpoint.contents import apply_checkpoint
-        from ..checkpoint.io import load_checkpoint_file
+        from ..checkpoint.contents import resume_from_file
 
-        ckpt = load_checkpoint_file(Path(path), map_location="cpu")
-        self.call_hook("after_load_checkpoint", checkpoint=ckpt)
-        apply_checkpoint(self, ckpt, resume=True)
-        self.logger.info(f"resumed epoch: {self.state.epoch}, iter: {self.state.iter}")
+        resume_from_file(self, path)
 
     def load_checkpoint(
         self, path: str | Path, *, strict: bool = False, revise_keys: Sequence[tuple[str, str]] = ((r"^module\.", ""),)
     ) -> None:
-        """Load model weights only (``load_from``); missing/unexpected keys are reported."""
-        from ..checkpoint.io import load_checkpoint_file
-        from ..checkpoint.load import load_weights
+        """Load model weights only (``load_from``) from any weights file; missing/unexpected keys are reported."""
+        from ..checkpoint.contents import load_from_file
 
-        ckpt = load_checkpoint_file(Path(path), map_location="cpu")
-        self.call_hook("after_load_checkpoint", checkpoint=ckpt)
-        weights = ckpt.get("state_dict", ckpt)
-        if not isinstance(weights, Mapping):
-            raise TypeError(f"{path}: no state_dict in the checkpoint")
-        report = load_weights(self.unwrapped_model, weights, strict=strict, revise_keys=revise_keys)
-        self.logger.info(f"Loaded weights from {path}. {report}")
+        load_from_file(self, path, strict=strict, revise_keys=revise_keys)
 
 
 def _passes_length(dataloader: DataLoader[object]) -> int:
