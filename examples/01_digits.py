@@ -19,19 +19,24 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 import typedengine as te
+from typedengine.data.dataloader import DataLoaderConfig
 from typedengine.evaluation.accuracy import AccuracyConfig
 from typedengine.evaluation.evaluator import EvaluatorConfig
 from typedengine.loops.choices import TrainLoopConfig
 from typedengine.loops.epoch_based import EpochBasedTrainLoopConfig
-from typedengine.optim import CosineAnnealingLRConfig, LinearLRConfig, OptimWrapperConfig, OptimWrapperUnion, SGDConfig
-from typedengine.optim import ParamSchedulerConfig
-from typedengine.data.dataloader import DataLoaderConfig
+from typedengine.optim import (
+    CosineAnnealingLRConfig,
+    LinearLRConfig,
+    OptimWrapperConfig,
+    OptimWrapperUnion,
+    ParamSchedulerConfig,
+    SGDConfig,
+)
 from typedengine.runner.randomness import RandomnessConfig
 
 if TYPE_CHECKING:
-    from torch.utils.data import TensorDataset
-
     from digits_parts import DigitsNet
+    from torch.utils.data import TensorDataset
 
 
 DIGITS_SAMPLES = 1797
@@ -52,7 +57,7 @@ class DigitsData(te.DatasetConfig):
 
     def declared_length(self) -> int:
         # plain arithmetic (no torch import), so --plan and validation stay instant
-        n_val = int(round(DIGITS_SAMPLES * self.val_fraction))
+        n_val = round(DIGITS_SAMPLES * self.val_fraction)
         return DIGITS_SAMPLES - n_val if self.split == "train" else n_val
 
 

@@ -43,7 +43,7 @@ class SeedExperiment(te.Config):
 
 def build_datasets(data: CifarData) -> tuple[Dataset[object], Dataset[object]]:
     import torchvision
-    import torchvision.transforms as transforms
+    from torchvision import transforms
 
     norm = transforms.Normalize(mean=[0.491, 0.482, 0.447], std=[0.202, 0.199, 0.201])
     train_tf = transforms.Compose(

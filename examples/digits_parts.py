@@ -18,7 +18,7 @@ DIGITS_SAMPLES = 1797
 
 def split_sizes(val_fraction: float) -> tuple[int, int]:
     """(train, val) sample counts of the fixed digits split."""
-    n_val = int(round(DIGITS_SAMPLES * val_fraction))
+    n_val = round(DIGITS_SAMPLES * val_fraction)
     return DIGITS_SAMPLES - n_val, n_val
 
 

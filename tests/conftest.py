@@ -67,7 +67,7 @@ def _make_method(point: str):  # type: ignore[no-untyped-def]
     return method
 
 
-from typedengine.hooks.hook import HOOK_POINTS  # noqa: E402
+from typedengine.hooks.hook import HOOK_POINTS
 
 for _p in HOOK_POINTS:
     setattr(RecordingHook, _p, _make_method(_p))

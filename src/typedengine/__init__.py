@@ -70,9 +70,56 @@ _EXPORTS: dict[str, str] = {
 # ``typedengine.cli`` is both a module and the function users call: importing the function here first
 # makes the package attribute the function (a later ``import typedengine.cli`` does not rebind it).
 # It costs pydantic + tyro (no torch), which every experiment's CLI needs anyway.
-from .cli import cli as cli  # noqa: E402
+from .cli import cli as cli
 
-__all__ = ["__version__", "cli", *_EXPORTS]
+__all__ = [
+    "Accuracy",
+    "AccuracyConfig",
+    "AdamConfig",
+    "AdamWConfig",
+    "BaseDataPreprocessorConfig",
+    "BaseMetric",
+    "BaseModel",
+    "BaseTrainLoop",
+    "BaseTrainLoopConfig",
+    "Config",
+    "DataLoaderConfig",
+    "DatasetConfig",
+    "DefaultHooksConfig",
+    "DefaultSampler",
+    "EnvConfig",
+    "EpochBasedTrainLoop",
+    "EpochBasedTrainLoopConfig",
+    "Evaluator",
+    "EvaluatorConfig",
+    "Hook",
+    "HookConfig",
+    "ImgDataPreprocessorConfig",
+    "InfiniteSampler",
+    "IterBasedTrainLoop",
+    "IterBasedTrainLoopConfig",
+    "MetricConfig",
+    "ModelConfig",
+    "OptimWrapper",
+    "OptimWrapperConfig",
+    "OptimWrapperUnion",
+    "ParamSchedulerConfig",
+    "Priority",
+    "RandomnessConfig",
+    "RunState",
+    "Runner",
+    "RunnerConfig",
+    "SGDConfig",
+    "Tag",
+    "TestLoop",
+    "TestLoopConfig",
+    "TrainLoopConfig",
+    "ValLoop",
+    "ValLoopConfig",
+    "__version__",
+    "cli",
+    "replace",
+]
 
 if TYPE_CHECKING:
     from .config.base import Config as Config

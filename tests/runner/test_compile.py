@@ -192,18 +192,7 @@ def test_cli_switches_compile_on_and_off() -> None:
     assert Exp.model_validate_json(opts.model_dump_json()) == opts
 
 
-class CompileBeforeTrain(te.Hook):
-    """Compiles where the Runner will: after load/resume, right before the loop's first iteration."""
-
-    def __init__(self, cfg: CompileConfig) -> None:
-        self.cfg = cfg
-
-    def before_train(self, runner: te.Runner) -> None:
-        compile_train_step(runner.model, self.cfg)
-
-
 def run_digits_like(tmp_path: Path, cfg: CompileConfig | None) -> tuple[dict[str, torch.Tensor], float]:
-    hooks = [CompileBeforeTrain(cfg)] if cfg is not None else []
     torch.manual_seed(0)
     runner = te.Runner(
         model=TinyMLP(),
@@ -214,8 +203,8 @@ def run_digits_like(tmp_path: Path, cfg: CompileConfig | None) -> tuple[dict[str
         val_dataloader=torch.utils.data.DataLoader(make_data(n=12, seed=2), batch_size=5),
         val_evaluator=te.AccuracyConfig(),
         default_hooks=DefaultHooksConfig(checkpoint=None),
-        custom_hooks=hooks,
         randomness=te.RandomnessConfig(seed=3),
+        compile=cfg,
     )
     with runner:
         model = runner.train()

@@ -24,7 +24,7 @@ def test_hook_order_two_epochs_two_iters_val_each_epoch(tmp_path: Path) -> None:
         custom_hooks=[rec],
     )
     runner.train()
-    train_epoch = lambda e, i: [  # noqa: E731
+    train_epoch = lambda e, i: [
         ("before_train_epoch", e, i),
         ("before_train_iter", e, i),
         ("after_train_iter", e, i),

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader
 
 import typedengine as te
 from tests.conftest import TinyMLP, make_data

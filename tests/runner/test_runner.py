@@ -29,7 +29,7 @@ CountingData_builds: list[int] = []
 
 
 def _runner(tmp_path: Path, **kwargs: object) -> te.Runner:
-    base: dict[str, object] = dict(model=TinyMLP(), work_dir=tmp_path, default_hooks=DefaultHooksConfig(checkpoint=None))
+    base: dict[str, object] = {"model": TinyMLP(), "work_dir": tmp_path, "default_hooks": DefaultHooksConfig(checkpoint=None)}
     base.update(kwargs)
     return te.Runner(**base)  # type: ignore[arg-type]
 

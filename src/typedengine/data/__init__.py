@@ -17,7 +17,16 @@ _EXPORTS: dict[str, str] = {
     "WorkerSeeder": ".worker_seed",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "CollateName",
+    "DataLoaderConfig",
+    "DatasetConfig",
+    "DefaultSampler",
+    "InfiniteSampler",
+    "WorkerSeeder",
+    "build_dataloader",
+    "pseudo_collate",
+]
 
 if TYPE_CHECKING:
     from .collate import CollateName as CollateName

@@ -1,4 +1,4 @@
-"""DataLoaderConfig[DatasetT]: a typed dataloader description, generic over the dataset config.
+"""DataLoaderConfig[DatasetT_co]: a typed dataloader description, generic over the dataset config.
 
 ``DataLoaderConfig[DigitsData](dataset=DigitsData(), batch_size=64)`` keeps the concrete dataset type for
 mypy, the CLI (``--train-dataloader.dataset.*`` flags) and the JSON round trip. The sampler is chosen by
@@ -22,13 +22,13 @@ if TYPE_CHECKING:
 
 __all__ = ["DataLoaderConfig", "build_dataloader"]
 
-DatasetT = TypeVar("DatasetT", bound=DatasetConfig, covariant=True)
+DatasetT_co = TypeVar("DatasetT_co", bound=DatasetConfig, covariant=True)
 
 
-class DataLoaderConfig(Config, Generic[DatasetT]):
+class DataLoaderConfig(Config, Generic[DatasetT_co]):
     """A dataloader: dataset, batch size, workers, shuffling and collation."""
 
-    dataset: DatasetT = Field(description="The dataset to load.")
+    dataset: DatasetT_co = Field(description="The dataset to load.")
     batch_size: int = Field(32, ge=1, description="Samples per batch on each process.")
     num_workers: int = Field(0, ge=0, description="Worker processes loading data (0 = in the main process).")
     shuffle: bool = Field(True, description="Shuffle with a permutation seeded by (seed, epoch).")
@@ -41,7 +41,7 @@ class DataLoaderConfig(Config, Generic[DatasetT]):
     )
 
     @model_validator(mode="after")
-    def _check_workers(self) -> DataLoaderConfig[DatasetT]:
+    def _check_workers(self) -> DataLoaderConfig[DatasetT_co]:
         if self.num_workers == 0 and (self.persistent_workers or self.prefetch_factor is not None):
             raise ValueError("persistent_workers and prefetch_factor need num_workers > 0")
         return self
@@ -82,7 +82,8 @@ def build_dataloader(
     collate: CollateName = "default",
 ) -> DataLoader[object]:
     """A DataLoader over ``dataset`` with typedengine's seeded sampler and epoch-aware worker seeding."""
-    from typing import Callable, cast
+    from collections.abc import Callable
+    from typing import cast
 
     import torch
     from torch.utils.data import DataLoader, Dataset

@@ -15,9 +15,20 @@ _EXPORTS: dict[str, str] = {
     "EvaluatorConfig": ".evaluator",
     "BaseMetric": ".metric",
     "MetricConfig": ".metric_config",
+    "TorchMetric": ".torchmetric",
+    "TorchMetricConfig": ".torchmetric",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Accuracy",
+    "AccuracyConfig",
+    "BaseMetric",
+    "BuiltinMetricConfig",
+    "Evaluator",
+    "EvaluatorConfig",
+    "MetricConfig",
+    "collect_results",
+]
 
 if TYPE_CHECKING:
     from .accuracy import Accuracy as Accuracy
@@ -28,5 +39,7 @@ if TYPE_CHECKING:
     from .evaluator import EvaluatorConfig as EvaluatorConfig
     from .metric import BaseMetric as BaseMetric
     from .metric_config import MetricConfig as MetricConfig
+    from .torchmetric import TorchMetric as TorchMetric
+    from .torchmetric import TorchMetricConfig as TorchMetricConfig
 
 __getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -1,10 +1,22 @@
-"""The built-in metric configs as one type, for ``EvaluatorConfig[BuiltinMetricConfig]``."""
+"""The built-in metric configs as one discriminated union, for ``EvaluatorConfig[BuiltinMetricConfig]``."""
 
 from __future__ import annotations
 
+from typing import Annotated, Union
+
+import tyro
+from pydantic import Field
+
 from .accuracy import AccuracyConfig
+from .torchmetric import TorchMetricConfig
 
 __all__ = ["BuiltinMetricConfig"]
 
-BuiltinMetricConfig = AccuracyConfig
-"""The built-in metrics (a union once there are several; narrow to your own MetricConfig subclass)."""
+BuiltinMetricConfig = Annotated[
+    Union[
+        Annotated[AccuracyConfig, tyro.conf.subcommand("accuracy")],
+        Annotated[TorchMetricConfig, tyro.conf.subcommand("torchmetric")],
+    ],
+    Field(discriminator="type"),
+]
+"""The built-in metrics: ``accuracy`` and ``torchmetric`` (any torchmetrics metric)."""

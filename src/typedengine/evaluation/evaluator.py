@@ -53,17 +53,17 @@ class Evaluator:
         return out
 
 
-MetricT = TypeVar("MetricT", bound="MetricConfig", covariant=True)
+MetricT_co = TypeVar("MetricT_co", bound="MetricConfig", covariant=True)
 
 
-class EvaluatorConfig(Config, Generic[MetricT]):
+class EvaluatorConfig(Config, Generic[MetricT_co]):
     """The metrics of an evaluation: ``EvaluatorConfig[AccuracyConfig](metrics=(AccuracyConfig(),))``."""
 
-    metrics: tuple[MetricT, ...] = Field((), description="Metrics computed over the whole evaluation set.")
+    metrics: tuple[MetricT_co, ...] = Field((), description="Metrics computed over the whole evaluation set.")
 
     @field_validator("metrics")
     @classmethod
-    def _not_empty(cls, v: tuple[MetricT, ...]) -> tuple[MetricT, ...]:
+    def _not_empty(cls, v: tuple[MetricT_co, ...]) -> tuple[MetricT_co, ...]:
         if not v:
             raise ValueError("an evaluator needs at least one metric")
         return v

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Protocol, Union
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 import tyro
 from pydantic import Field
@@ -35,20 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["DefaultHooksConfig", "HookConfig", "HookList"]
 
 HookConfig = Annotated[
-    Union[
-        Annotated[RuntimeInfoHookConfig, tyro.conf.subcommand("runtime-info")],
-        Annotated[IterTimerHookConfig, tyro.conf.subcommand("timer")],
-        Annotated[DistSamplerSeedHookConfig, tyro.conf.subcommand("sampler-seed")],
-        Annotated[LoggerHookConfig, tyro.conf.subcommand("logger")],
-        Annotated[ParamSchedulerHookConfig, tyro.conf.subcommand("param-scheduler")],
-        Annotated[CheckpointHookConfig, tyro.conf.subcommand("checkpoint")],
-        Annotated[EMAHookConfig, tyro.conf.subcommand("ema")],
-        Annotated[EarlyStoppingHookConfig, tyro.conf.subcommand("early-stopping")],
-        Annotated[EmptyCacheHookConfig, tyro.conf.subcommand("empty-cache")],
-        Annotated[SyncBuffersHookConfig, tyro.conf.subcommand("sync-buffers")],
-        Annotated[ProfilerHookConfig, tyro.conf.subcommand("profiler")],
-        Annotated[CheckInvalidLossHookConfig, tyro.conf.subcommand("check-invalid-loss")],
-    ],
+    Annotated[RuntimeInfoHookConfig, tyro.conf.subcommand("runtime-info")] | Annotated[IterTimerHookConfig, tyro.conf.subcommand("timer")] | Annotated[DistSamplerSeedHookConfig, tyro.conf.subcommand("sampler-seed")] | Annotated[LoggerHookConfig, tyro.conf.subcommand("logger")] | Annotated[ParamSchedulerHookConfig, tyro.conf.subcommand("param-scheduler")] | Annotated[CheckpointHookConfig, tyro.conf.subcommand("checkpoint")] | Annotated[EMAHookConfig, tyro.conf.subcommand("ema")] | Annotated[EarlyStoppingHookConfig, tyro.conf.subcommand("early-stopping")] | Annotated[EmptyCacheHookConfig, tyro.conf.subcommand("empty-cache")] | Annotated[SyncBuffersHookConfig, tyro.conf.subcommand("sync-buffers")] | Annotated[ProfilerHookConfig, tyro.conf.subcommand("profiler")] | Annotated[CheckInvalidLossHookConfig, tyro.conf.subcommand("check-invalid-loss")],
     Field(discriminator="type"),
 ]
 """Any built-in hook config (discriminated by ``type``)."""

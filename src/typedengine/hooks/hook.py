@@ -6,14 +6,14 @@ the list of hooks that override it, so a hook that does nothing at a point costs
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 from .priority import Priority
 
 if TYPE_CHECKING:
-    from ..runner.runner import Runner
     from ..batches import DataBatch, StepOutputs
+    from ..runner.runner import Runner
 
 __all__ = ["HOOK_POINTS", "Hook"]
 

@@ -7,7 +7,7 @@ experiment's field: ``train: MyLoopConfig | EpochBasedTrainLoopConfig = MyLoopCo
 
 from __future__ import annotations
 
-from typing import Annotated, Union
+from typing import Annotated
 
 import tyro
 from pydantic import Field
@@ -18,9 +18,6 @@ from .iter_based import IterBasedTrainLoopConfig
 __all__ = ["TrainLoopConfig"]
 
 TrainLoopConfig = Annotated[
-    Union[
-        Annotated[EpochBasedTrainLoopConfig, tyro.conf.subcommand("epoch-based")],
-        Annotated[IterBasedTrainLoopConfig, tyro.conf.subcommand("iter-based")],
-    ],
+    Annotated[EpochBasedTrainLoopConfig, tyro.conf.subcommand("epoch-based")] | Annotated[IterBasedTrainLoopConfig, tyro.conf.subcommand("iter-based")],
     Field(discriminator="type"),
 ]

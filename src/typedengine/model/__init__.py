@@ -21,12 +21,27 @@ _EXPORTS: dict[str, str] = {
     "unwrap_model": ".ddp",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "BaseDataPreprocessorConfig",
+    "BaseModel",
+    "DDPConfig",
+    "DataPreprocessorConfig",
+    "FSDPConfig",
+    "ForwardMode",
+    "ImgDataPreprocessorConfig",
+    "ModelConfig",
+    "ModelWrapperConfig",
+    "NoWrapperConfig",
+    "is_model_wrapper",
+    "unwrap_model",
+]
 
 if TYPE_CHECKING:
     from .base import BaseModel as BaseModel
     from .base import ForwardMode as ForwardMode
     from .config import ModelConfig as ModelConfig
+    from .ddp import is_model_wrapper as is_model_wrapper
+    from .ddp import unwrap_model as unwrap_model
     from .preprocessor import BaseDataPreprocessorConfig as BaseDataPreprocessorConfig
     from .preprocessor import DataPreprocessorConfig as DataPreprocessorConfig
     from .preprocessor import ImgDataPreprocessorConfig as ImgDataPreprocessorConfig
@@ -34,7 +49,5 @@ if TYPE_CHECKING:
     from .wrapping import FSDPConfig as FSDPConfig
     from .wrapping import ModelWrapperConfig as ModelWrapperConfig
     from .wrapping import NoWrapperConfig as NoWrapperConfig
-    from .ddp import is_model_wrapper as is_model_wrapper
-    from .ddp import unwrap_model as unwrap_model
 
 __getattr__ = lazy_getattr(__name__, _EXPORTS)

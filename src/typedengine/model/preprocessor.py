@@ -7,7 +7,7 @@ one GPU or under DDP. Configs sit beside the classes they build.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import tyro
 from pydantic import Field, model_validator
@@ -34,7 +34,7 @@ def cast_data(data: object, device: torch.device, non_blocking: bool) -> object:
     if isinstance(data, Mapping):
         return {k: cast_data(v, device, non_blocking) for k, v in data.items()}
     if isinstance(data, tuple) and hasattr(data, "_fields"):  # namedtuple
-        make = getattr(data, "_make")
+        make = cast(Any, data)._make  # a namedtuple: rebuild it field by field
         return make(cast_data(v, device, non_blocking) for v in data)
     if isinstance(data, (list, tuple)):
         return type(data)(cast_data(v, device, non_blocking) for v in data)
@@ -92,10 +92,7 @@ class ImgDataPreprocessorConfig(Config):
 
 
 DataPreprocessorConfig = Annotated[
-    Union[
-        Annotated[BaseDataPreprocessorConfig, tyro.conf.subcommand("base")],
-        Annotated[ImgDataPreprocessorConfig, tyro.conf.subcommand("img")],
-    ],
+    Annotated[BaseDataPreprocessorConfig, tyro.conf.subcommand("base")] | Annotated[ImgDataPreprocessorConfig, tyro.conf.subcommand("img")],
     Field(discriminator="type"),
 ]
 """The built-in preprocessors (``data_preprocessor:base`` / ``data_preprocessor:img``)."""

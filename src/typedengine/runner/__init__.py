@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from ..lazy_imports import lazy_getattr
 
 _EXPORTS: dict[str, str] = {
+    "CompileConfig": ".compile",
     "RunnerConfig": ".config",
     "EnvConfig": ".env",
     "RandomnessConfig": ".randomness",
@@ -15,9 +16,18 @@ _EXPORTS: dict[str, str] = {
     "RunState": ".state",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "CompileConfig",
+    "EnvConfig",
+    "RandomnessConfig",
+    "RunState",
+    "Runner",
+    "RunnerConfig",
+    "set_random_seed",
+]
 
 if TYPE_CHECKING:
+    from .compile import CompileConfig as CompileConfig
     from .config import RunnerConfig as RunnerConfig
     from .env import EnvConfig as EnvConfig
     from .randomness import RandomnessConfig as RandomnessConfig

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import tyro
-
 from pydantic import Field, model_validator
 
 from ..config.base import Config
@@ -38,6 +37,7 @@ from ..model.config import ModelConfig
 from ..model.preprocessor import DataPreprocessorConfig
 from ..model.wrapping import DDPConfig, ModelWrapperConfig
 from ..optim import AutoScaleLRConfig, OptimWrapperUnion, ParamSchedulerConfig
+from .compile import CompileConfig
 from .env import EnvConfig, resolve_device_type
 from .randomness import RandomnessConfig
 
@@ -88,6 +88,10 @@ class RunnerConfig(Config):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Console log level.")
     visualizer: VisualizerConfig = Field(VisualizerConfig(), description="Where scalars and images are written.")
     randomness: RandomnessConfig = Field(RandomnessConfig(), description="Seed and determinism.")
+    compile: Annotated[CompileConfig, tyro.conf.subcommand("torch-compile")] | None = Field(
+        None,
+        description="torch.compile the model's forward before training (None: eager; --compile.disable turns it off).",
+    )
 
     @model_validator(mode="after")
     def _cross_field(self) -> RunnerConfig:
@@ -129,6 +133,10 @@ def cross_field_issues(cfg: RunnerConfig) -> list[ConfigIssue]:
         issues.extend(check_optim_wrapper(cfg.optim_wrapper, device_type=device_type))
     issues.extend(check_model_wrapper(cfg.model_wrapper, device_type=device_type))
     issues.extend(check_visualizer(cfg.visualizer))
+    if cfg.compile is not None:
+        from .compile import check_compile
+
+        issues.extend(check_compile(cfg.compile, path="compile"))
 
     metric_keys: frozenset[str] | None = None
     if cfg.val_evaluator is not None:

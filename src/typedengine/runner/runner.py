@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
+from typing_extensions import Self
 
 from ..data.dataloader import DataLoaderConfig
 from ..data.dataset import DatasetConfig
@@ -40,7 +41,14 @@ if TYPE_CHECKING:
     from ..logs.history import MessageHub
     from ..logs.processor import LogProcessor, LogProcessorConfig
     from ..logs.visualizer import Visualizer, VisualizerConfig
-    from ..optim import AutoScaleLRConfig, OptimWrapper, OptimWrapperDict, ParamScheduler, ParamSchedulerConfig
+    from ..optim import (
+        AutoScaleLRConfig,
+        OptimWrapper,
+        OptimWrapperDict,
+        ParamScheduler,
+        ParamSchedulerConfig,
+    )
+    from .compile import CompileConfig
     from .config import RunnerConfig
 
 __all__ = ["Runner"]
@@ -97,11 +105,13 @@ class Runner:
         visualizer: VisualizerConfig | Visualizer | None = None,
         randomness: RandomnessConfig | None = None,
         experiment_name: str | None = None,
+        compile: CompileConfig | None = None,
         config: RunnerConfig | None = None,
     ) -> None:
         from ..dist.process_group import init_distributed
 
         self.config = config
+        self._compile = compile
         env = env or EnvConfig()
         randomness = randomness or RandomnessConfig()
         self.state = RunState()
@@ -211,6 +221,7 @@ class Runner:
             visualizer=cfg.visualizer,
             randomness=cfg.randomness,
             experiment_name=cfg.experiment_name,
+            compile=cfg.compile,
             config=cfg,
         )
 
@@ -224,7 +235,7 @@ class Runner:
             destroy_distributed()
             self._owns_process_group = False
 
-    def __enter__(self) -> Runner:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -455,6 +466,11 @@ class Runner:
         init_counts = getattr(self.optim_wrapper, "initialize_count_status", None)
         if callable(init_counts):
             init_counts(self.model, self.state.iter, loop.max_iters)
+        if self._compile is not None and not self._compile.disable:
+            from .compile import compile_kwargs, compile_train_step
+
+            compile_train_step(self.model, self._compile)
+            self.logger.info(f"torch.compile on the model's forward: {compile_kwargs(self._compile)}")
         loop.run()
         self.call_hook("after_run")
         return self.unwrapped_model

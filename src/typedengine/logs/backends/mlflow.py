@@ -22,8 +22,9 @@ from pydantic import Field
 from ...config.base import Config, Tag
 
 if TYPE_CHECKING:
-    from .png import ImageArray
     from mlflow import MlflowClient
+
+    from .png import ImageArray
 
 __all__ = ["MlflowBackend", "MlflowBackendConfig", "flatten_config"]
 

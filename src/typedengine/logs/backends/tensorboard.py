@@ -17,8 +17,9 @@ from pydantic import Field
 from ...config.base import Config, Tag
 
 if TYPE_CHECKING:
-    from .png import ImageArray
     from torch.utils.tensorboard import SummaryWriter
+
+    from .png import ImageArray
 
 __all__ = ["TensorboardBackend", "TensorboardBackendConfig"]
 

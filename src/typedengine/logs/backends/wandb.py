@@ -15,8 +15,9 @@ from pydantic import Field
 from ...config.base import Config, Tag
 
 if TYPE_CHECKING:
-    from .png import ImageArray
     from wandb.sdk.wandb_run import Run
+
+    from .png import ImageArray
 
 __all__ = ["WandbBackend", "WandbBackendConfig"]
 
