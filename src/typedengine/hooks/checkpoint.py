@@ -25,6 +25,8 @@ Priority VERY_LOW: it runs after the logger and the scheduler hook have seen the
 
 from __future__ import annotations
 
+import functools
+
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -110,6 +112,7 @@ class CheckpointHook(Hook):
         export_format: ExportFormat = "auto",
         handle_signals: bool = True,
         signal_check_interval_iters: int = 10,
+        async_write: bool = True,
     ) -> None:
         if rule and len(rule) not in (1, len(save_best)):
             raise ValueError(
@@ -138,6 +141,7 @@ class CheckpointHook(Hook):
         self.export_format: ExportFormat = export_format
         self.handle_signals = handle_signals
         self.signal_check_interval_iters = signal_check_interval_iters
+        self.async_write = async_write
         self.out_dir: Path | None = None
         self._preemption: PreemptionHandler | None = None
         self._last_saved_iter = -1
@@ -223,6 +227,7 @@ class CheckpointHook(Hook):
                 out_dir=directory,
                 save_optimizer=self.save_optimizer,
                 save_param_scheduler=self.save_param_scheduler,
+                background=self.async_write,
             )
         except BaseException:
             state.kept_checkpoints, state.last_checkpoint = kept_before, last_before
@@ -232,7 +237,8 @@ class CheckpointHook(Hook):
             protected = set(state.best_checkpoints.values())
             for old in doomed:
                 if old not in protected:
-                    self._remove(runner, old)
+                    # queued behind the write: deleted only once the new file is safe
+                    runner.checkpoint_writer.submit(functools.partial(self._remove, runner, old))
         return path
 
     def _relative(self, runner: Runner, path: Path) -> str:
@@ -296,13 +302,14 @@ class CheckpointHook(Hook):
                 save_optimizer=False,
                 save_param_scheduler=False,
                 update_pointer=False,
+                background=self.async_write,
             )
             runner.logger.info(
                 f"The best checkpoint with {metrics[key]:.4f} {key} at {count} {unit} is saved to {filename}."
             )
             still_used = previous in state.best_checkpoints.values() or previous in state.kept_checkpoints
             if runner.rank == 0 and previous and not still_used:
-                self._remove(runner, previous)
+                runner.checkpoint_writer.submit(functools.partial(self._remove, runner, previous))
         if state.last_checkpoint:
             # the last regular checkpoint predates this best score: re-save so a resume knows it
             self._save_regular(runner, self.filename_tmpl.format(count))
@@ -317,6 +324,7 @@ class CheckpointHook(Hook):
             name = state.last_checkpoint
         else:
             name = self._relative(runner, self._save_regular(runner, f"iter_{state.iter}.pth"))
+        runner.flush_checkpoints()
         runner.logger.warning(
             f"{self._preemption.signal_name}: saved {name}; exiting with code 75 (resume with resume=True)"
         )
@@ -330,6 +338,7 @@ class CheckpointHook(Hook):
             self._preemption.uninstall()
         if not self.published_keys or runner.rank != 0:
             return
+        runner.flush_checkpoints()
         from ..checkpoint.export import export_checkpoint
         from ..checkpoint.io import load_checkpoint_file
 
@@ -412,6 +421,10 @@ class CheckpointHookConfig(Config):
     signal_check_interval_iters: int = Field(
         10, ge=1, description="In distributed runs, ranks agree on a stop request every N iterations."
     )
+    async_write: bool = Field(
+        True,
+        description="Write files on a background thread (training continues; at most one save in flight).",
+    )
 
     @field_validator("save_best", "published_keys", mode="before")
     @classmethod
@@ -461,4 +474,5 @@ class CheckpointHookConfig(Config):
             export_format=self.export_format,
             handle_signals=self.handle_signals,
             signal_check_interval_iters=self.signal_check_interval_iters,
+            async_write=self.async_write,
         )

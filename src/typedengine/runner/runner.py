@@ -110,8 +110,11 @@ class Runner:
     ) -> None:
         from ..dist.process_group import init_distributed
 
+        from ..checkpoint.writer import CheckpointWriter
+
         self.config = config
         self._compile = compile
+        self.checkpoint_writer = CheckpointWriter(background=True)
         env = env or EnvConfig()
         randomness = randomness or RandomnessConfig()
         self.state = RunState()
@@ -230,6 +233,7 @@ class Runner:
         """Flush and close the visualizer backends and leave the process group this runner joined."""
         from ..dist.process_group import destroy_distributed
 
+        self.checkpoint_writer.close()
         self.visualizer.close()
         if self._owns_process_group:
             destroy_distributed()
@@ -471,7 +475,10 @@ class Runner:
 
             compile_train_step(self.model, self._compile)
             self.logger.info(f"torch.compile on the model's forward: {compile_kwargs(self._compile)}")
-        loop.run()
+        try:
+            loop.run()
+        finally:
+            self.flush_checkpoints()
         self.call_hook("after_run")
         return self.unwrapped_model
 
@@ -537,21 +544,43 @@ class Runner:
         save_optimizer: bool = True,
         save_param_scheduler: bool = True,
         update_pointer: bool = True,
+        background: bool = True,
     ) -> Path:
-        """Write a checkpoint atomically (``before_save_checkpoint`` hooks may add entries); returns its path."""
+        """Write a checkpoint atomically (``before_save_checkpoint`` hooks may add entries); returns its path.
+
+        With ``background=True`` the state is snapshotted here and the file write, fsync, rename and
+        pointer update run on the checkpoint writer's thread (``checkpoint_writer``), in order; at most one
+        checkpoint is in flight (a save first waits for the previous one), so a crash loses at most the
+        newest save and never corrupts the previous one. Call :meth:`flush_checkpoints` before reading the
+        file back. ``background=False`` writes before returning.
+        """
         from ..checkpoint.contents import gather_checkpoint
         from ..checkpoint.io import save_checkpoint_file, write_pointer
+        from ..checkpoint.writer import snapshot
 
         ckpt = gather_checkpoint(self, save_optimizer=save_optimizer, save_param_scheduler=save_param_scheduler)
         self.call_hook("before_save_checkpoint", checkpoint=ckpt)
-        directory = out_dir or self.work_dir
-        path = directory / filename
+        path = (out_dir or self.work_dir) / filename
         if self.rank == 0:
-            save_checkpoint_file(ckpt, path)
-            if update_pointer:
-                write_pointer(self.work_dir, path)
+            self.checkpoint_writer.flush()  # at most one checkpoint in flight
+            frozen = snapshot(ckpt) if background else ckpt
+            work_dir = self.work_dir
+
+            def write() -> None:
+                save_checkpoint_file(frozen, path)  # type: ignore[arg-type]  # snapshot keeps the dict shape
+                if update_pointer:
+                    write_pointer(work_dir, path)
+
+            if background:
+                self.checkpoint_writer.submit(write)
+            else:
+                write()
         dist_ops.barrier()
         return path
+
+    def flush_checkpoints(self) -> None:
+        """Wait for queued checkpoint writes; raise the first write error (e.g. a full disk)."""
+        self.checkpoint_writer.flush()
 
     def resume(self, path: str | Path) -> None:
         """Restore weights, optimizer, schedulers, RNG, progress and sampler position from a checkpoint."""
