@@ -89,6 +89,10 @@ class BaseModel(nn.Module):
 
         Returns ``(loss, log_vars)``; ``log_vars["loss"]`` is the detached total and comes first.
         """
+        if type(losses) is dict and len(losses) == 1:
+            only = losses.get("loss")
+            if isinstance(only, torch.Tensor) and only.dim() == 0:  # the common case, without the loop
+                return only, {"loss": only.detach()}
         if not isinstance(losses, Mapping):
             raise TypeError(
                 f"forward(mode='loss') must return a dict of tensors, got {type(losses).__name__}"

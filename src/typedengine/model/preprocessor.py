@@ -30,7 +30,7 @@ def cast_data(data: object, device: torch.device, non_blocking: bool) -> object:
     import torch
 
     if isinstance(data, torch.Tensor):
-        return data.to(device, non_blocking=non_blocking)
+        return data if data.device == device else data.to(device, non_blocking=non_blocking)
     if isinstance(data, Mapping):
         return {k: cast_data(v, device, non_blocking) for k, v in data.items()}
     if isinstance(data, tuple) and hasattr(data, "_fields"):  # namedtuple

@@ -19,8 +19,8 @@ Example::
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
@@ -177,14 +177,16 @@ class OptimWrapper:
         if value is not None:
             self._scalars[self.clip_grad.log_name] = value.detach()
 
-    @contextmanager
-    def optim_context(self, model: nn.Module) -> Iterator[None]:
+    def optim_context(self, model: nn.Module) -> AbstractContextManager[None]:
         """Context for forward + loss: skips the gradient all-reduce (DDP ``no_sync``, FSDP2
-        ``set_requires_gradient_sync``) on every micro-batch but the last of an accumulation window."""
+        ``set_requires_gradient_sync``) on every micro-batch but the last of an accumulation window.
+
+        Without accumulation every backward synchronises, so this is a no-op (and costs nothing)."""
+        if self._accumulative_counts == 1:
+            return nullcontext()
         from ..model.ddp import gradient_sync
 
-        with gradient_sync(model, self.should_sync()):
-            yield
+        return gradient_sync(model, self.should_sync())
 
     def log_scalars(self) -> dict[str, torch.Tensor]:
         """Values to log from the last step as device tensors (``grad_norm`` when clipping by norm)."""
