@@ -105,8 +105,9 @@ def test_epoch_loop_sigkill_mid_epoch_and_mid_accumulation(tmp_path: Path) -> No
         assert latest is not None
         resumed_from.append(latest.name)
         state = load_checkpoint_file(latest)["run_state"]
-        # the last save before the kill, or (written in the background, at most one in flight) the one before
-        assert isinstance(state, dict) and state["iter"] in (k - k % 2, k - k % 2 - 2), note
+        # the last save before the kill (every 2 iterations, and at epoch ends), or the one before it:
+        # files are written in the background with at most one save in flight
+        assert isinstance(state, dict) and k - k % 2 - 2 <= state["iter"] <= k, note
     out = _train({**spec, "work_dir": str(work), "resume": True})
     assert out.returncode == 0, f"{note}: {out.stderr[-3000:]}"
     _assert_equal(ref, _final(work), f"{note}, resumed from {resumed_from}")
@@ -186,8 +187,12 @@ def test_max_keep_ckpts_survives_resume(tmp_path: Path) -> None:
     work = tmp_path / "keep"
     out = _train({**spec, "work_dir": str(work), "kill_at_iter": 11})
     assert out.returncode == -9
-    # iter_9 may still have been in flight (background writes): then iter_3 was not pruned yet
-    assert sorted(p.name for p in work.glob("*.pth")) in (["iter_6.pth", "iter_9.pth"], ["iter_3.pth", "iter_6.pth"])
+    # iter_9 may still have been in flight (background writes), or written but iter_3 not yet pruned
+    assert sorted(p.name for p in work.glob("*.pth")) in (
+        ["iter_6.pth", "iter_9.pth"],
+        ["iter_3.pth", "iter_6.pth"],
+        ["iter_3.pth", "iter_6.pth", "iter_9.pth"],
+    )
     out = _train({**spec, "work_dir": str(work), "resume": True})
     assert out.returncode == 0, out.stderr[-3000:]
     assert sorted(p.name for p in work.glob("*.pth")) == ["iter_21.pth", "iter_24.pth"]

@@ -26,6 +26,7 @@ Priority VERY_LOW: it runs after the logger and the scheduler hook have seen the
 from __future__ import annotations
 
 import functools
+import re
 
 import math
 import os
@@ -155,6 +156,7 @@ class CheckpointHook(Hook):
         if runner.rank == 0:
             for stale in remove_stale_temporaries(self.out_dir):
                 runner.logger.info(f"removed an incomplete checkpoint left by a killed save: {stale}")
+            self._prune_orphans(runner)
         if self.handle_signals:
             from ..checkpoint.preemption import PreemptionHandler
 
@@ -240,6 +242,30 @@ class CheckpointHook(Hook):
                     # queued behind the write: deleted only once the new file is safe
                     runner.checkpoint_writer.submit(functools.partial(self._remove, runner, old))
         return path
+
+    def _prune_orphans(self, runner: Runner) -> None:
+        """After a resume, delete regular checkpoints older than the kept ones that a kill left behind.
+
+        A run killed after a new file was written but before the oldest one was pruned leaves one file too
+        many; ``max_keep_ckpts`` would never see it again (it is not in the kept list any more).
+        """
+        state = runner.state
+        if self.max_keep_ckpts <= 0 or not state.kept_checkpoints:
+            return
+        prefix, _, suffix = self.filename_tmpl.partition("{}")
+        pattern = re.compile(re.escape(prefix) + r"(\d+)" + re.escape(suffix) + r"$")
+        directory = self._dir(runner)
+        kept = set(state.kept_checkpoints) | set(state.best_checkpoints.values())
+        counts = [int(m.group(1)) for k in state.kept_checkpoints if (m := pattern.search(Path(k).name))]
+        if not counts:
+            return
+        oldest_kept = min(counts)
+        for path in directory.glob(f"{prefix}*{suffix}"):
+            m = pattern.fullmatch(path.name)
+            name = self._relative(runner, path)
+            if m and int(m.group(1)) < oldest_kept and name not in kept:
+                self._remove(runner, name)
+                runner.logger.info(f"removed {name}: beyond max_keep_ckpts={self.max_keep_ckpts} (left by a kill)")
 
     def _relative(self, runner: Runner, path: Path) -> str:
         return Path(os.path.relpath(path.absolute(), runner.work_dir.absolute())).as_posix()
