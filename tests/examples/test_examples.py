@@ -107,3 +107,28 @@ def test_gan_example_runs(tmp_path: Path) -> None:
     res = run([str(EXAMPLES / "04_gan_two_optimizers.py"), "--train.max-epochs", "1", "--work-dir", str(tmp_path / "w")], tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "generated mean" in res.stdout
+
+
+def test_digits_trains_with_bf16_amp_on_cpu(tmp_path: Path) -> None:
+    res = run(
+        [
+            str(EXAMPLES / "01_digits.py"),
+            "optim-wrapper:amp",
+            "--optim-wrapper.dtype",
+            "bfloat16",
+            "--optim-wrapper.optimizer.lr",
+            "0.05",
+            "--optim-wrapper.optimizer.momentum",
+            "0.9",
+            "--train.max-epochs",
+            "4",
+            "--work-dir",
+            str(tmp_path / "w"),
+        ],
+        tmp_path,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    import re
+
+    accs = [float(a) for a in re.findall(r"Epoch\(val\) \[\d\]\[2/2\]  accuracy: ([\d.]+)", res.stdout + res.stderr)]
+    assert len(accs) == 4 and accs[-1] > 85.0, accs

@@ -31,6 +31,7 @@ CheckpointHook` does).
 from __future__ import annotations
 
 import datetime
+import functools
 import os
 import platform
 from collections.abc import Iterator, Mapping, Sequence
@@ -88,6 +89,12 @@ def committed_progress(
 
 def package_versions() -> dict[str, str]:
     """Versions of typedengine, torch and Python (stored in every checkpoint's meta)."""
+    return dict(_versions())
+
+
+@functools.cache
+def _versions() -> tuple[tuple[str, str], ...]:
+    """Looked up once per process (package metadata scans take milliseconds)."""
     from importlib.metadata import PackageNotFoundError, version
 
     import torch
@@ -96,7 +103,7 @@ def package_versions() -> dict[str, str]:
         te_version = version("typedengine")
     except PackageNotFoundError:  # running from a source tree that was not installed
         te_version = "unknown"
-    return {"typedengine": te_version, "torch": str(torch.__version__), "python": platform.python_version()}
+    return (("typedengine", te_version), ("torch", str(torch.__version__)), ("python", platform.python_version()))
 
 
 def _dataset_meta(runner: Runner) -> object:

@@ -31,6 +31,9 @@ def _flush_all_at_exit() -> None:
         writer._drain_quietly()
 
 
+_ATOMS = (int, float, str, bool, type(None))
+
+
 def snapshot(obj: object) -> object:
     """A deep copy of ``obj`` whose tensors no longer share memory with live parameters or buffers.
 
@@ -45,6 +48,8 @@ def snapshot(obj: object) -> object:
     if isinstance(obj, Mapping):
         return {k: snapshot(v) for k, v in obj.items()}
     if isinstance(obj, list):
+        if all(type(v) in _ATOMS for v in obj):  # e.g. a log history: nothing inside can change
+            return list(obj)
         return [snapshot(v) for v in obj]
     if isinstance(obj, tuple):
         return tuple(snapshot(v) for v in obj)

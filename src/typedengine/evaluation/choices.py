@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Union
+from typing import Annotated
 
 import tyro
 from pydantic import Field
@@ -13,10 +13,7 @@ from .torchmetric import TorchMetricConfig
 __all__ = ["BuiltinMetricConfig"]
 
 BuiltinMetricConfig = Annotated[
-    Union[
-        Annotated[AccuracyConfig, tyro.conf.subcommand("accuracy")],
-        Annotated[TorchMetricConfig, tyro.conf.subcommand("torchmetric")],
-    ],
+    Annotated[AccuracyConfig, tyro.conf.subcommand("accuracy")] | Annotated[TorchMetricConfig, tyro.conf.subcommand("torchmetric")],
     Field(discriminator="type"),
 ]
 """The built-in metrics: ``accuracy`` and ``torchmetric`` (any torchmetrics metric)."""

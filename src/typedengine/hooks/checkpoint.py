@@ -26,10 +26,9 @@ Priority VERY_LOW: it runs after the logger and the scheduler hook have seen the
 from __future__ import annotations
 
 import functools
-import re
-
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal

@@ -108,9 +108,8 @@ class Runner:
         compile: CompileConfig | None = None,
         config: RunnerConfig | None = None,
     ) -> None:
-        from ..dist.process_group import init_distributed
-
         from ..checkpoint.writer import CheckpointWriter
+        from ..dist.process_group import init_distributed
 
         self.config = config
         self._compile = compile
