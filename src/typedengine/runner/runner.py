@@ -557,11 +557,12 @@ class Runner:
         from ..checkpoint.io import save_checkpoint_file, write_pointer
         from ..checkpoint.writer import snapshot
 
+        # at most one checkpoint in flight; hooks below see the previous save complete on disk
+        self.checkpoint_writer.flush()
         ckpt = gather_checkpoint(self, save_optimizer=save_optimizer, save_param_scheduler=save_param_scheduler)
         self.call_hook("before_save_checkpoint", checkpoint=ckpt)
         path = (out_dir or self.work_dir) / filename
         if self.rank == 0:
-            self.checkpoint_writer.flush()  # at most one checkpoint in flight
             frozen = snapshot(ckpt) if background else ckpt
             work_dir = self.work_dir
 
