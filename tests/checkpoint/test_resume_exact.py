@@ -79,8 +79,9 @@ def _every_checkpoint_loads_weights_only(work_dir: Path) -> int:
 
 
 def _kill_points(rng: random.Random, total: int, count: int, every: int = 1) -> list[int]:
-    """Distinct kill iterations (any iteration, epoch ends after a partial batch included)."""
-    return sorted(rng.sample(range(2, total), count))
+    """Distinct kill iterations (epoch ends after a partial batch included), late enough that a save is
+    on disk: files are written in the background with at most one save in flight."""
+    return sorted(rng.sample(range(2 * every + 1, total), count))
 
 
 def test_epoch_loop_sigkill_mid_epoch_and_mid_accumulation(tmp_path: Path) -> None:
@@ -118,7 +119,9 @@ def test_iteration_loop_sigkill_including_during_a_save_then_sigterm(tmp_path: P
     spec: dict[str, object] = {"epoch_loop": False, "max_iters": 30, "interval": 2, "accumulate": 3}
     ref = _reference(tmp_path, spec)
     rng = random.Random(SEED + 1)
-    kill = rng.randrange(3, 12)
+    # >= 5: saves run in the background (at most one in flight), so a kill needs two saves scheduled
+    # before it to be sure the first one is on disk
+    kill = rng.randrange(5, 12)
     nth_save = rng.randrange(8, 11)  # the 8th..10th file written by the second process
     cut = rng.randrange(500, 6000)
     note = f"TE_RESUME_SEED={SEED}: kill at {kill}, kill in save #{nth_save} after {cut} bytes"
