@@ -20,6 +20,22 @@ def test_topk_accuracy_in_percent() -> None:
     assert acc.results == []  # cleared for the next evaluation
 
 
+@pytest.mark.parametrize("topk", [(1,), (3,), (1, 3, 5), (5, 2)])
+def test_topk_matches_a_per_sample_count(topk: tuple[int, ...]) -> None:
+    g = torch.Generator().manual_seed(7)
+    scores = torch.randn(300, 10, generator=g)
+    labels = torch.randint(0, 10, (300,), generator=g)
+    acc = Accuracy(topk=topk)
+    for start in range(0, 300, 64):  # uneven batches
+        acc.process(None, (scores[start : start + 64], labels[start : start + 64]))
+    got = acc.evaluate(300)
+    order = scores.argsort(dim=1, descending=True)
+    for k in topk:
+        hits = sum(int(labels[i]) in order[i, :k].tolist() for i in range(300))
+        key = "accuracy" if len(topk) == 1 else f"accuracy/top{k}"
+        assert got[key] == pytest.approx(100.0 * hits / 300)
+
+
 def test_evaluator_rejects_duplicate_keys() -> None:
     ev = Evaluator([Accuracy(), Accuracy()])
     ev.process((torch.eye(2), torch.tensor([0, 1])))

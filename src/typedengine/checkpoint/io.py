@@ -91,6 +91,8 @@ def check_serialisable(obj: object, root: str = "checkpoint") -> None:
     leaves = (int, float, bool, str, bytes, type(None), torch.dtype, torch.device, torch.Size)
     containers_map = (dict, collections.OrderedDict)
     containers_seq = (list, tuple)
+    key_types = {str, int, float, bool, type(None)}
+    atoms = {*leaves, torch.Tensor, torch.nn.Parameter}
     stack: list[tuple[str, object]] = [(root, obj)]
     while stack:
         path, value = stack.pop()
@@ -100,14 +102,16 @@ def check_serialisable(obj: object, root: str = "checkpoint") -> None:
         if kind in containers_map:
             assert isinstance(value, dict)
             for key, item in value.items():
-                if type(key) not in (str, int, float, bool, type(None)):
+                if type(key) not in key_types:
                     raise TypeError(f"{path} has a key of type {type(key).__qualname__}: {key!r}")
-                stack.append((f"{path}[{key!r}]", item))
+                if type(item) not in atoms:  # leaves need no path: only what is descended into
+                    stack.append((f"{path}[{key!r}]", item))
             continue
         if kind in containers_seq:
             assert isinstance(value, (list, tuple))
             for i, item in enumerate(value):
-                stack.append((f"{path}[{i}]", item))
+                if type(item) not in atoms:
+                    stack.append((f"{path}[{i}]", item))
             continue
         raise TypeError(
             f"{path} is a {kind.__module__}.{kind.__qualname__}; a checkpoint may hold only tensors, numbers, "
@@ -249,21 +253,39 @@ def _layout_digest(f: BinaryIO, archive_end: int) -> str:
 class _TailWriter:
     """File-like sink for ``torch.save``: writes every chunk and remembers the total size."""
 
+    # torch's zip writer emits many small records (headers, pickled bytes): they are gathered up to this
+    # size and written together; a chunk at least this large goes straight to the file
+    _BUFFER_BYTES = 1 << 20
+
     def __init__(self, raw: BinaryIO) -> None:
         self.raw = raw
         self.size = 0
+        self._buffer = bytearray()
 
     def write(self, data: bytes | memoryview) -> int:
         view = memoryview(data).cast("B")
-        _write_all(self.raw, view)
-        self.size += view.nbytes
-        return view.nbytes
+        n = view.nbytes
+        if n >= self._BUFFER_BYTES:
+            self._drain()
+            _write_all(self.raw, view)
+        else:
+            self._buffer += view
+            if len(self._buffer) >= self._BUFFER_BYTES:
+                self._drain()
+        self.size += n
+        return n
+
+    def _drain(self) -> None:
+        if self._buffer:
+            _write_all(self.raw, memoryview(self._buffer))
+            self._buffer = bytearray()
 
     def flush(self) -> None:
-        pass
+        self._drain()
 
     def finish(self, path: Path) -> str:
         """Append the trailer (as the zip comment) and return the directory digest."""
+        self._drain()
         try:
             digest = _layout_digest(self.raw, self.size)
             self.raw.seek(self.size - 2)

@@ -40,16 +40,27 @@ class Accuracy(BaseMetric):
         if not isinstance(scores, torch.Tensor) or not isinstance(labels, torch.Tensor):
             raise TypeError("Accuracy expects tensors for scores and labels")
         kmax = max(self.topk)
-        top = scores.topk(kmax, dim=1).indices  # (N, kmax)
-        hit = top.eq(labels.view(-1, 1))  # (N, kmax)
-        per_k = torch.stack([hit[:, :k].any(dim=1) for k in self.topk], dim=1)  # (N, K)
-        self.results.extend(per_k.cpu().tolist())  # one entry per sample (exact distributed counting)
+        if kmax == 1:
+            hit = scores.topk(1, dim=1).indices[:, 0].eq(labels.view(-1))  # (N,)
+            codes = hit.to(torch.int64)
+        else:
+            top = scores.topk(kmax, dim=1).indices  # (N, kmax)
+            match = top.eq(labels.view(-1, 1))  # (N, kmax): at most one True per row
+            first = match.to(torch.int64).argmax(dim=1)  # the label's rank, where present
+            found = match.any(dim=1)
+            # bit i set when the label is within the top ``topk[i]``
+            codes = torch.zeros_like(first)
+            for i, k in enumerate(self.topk):
+                codes |= (found & (first < k)).to(torch.int64) << i
+        # one int per sample (exact distributed counting): bit i = hit within the top ``topk[i]``
+        self.results.extend(codes.cpu().tolist())
 
     def compute_metrics(self, results: list[object]) -> dict[str, float]:
         import torch
 
         n = len(results)
-        sums = torch.tensor(results, dtype=torch.long).reshape(n, len(self.topk)).sum(dim=0).tolist()
+        codes = torch.tensor(results, dtype=torch.int64)
+        sums = [int(((codes >> i) & 1).sum()) for i in range(len(self.topk))]
         if len(self.topk) == 1:
             return {"accuracy": 100.0 * sums[0] / n}
         return {f"accuracy/top{k}": 100.0 * s / n for k, s in zip(self.topk, sums)}

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
 from ..config.base import Config, Tag
+from ..optim.wrapper import OptimWrapper
 from .hook import Hook
 from .priority import Priority
 
@@ -32,6 +33,10 @@ __all__ = ["RuntimeInfoHook", "RuntimeInfoHookConfig"]
 
 def _push(hub: MessageHub, key: str, value: object) -> None:
     """Push numbers and one-element tensors (checked via ``numel``, which does not sync); skip the rest."""
+    kind = type(value)
+    if kind is float or kind is int:
+        hub.update_scalar(key, value)  # type: ignore[arg-type]  # checked: a number
+        return
     import torch  # already loaded by the time a step runs: a dict lookup
 
     if isinstance(value, torch.Tensor):
@@ -61,6 +66,21 @@ def _mean_over_ranks(outputs: Mapping[str, object]) -> dict[str, object]:
     return merged
 
 
+_TRAIN_KEYS: dict[str, str] = {}
+
+
+def _train_key(name: str) -> str:
+    """``train/<name>``, formatted once per name (the per-iteration path does not build strings)."""
+    key = _TRAIN_KEYS[name] = f"train/{name}"
+    return key
+
+
+def _tensor_type() -> type:
+    import torch  # loaded before any step runs: a dict lookup
+
+    return torch.Tensor
+
+
 class RuntimeInfoHook(Hook):
     """Pushes lr, step outputs, optimizer scalars and metrics into ``runner.message_hub`` (VERY_HIGH)."""
 
@@ -88,9 +108,14 @@ class RuntimeInfoHook(Hook):
         wrapper = runner.optim_wrapper
         if wrapper is None:
             return
+        if type(wrapper).get_lr is OptimWrapper.get_lr and wrapper.base_param_settings is None:  # type: ignore[union-attr]
+            # one optimizer with one or several groups and no base settings: its first group's lr
+            lr = wrapper.optimizer.param_groups[0]["lr"]  # type: ignore[union-attr]
+            hub.update_scalar("train/lr", lr if type(lr) is float else float(lr))
+            return
         for key, values in wrapper.get_lr().items():
             if values:
-                hub.update_scalar(f"train/{key}", float(values[0]))
+                hub.update_scalar(_TRAIN_KEYS.get(key) or _train_key(key), float(values[0]))
 
     def after_train_iter(
         self,
@@ -103,12 +128,17 @@ class RuntimeInfoHook(Hook):
         if outputs:
             if runner.world_size > 1:
                 outputs = _mean_over_ranks(outputs)
-            for key, value in outputs.items():
-                _push(hub, f"train/{key}", value)
+            tensor_type = _tensor_type()
+            for name, value in outputs.items():
+                key = _TRAIN_KEYS.get(name) or _train_key(name)
+                if type(value) is tensor_type and value.dim() == 0:  # type: ignore[attr-defined]
+                    hub.update_scalar(key, value)  # type: ignore[arg-type]  # checked: a 0-dim tensor
+                else:
+                    _push(hub, key, value)
         wrapper = runner.optim_wrapper
         if wrapper is not None:
-            for key, tensor in wrapper.log_scalars().items():
-                _push(hub, f"train/{key}", tensor)
+            for name, tensor in wrapper.log_scalars().items():
+                _push(hub, _TRAIN_KEYS.get(name) or _train_key(name), tensor)
 
     def after_val_epoch(self, runner: Runner, metrics: Mapping[str, float] | None = None) -> None:
         for key, value in (metrics or {}).items():

@@ -31,6 +31,11 @@ __all__ = ["History", "MessageHub"]
 _MAX_PENDING = 1000
 
 
+# ``torch.Tensor`` once a tensor has been pushed (the fast path compares exact types; subclasses take the
+# general path); kept lazy so that reading saved histories does not import torch.
+_TENSOR_TYPE: list[type | None] = [None]
+
+
 def _is_tensor(value: object) -> bool:
     # avoid importing torch for plain floats (keeps the module cheap for readers of saved histories)
     return type(value).__module__.startswith("torch") and hasattr(value, "numel")
@@ -61,10 +66,24 @@ class History:
         self._pending: list[tuple[torch.Tensor | float, int]] = []
         self._total = 0.0
         self._total_count = 0
+        self._uniform = True  # every count ever appended is 1: means need no weights
 
     # --- writing ---------------------------------------------------------------------------------------
     def update(self, value: float | torch.Tensor, count: int = 1) -> None:
         """Append ``value`` (the mean of ``count`` samples). Tensors are kept on device until read."""
+        kind = type(value)
+        if count == 1:  # the per-iteration path: one type check, no conversions
+            if kind is float and not self._pending:
+                self._values.append(value)  # type: ignore[arg-type]  # checked: a float
+                self._counts.append(1)
+                self._total += value  # type: ignore[assignment, operator]  # checked: a float
+                self._total_count += 1
+                return
+            if kind is _TENSOR_TYPE[0] and value.requires_grad is False and value.dim() == 0:  # type: ignore[union-attr]
+                self._pending.append((value, 1))  # type: ignore[arg-type]  # checked: a 0-dim tensor
+                if len(self._pending) >= _MAX_PENDING:
+                    self._flush()
+                return
         if count < 1:
             raise ValueError(f"count must be >= 1, got {count}")
         if isinstance(value, (int, float)) or (not _is_tensor(value) and hasattr(value, "__float__")):
@@ -80,12 +99,18 @@ class History:
             )
         if value.numel() != 1:
             raise ValueError(f"a scalar history takes a one-element tensor, got shape {tuple(value.shape)}")
+        if _TENSOR_TYPE[0] is None:
+            import torch
+
+            _TENSOR_TYPE[0] = torch.Tensor
         tensor = value.detach()
         self._pending.append((tensor.reshape(()) if tensor.dim() else tensor, count))
         if len(self._pending) >= _MAX_PENDING:
             self._flush()
 
     def _append(self, value: float, count: int) -> None:
+        if count != 1:
+            self._uniform = False
         self._values.append(value)
         self._counts.append(count)
         self._total += value * count
@@ -98,6 +123,29 @@ class History:
         import torch
 
         pending, self._pending = self._pending, []
+        values = [v for v, _ in pending]
+        if not any(type(v) is float for v in values):
+            # the usual case: only tensors, on one device — one stack, one host copy
+            try:
+                stacked = torch.stack(values)  # type: ignore[arg-type]  # checked: no floats
+            except RuntimeError:  # several devices: grouped below
+                pass
+            else:
+                if not stacked.dtype.is_floating_point:
+                    stacked = stacked.double()
+                elif stacked.dtype.itemsize < 4:  # fp16/bf16: exact in float32
+                    stacked = stacked.float()
+                values_, counts_ = self._values, self._counts
+                total, total_count = self._total, self._total_count
+                for f, (_, count) in zip(stacked.tolist(), pending):
+                    values_.append(f)
+                    counts_.append(count)
+                    total += f * count
+                    total_count += count
+                    if count != 1:
+                        self._uniform = False
+                self._total, self._total_count = total, total_count
+                return
         groups: dict[tuple[torch.device, torch.dtype], list[tuple[int, torch.Tensor]]] = {}
         converted: list[float] = [0.0] * len(pending)
         for i, (v, _) in enumerate(pending):
@@ -136,6 +184,15 @@ class History:
 
     def mean(self, window: int | None = None) -> float:
         """Count-weighted mean of the last ``window`` entries (all kept entries when ``None``)."""
+        if self._uniform:  # all counts 1: the same sums, without building weight lists
+            if self._pending:
+                self._flush()
+            values = self._values
+            n = len(values)
+            if n and (window is None or window >= n):
+                return sum(values) / n
+            if n and window is not None and window >= 1:
+                return sum(islice(reversed(values), window)) / window
         values, counts = self._window(window)
         return sum(v * c for v, c in zip(values, counts)) / sum(counts)
 
@@ -185,9 +242,12 @@ class History:
         self._values.clear()
         self._counts.clear()
         self._pending.clear()
+        self._uniform = True
         for v, c in zip(values, counts):
             self._values.append(float(v))
             self._counts.append(int(c))
+            if int(c) != 1:
+                self._uniform = False
         total = state.get("total")
         total_count = state.get("total_count")
         if isinstance(total, (int, float)) and isinstance(total_count, int):

@@ -177,6 +177,7 @@ class LogProcessor:
         self.num_digits = num_digits
         self.mean_pattern = re.compile(mean_pattern)
         self.pad_iter = pad_iter
+        self._averaged: dict[str, bool] = {}  # name -> matches mean_pattern (decided once per name)
 
     # --- statistics ------------------------------------------------------------------------------------
     def _window(self, window: Window, pos: LogPosition) -> int | None:
@@ -199,16 +200,17 @@ class LogProcessor:
     def collect(self, hub: MessageHub, pos: LogPosition) -> dict[str, float]:
         """Smoothed values of every ``<mode>/`` scalar, keyed without the prefix (custom rules applied)."""
         prefix = f"{pos.mode}/"
+        cut = len(prefix)
+        averaged = self._averaged
         out: dict[str, float] = {}
-        for key in hub.scalar_keys(prefix):
-            name = key[len(prefix) :]
-            history = hub.get_scalar(key)
-            if len(history) == 0:
+        for key, history in hub.scalars.items():
+            if not key.startswith(prefix) or len(history) == 0:
                 continue
-            if self.mean_pattern.fullmatch(name):
-                out[name] = history.mean(self.window_size)
-            else:
-                out[name] = history.current()
+            name = key[cut:]
+            mean = averaged.get(name)
+            if mean is None:
+                mean = averaged[name] = self.mean_pattern.fullmatch(name) is not None
+            out[name] = history.mean(self.window_size) if mean else history.current()
         for rule in self.custom:
             key = prefix + rule.key
             if not hub.has_scalar(key) or len(hub.get_scalar(key)) == 0:

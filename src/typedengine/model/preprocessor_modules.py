@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -36,8 +36,24 @@ class BaseDataPreprocessor(nn.Module):
         return cast_data(data, self.device, self.non_blocking)
 
     def forward(self, data: object, training: bool = False) -> object:
-        """Return the batch on the model's device. ``training`` lets subclasses augment only in training."""
-        return self.cast_data(data)
+        """Return the batch on the model's device. ``training`` lets subclasses augment only in training.
+
+        A list, tuple or dict of tensors already on the device is returned as it is (no copy of the
+        container): the per-iteration cost of a batch that needs no move is one device check per tensor.
+        """
+        device = self._buffers["_device_probe"].device  # type: ignore[union-attr]  # registered in __init__
+        kind = type(data)
+        if kind is list or kind is tuple:
+            items: Iterable[object] = data  # type: ignore[assignment]  # checked: a list or tuple
+        elif kind is dict:
+            items = data.values()  # type: ignore[attr-defined]  # checked: a dict
+        else:
+            return cast_data(data, device, self.non_blocking)
+        tensor = torch.Tensor
+        for item in items:
+            if type(item) is not tensor or item.device != device:  # type: ignore[attr-defined]
+                return cast_data(data, device, self.non_blocking)
+        return data
 
 
 class ImgDataPreprocessor(BaseDataPreprocessor):
