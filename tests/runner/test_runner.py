@@ -82,6 +82,43 @@ def test_iteration_based_training_and_validation_cadence(tmp_path: Path) -> None
     assert train_iters == list(range(10))
 
 
+class ModeProbe(te.Hook):
+    """Records the model's mode at every training iteration; validates from a hook after iteration 2."""
+
+    def __init__(self) -> None:
+        self.modes: list[bool] = []
+
+    def before_train_iter(self, runner: te.Runner, batch_idx: int, data_batch: object = None) -> None:
+        self.modes.append(runner.model.training)
+
+    def after_train_iter(
+        self, runner: te.Runner, batch_idx: int, data_batch: object = None, outputs: object = None
+    ) -> None:
+        if runner.state.iter == 1:
+            runner.val_loop.run()  # a hook's own validation in the middle of training
+
+
+@pytest.mark.parametrize("loop", ["epoch", "iter"])
+def test_validation_inside_training_hands_back_a_training_model(tmp_path: Path, loop: str) -> None:
+    probe = ModeProbe()
+    train: te.TrainLoopConfig = (
+        te.EpochBasedTrainLoopConfig(max_epochs=2, val_interval=1)
+        if loop == "epoch"
+        else te.IterBasedTrainLoopConfig(max_iters=8, val_interval=3)
+    )
+    runner = _runner(
+        tmp_path,
+        train_dataloader=te.DataLoaderConfig[CountingData](dataset=CountingData(n=16), batch_size=4),
+        train=train,
+        optim_wrapper=te.OptimWrapperConfig(),
+        val_dataloader=DataLoader(make_data(n=8), batch_size=8),
+        val_evaluator=te.Accuracy(),
+        custom_hooks=[probe],
+    )
+    runner.train()
+    assert len(probe.modes) == 8 and all(probe.modes)  # after the hook's and the loop's validations
+
+
 class StopAfter(te.Hook):
     def __init__(self, epochs: int) -> None:
         self.epochs = epochs

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from ..config.base import Config, Tag
+from ..logs.console import log_info
 from ..logs.processor import LogPosition
 from ..logs.progress import PhaseProgress, stdout_is_terminal
 from .hook import Hook
@@ -130,7 +131,7 @@ class LoggerHook(Hook):
     def after_train_epoch(self, runner: Runner) -> None:
         self._bars.remove(self._train_task)
         self._train_task = -1
-        runner.logger.info(f"Exp name: {runner.experiment_name}")
+        log_info(runner.logger, f"Exp name: {runner.experiment_name}")
 
     def _should_log_train(self, runner: Runner, batch_idx: int, loader_len: int | None) -> bool:
         state = runner.state
@@ -150,11 +151,12 @@ class LoggerHook(Hook):
         data_batch: DataBatch | None = None,
         outputs: Mapping[str, object] | None = None,
     ) -> None:
-        self._bars.advance(self._train_task)
+        if self._bars.enabled:
+            self._bars.advance(self._train_task)
         state = runner.state
         done_iters = state.iter + 1  # state.iter is the 0-based index of this iteration here
         if self.interval_exp_name_iters > 0 and done_iters % self.interval_exp_name_iters == 0:
-            runner.logger.info(f"Exp name: {runner.experiment_name}")
+            log_info(runner.logger, f"Exp name: {runner.experiment_name}")
         loader_len = self._train_len
         if not self._should_log_train(runner, batch_idx, loader_len):
             return
@@ -177,10 +179,10 @@ class LoggerHook(Hook):
     def _log_iter_line(self, runner: Runner, task: int, line: str, tag: Mapping[str, float]) -> None:
         """An iteration line: to the console and file, or, while a bar shows the values, to the file only."""
         if self._bars.enabled and task >= 0:
-            runner.logger.info(line, extra={"console": False})
+            log_info(runner.logger, line, console=False)
             self._bars.set_status(task, _status(tag))
         else:
-            runner.logger.info(line)
+            log_info(runner.logger, line)
 
     # --- val / test ------------------------------------------------------------------------------------
     def _eval_loader_len(self, runner: Runner, mode: EvalMode) -> int | None:
@@ -220,7 +222,7 @@ class LoggerHook(Hook):
         loader_len = self._eval_len
         pos = self._position(runner, mode, max((loader_len or 1) - 1, 0), loader_len)
         tag, line = runner.log_processor.epoch_log(pos, metrics or {})
-        runner.logger.info(line)
+        log_info(runner.logger, line)
         state = runner.state
         runner.visualizer.add_scalars(tag, step=state.iter, epoch=state.epoch, iter=state.iter, mode=mode)
 

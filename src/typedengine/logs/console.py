@@ -15,9 +15,10 @@ from __future__ import annotations
 import logging
 import platform
 import sys
+import time
 from pathlib import Path
 
-__all__ = ["DuplicateWarningFilter", "collect_env", "create_logger", "env_summary"]
+__all__ = ["DuplicateWarningFilter", "collect_env", "create_logger", "env_summary", "log_info"]
 
 _CONSOLE_DATEFMT = "%m/%d %H:%M:%S"
 _FILE_DATEFMT = "%Y/%m/%d %H:%M:%S"
@@ -55,6 +56,40 @@ class _ConsoleFilter(logging.Filter):
         return bool(getattr(record, "console", True))
 
 
+class _LineFormatter(logging.Formatter):
+    """The run's line format; the date text is formatted once per second, not once per line."""
+
+    def __init__(self, datefmt: str) -> None:
+        super().__init__(_FORMAT, datefmt=datefmt)
+        self._second = -1
+        self._stamp = ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802  # logging's name
+        second = int(record.created)
+        if second != self._second or datefmt is not None:
+            stamp = time.strftime(datefmt or self.datefmt or _FILE_DATEFMT, self.converter(record.created))
+            if datefmt is not None:
+                return stamp
+            self._second, self._stamp = second, stamp
+        return self._stamp
+
+
+_FILE_ONLY = {"console": False}
+
+
+def log_info(logger: logging.Logger, message: str, *, console: bool = True) -> None:
+    """``logger.info(message)`` without locating the caller's source line (the run's format does not show it).
+
+    ``Logger.info`` walks the stack to fill ``pathname``/``lineno`` on every record; iteration lines are
+    logged often enough for that to show in the step time. ``console=False`` writes to the file only.
+    """
+    if logger.isEnabledFor(logging.INFO):
+        record = logger.makeRecord(
+            logger.name, logging.INFO, "(unknown file)", 0, message, None, None, extra=None if console else _FILE_ONLY
+        )
+        logger.handle(record)
+
+
 class _StdoutHandler(logging.Handler):
     """Writes to whatever ``sys.stdout`` is at emit time, so a rich live display can redirect it."""
 
@@ -88,7 +123,7 @@ def create_logger(name: str, *, log_file: Path | None, rank: int, level: str = "
     logger.addFilter(DuplicateWarningFilter())
 
     console = _StdoutHandler()
-    console.setFormatter(logging.Formatter(_FORMAT, datefmt=_CONSOLE_DATEFMT))
+    console.setFormatter(_LineFormatter(_CONSOLE_DATEFMT))
     console.setLevel(numeric if rank == 0 else logging.ERROR)
     console.addFilter(_ConsoleFilter())
     logger.addHandler(console)
@@ -96,7 +131,7 @@ def create_logger(name: str, *, log_file: Path | None, rank: int, level: str = "
     if rank == 0 and log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         file_handler = logging.FileHandler(log_file, mode="a", encoding="utf-8")
-        file_handler.setFormatter(logging.Formatter(_FORMAT, datefmt=_FILE_DATEFMT))
+        file_handler.setFormatter(_LineFormatter(_FILE_DATEFMT))
         file_handler.setLevel(numeric)
         logger.addHandler(file_handler)
     return logger

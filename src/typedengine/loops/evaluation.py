@@ -66,6 +66,7 @@ class EvalLoop:
         runner.state.phase = mode
         runner.call_hook(f"before_{mode}")
         runner.call_hook(f"before_{mode}_epoch")
+        was_training = runner.model.training
         runner.model.eval()
         loss_sums: dict[str, torch.Tensor] = {}
         loss_count = 0
@@ -92,6 +93,8 @@ class EvalLoop:
         runner.call_hook(f"after_{mode}_epoch", metrics=metrics)
         runner.call_hook(f"after_{mode}")
         runner.state.phase = previous_phase
+        if was_training:  # a validation inside training (a loop's or a hook's) hands back a training model
+            runner.model.train()
         return metrics
 
 

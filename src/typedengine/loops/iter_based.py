@@ -65,9 +65,8 @@ class IterBasedTrainLoop(BaseTrainLoop):
                 raise RuntimeError("resuming needs a sampler with set_start (typedengine's InfiniteSampler)")
             set_start(state.iter * (self.dataloader.batch_size or 1))
         stream = iter(self.dataloader)
+        runner.model.train()  # once: validation restores the mode, so no module-tree walk per iteration
         while state.iter < self.max_iters and not self.stop_training:
-            state.phase = "train"
-            runner.model.train()
             batch = next(stream)
             self.run_iter(state.iter, batch)
             if runner.val_loop_configured and should_validate(
@@ -77,7 +76,7 @@ class IterBasedTrainLoop(BaseTrainLoop):
                 val_interval=self.val_interval,
                 dynamic_intervals=self.dynamic_intervals,
             ):
-                runner.val_loop.run()
+                runner.val_loop.run()  # hands the model back in training mode
         runner.call_hook("after_train_epoch")
         runner.call_hook("after_train")
 

@@ -40,6 +40,8 @@ logger = logging.getLogger("typedengine")
 
 GradClipper = ClipGradByNorm | ClipGradByValue
 
+_NO_CONTEXT: AbstractContextManager[None] = nullcontext()  # reusable: entering it does nothing
+
 
 def has_batch_norm(model: nn.Module) -> bool:
     """True when ``model`` contains a BatchNorm or SyncBatchNorm layer."""
@@ -183,7 +185,7 @@ class OptimWrapper:
 
         Without accumulation every backward synchronises, so this is a no-op (and costs nothing)."""
         if self._accumulative_counts == 1:
-            return nullcontext()
+            return _NO_CONTEXT
         from ..model.ddp import gradient_sync
 
         return gradient_sync(model, self.should_sync())
