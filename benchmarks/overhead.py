@@ -9,6 +9,10 @@ Two baselines, interleaved with typedengine round by round (medians reported):
 - raw+: raw plus the useful work the runner does by default: ``loss.item()`` logged every 10
   iterations and a ``torch.save`` of model + optimizer every epoch.
 
+A fourth row, ``te-no-hooks``, runs typedengine with every default hook off (no logging, timing,
+checkpoints): the cost of the runner's core (loops, model contract, optimizer wrapper, evaluator) alone,
+so the table shows how the overhead splits between the core and the default hooks' work.
+
 Usage:  python benchmarks/overhead.py [--rounds 5] [--epochs 5]
 """
 
@@ -30,8 +34,12 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import typedengine as te
 from typedengine.data.samplers import DefaultSampler
+from typedengine.hooks.choices import DefaultHooksConfig
 
 SEED = 2024
+NO_DEFAULT_HOOKS = DefaultHooksConfig(
+    runtime_info=None, timer=None, sampler_seed=None, logger=None, param_scheduler=None, checkpoint=None
+)
 N_TRAIN, N_VAL, BATCH, VAL_BATCH = 8192, 2048, 64, 256
 
 
@@ -105,13 +113,16 @@ def run_raw(train: TensorDataset, val: TensorDataset, epochs: int, plus: bool) -
     return time.perf_counter() - t0, float(loss), step_ms(model.stamps, epochs)
 
 
-def run_typedengine(train: TensorDataset, val: TensorDataset, epochs: int) -> tuple[float, float, float]:
+def run_typedengine(
+    train: TensorDataset, val: TensorDataset, epochs: int, *, hooks: bool = True
+) -> tuple[float, float, float]:
     model = fresh_model()
     losses: list[float] = []
 
     class Last(te.Hook):
         def after_train(self, runner: te.Runner) -> None:
-            losses.append(float(runner.message_hub.get_scalar("train/loss").current()))
+            hub = runner.message_hub  # without the runtime-info hook nothing is recorded
+            losses.append(hub.get_scalar("train/loss").current() if hub.has_scalar("train/loss") else float("nan"))
 
     with tempfile.TemporaryDirectory() as d:
         runner = te.Runner(
@@ -124,6 +135,7 @@ def run_typedengine(train: TensorDataset, val: TensorDataset, epochs: int) -> tu
             val_evaluator=te.Accuracy(),
             custom_hooks=[Last()],
             randomness=te.RandomnessConfig(seed=SEED),
+            default_hooks=None if hooks else NO_DEFAULT_HOOKS,
         )
         t0 = time.perf_counter()
         runner.train()
@@ -140,15 +152,15 @@ def main() -> None:
     torch.set_num_threads(1)
     logging.getLogger("typedengine").setLevel(logging.WARNING)
     train, val = make_data()
-    names = ("raw", "raw+", "typedengine")
+    names = ("raw", "raw+", "typedengine", "te-no-hooks")
     times: dict[str, list[float]] = {n: [] for n in names}
     steps: dict[str, list[float]] = {n: [] for n in names}
     final: dict[str, float] = {}
     run_typedengine(train, val, 1)  # warm-up (first optimizer build imports torch._dynamo)
     for _ in range(args.rounds):
-        for name in ("raw", "typedengine", "raw+"):
-            if name == "typedengine":
-                t, loss, step = run_typedengine(train, val, args.epochs)
+        for name in ("raw", "typedengine", "raw+", "te-no-hooks"):
+            if name in ("typedengine", "te-no-hooks"):
+                t, loss, step = run_typedengine(train, val, args.epochs, hooks=name == "typedengine")
             else:
                 t, loss, step = run_raw(train, val, args.epochs, plus=name == "raw+")
             times[name].append(t)
