@@ -136,3 +136,29 @@ def test_config_built_loaders_leave_global_rng_alone(tmp_path: Path) -> None:
     before = torch.get_rng_state()
     iter(loader)
     assert torch.equal(torch.get_rng_state(), before)
+
+
+def test_message_hub_histories_are_packed_as_tensors_and_restored_exactly() -> None:
+    from typedengine.checkpoint.contents import pack_message_hub, unpack_message_hub
+    from typedengine.logs.history import MessageHub
+
+    hub = MessageHub()
+    values = [0.1 * i + 1e-17 for i in range(50)]
+    for v in values:
+        hub.update_scalar("train/loss", torch.tensor(v, dtype=torch.float64))
+        hub.update_scalar("train/lr", v)
+    hub.update_scalar("val/accuracy", 97.5, count=3)
+    packed = pack_message_hub(hub.state_dict())
+    scalars = packed["scalars"]
+    assert isinstance(scalars, dict)
+    assert all(isinstance(h["values"], torch.Tensor) and isinstance(h["counts"], torch.Tensor) for h in scalars.values())
+
+    restored = MessageHub()
+    restored.load_state_dict(unpack_message_hub(packed))
+    assert restored.get_scalar("train/lr").values() == values  # bit-exact through float64
+    assert restored.get_scalar("train/loss").values() == values
+    assert restored.get_scalar("val/accuracy").global_mean() == 97.5
+    # a checkpoint written before packing (plain lists) still loads
+    legacy = MessageHub()
+    legacy.load_state_dict(unpack_message_hub(hub.state_dict()))
+    assert legacy.get_scalar("train/lr").values() == values

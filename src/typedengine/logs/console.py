@@ -85,7 +85,7 @@ def log_info(logger: logging.Logger, message: str, *, console: bool = True) -> N
     """
     if logger.isEnabledFor(logging.INFO):
         record = logger.makeRecord(
-            logger.name, logging.INFO, "(unknown file)", 0, message, None, None, extra=None if console else _FILE_ONLY
+            logger.name, logging.INFO, "(unknown file)", 0, message, (), None, extra=None if console else _FILE_ONLY
         )
         logger.handle(record)
 

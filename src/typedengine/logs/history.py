@@ -76,11 +76,11 @@ class History:
             if kind is float and not self._pending:
                 self._values.append(value)  # type: ignore[arg-type]  # checked: a float
                 self._counts.append(1)
-                self._total += value  # type: ignore[assignment, operator]  # checked: a float
+                self._total += value  # type: ignore[assignment]  # checked: a float
                 self._total_count += 1
                 return
             if kind is _TENSOR_TYPE[0] and value.requires_grad is False and value.dim() == 0:  # type: ignore[union-attr]
-                self._pending.append((value, 1))  # type: ignore[arg-type]  # checked: a 0-dim tensor
+                self._pending.append((value, 1))
                 if len(self._pending) >= _MAX_PENDING:
                     self._flush()
                 return
@@ -187,12 +187,12 @@ class History:
         if self._uniform:  # all counts 1: the same sums, without building weight lists
             if self._pending:
                 self._flush()
-            values = self._values
-            n = len(values)
+            kept = self._values
+            n = len(kept)
             if n and (window is None or window >= n):
-                return sum(values) / n
+                return sum(kept) / n
             if n and window is not None and window >= 1:
-                return sum(islice(reversed(values), window)) / window
+                return sum(islice(reversed(kept), window)) / window
         values, counts = self._window(window)
         return sum(v * c for v, c in zip(values, counts)) / sum(counts)
 

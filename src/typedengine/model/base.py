@@ -84,7 +84,7 @@ class BaseModel(nn.Module):
         # the registered submodule, read without nn.Module.__getattr__ (a Python-level fallback that costs
         # microseconds per training step); an attribute set another way is still found
         module = self._modules.get("data_preprocessor")
-        return module if module is not None else self.data_preprocessor  # type: ignore[no-any-return]
+        return module if module is not None else self.data_preprocessor
 
     def run_forward(self, data: object, mode: ForwardMode) -> object:
         """Call ``self(...)`` unpacking a dict as keywords and a list/tuple as positional arguments."""

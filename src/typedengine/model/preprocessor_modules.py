@@ -51,7 +51,7 @@ class BaseDataPreprocessor(nn.Module):
             return cast_data(data, device, self.non_blocking)
         tensor = torch.Tensor
         for item in items:
-            if type(item) is not tensor or item.device != device:  # type: ignore[attr-defined]
+            if type(item) is not tensor or item.device != device:
                 return cast_data(data, device, self.non_blocking)
         return data
 
