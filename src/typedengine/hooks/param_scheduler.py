@@ -42,11 +42,9 @@ class ParamSchedulerHook(Hook):
         outputs: Mapping[str, object] | None = None,
     ) -> None:
         """Step the iteration-based schedulers."""
-        schedulers = getattr(runner, "param_schedulers", None)
-        if schedulers:
-            for scheduler in schedulers:
-                if not scheduler.by_epoch:
-                    scheduler.step()
+        for scheduler in _schedulers(runner):
+            if not scheduler.by_epoch:
+                scheduler.step()
 
     def after_train_epoch(self, runner: Runner) -> None:
         """Step the epoch-based schedulers."""

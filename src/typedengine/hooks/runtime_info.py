@@ -75,12 +75,6 @@ def _train_key(name: str) -> str:
     return key
 
 
-def _tensor_type() -> type:
-    import torch  # loaded before any step runs: a dict lookup
-
-    return torch.Tensor
-
-
 class RuntimeInfoHook(Hook):
     """Pushes lr, step outputs, optimizer scalars and metrics into ``runner.message_hub`` (VERY_HIGH)."""
 
@@ -128,13 +122,8 @@ class RuntimeInfoHook(Hook):
         if outputs:
             if runner.world_size > 1:
                 outputs = _mean_over_ranks(outputs)
-            tensor_type = _tensor_type()
             for name, value in outputs.items():
-                key = _TRAIN_KEYS.get(name) or _train_key(name)
-                if type(value) is tensor_type and value.dim() == 0:  # type: ignore[attr-defined]
-                    hub.update_scalar(key, value)  # type: ignore[arg-type]  # checked: a 0-dim tensor
-                else:
-                    _push(hub, key, value)
+                _push(hub, _TRAIN_KEYS.get(name) or _train_key(name), value)
         wrapper = runner.optim_wrapper
         if wrapper is not None:
             for name, tensor in wrapper.log_scalars().items():

@@ -81,9 +81,7 @@ class IterTimerHook(Hook):
         return elapsed
 
     def before_train_iter(self, runner: Runner, batch_idx: int, data_batch: DataBatch | None = None) -> None:
-        now = self.clock()
-        last = self._last.get("train", now)
-        runner.message_hub.update_scalar("train/data_time", now - last)
+        self._before_iter(runner, "train")
 
     def after_train_iter(
         self,
@@ -92,17 +90,11 @@ class IterTimerHook(Hook):
         data_batch: DataBatch | None = None,
         outputs: Mapping[str, object] | None = None,
     ) -> None:
-        now = self.clock()
-        last = self._last
-        elapsed = now - last.get("train", now)
-        last["train"] = now
-        hub = runner.message_hub
-        hub.update_scalar("train/time", elapsed)
-        self._train_time_s += elapsed
+        self._train_time_s += self._after_iter(runner, "train")
         state = runner.state
         done = state.iter - self._start_iter + 1  # state.iter is the 0-based index of this iteration
-        remaining = state.max_iters - state.iter - 1
-        hub.update_info("eta", self._train_time_s / done * remaining if remaining > 0 and done > 0 else 0.0)
+        remaining = max(state.max_iters - state.iter - 1, 0)
+        runner.message_hub.update_info("eta", self._train_time_s / max(done, 1) * remaining)
 
     def _after_eval_iter(self, runner: Runner, mode: str, batch_idx: int) -> None:
         self._eval_time_s += self._after_iter(runner, mode)

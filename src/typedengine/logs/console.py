@@ -61,16 +61,14 @@ class _LineFormatter(logging.Formatter):
 
     def __init__(self, datefmt: str) -> None:
         super().__init__(_FORMAT, datefmt=datefmt)
-        self._second = -1
+        self._stamp_key: tuple[int, str | None] = (-1, None)
         self._stamp = ""
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802  # logging's name
-        second = int(record.created)
-        if second != self._second or datefmt is not None:
-            stamp = time.strftime(datefmt or self.datefmt or _FILE_DATEFMT, self.converter(record.created))
-            if datefmt is not None:
-                return stamp
-            self._second, self._stamp = second, stamp
+        key = (int(record.created), datefmt)
+        if key != self._stamp_key:
+            self._stamp = time.strftime(datefmt or _FILE_DATEFMT, self.converter(record.created))
+            self._stamp_key = key
         return self._stamp
 
 

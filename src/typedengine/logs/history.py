@@ -135,16 +135,8 @@ class History:
                     stacked = stacked.double()
                 elif stacked.dtype.itemsize < 4:  # fp16/bf16: exact in float32
                     stacked = stacked.float()
-                values_, counts_ = self._values, self._counts
-                total, total_count = self._total, self._total_count
                 for f, (_, count) in zip(stacked.tolist(), pending):
-                    values_.append(f)
-                    counts_.append(count)
-                    total += f * count
-                    total_count += count
-                    if count != 1:
-                        self._uniform = False
-                self._total, self._total_count = total, total_count
+                    self._append(f, count)
                 return
         groups: dict[tuple[torch.device, torch.dtype], list[tuple[int, torch.Tensor]]] = {}
         converted: list[float] = [0.0] * len(pending)
