@@ -34,6 +34,7 @@ import datetime
 import functools
 import os
 import platform
+import struct
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -193,13 +194,13 @@ def gather_checkpoint(
 
 
 def pack_message_hub(state: Mapping[str, object]) -> dict[str, object]:
-    """The hub's state with each history's ``values``/``counts`` lists as float64/int64 tensors.
+    """The hub's state with each history's ``values``/``counts`` lists packed as little-endian float64/int64
+    bytes (what :func:`unpack_message_hub` reads back).
 
     Pickling costs a Python call per object: a thousand-entry history as a list is two thousand objects per
-    key in every save, as tensors it is two. Values are exact (float64 holds every Python float).
+    key in every save; as bytes it is two, with no tensor records in the archive. Values are exact (float64
+    holds every Python float) and bytes load under ``weights_only=True``.
     """
-    import torch
-
     scalars = state.get("scalars")
     if not isinstance(scalars, Mapping):
         return dict(state)
@@ -207,30 +208,34 @@ def pack_message_hub(state: Mapping[str, object]) -> dict[str, object]:
     for key, history in scalars.items():
         if isinstance(history, Mapping):
             history = dict(history)
-            if isinstance(history.get("values"), list):
-                history["values"] = torch.tensor(history["values"], dtype=torch.float64)
-            if isinstance(history.get("counts"), list):
-                history["counts"] = torch.tensor(history["counts"], dtype=torch.int64)
+            for field, code in _PACKED_FIELDS.items():
+                items = history.get(field)
+                if isinstance(items, list):
+                    history[field] = struct.pack(f"<{len(items)}{code}", *items)
         packed[key] = history
     return {**state, "scalars": packed}
 
 
 def unpack_message_hub(state: Mapping[str, object]) -> dict[str, object]:
-    """Inverse of :func:`pack_message_hub` (lists stay lists: checkpoints written before packing load too)."""
-    import torch
-
+    """Inverse of :func:`pack_message_hub`; plain lists (checkpoints written before packing) pass through."""
     scalars = state.get("scalars")
     if not isinstance(scalars, Mapping):
         return dict(state)
     unpacked: dict[str, object] = {}
     for key, history in scalars.items():
         if isinstance(history, Mapping):
-            history = {
-                k: v.tolist() if isinstance(v, torch.Tensor) and k in ("values", "counts") else v
-                for k, v in history.items()
-            }
+            history = dict(history)
+            for field, code in _PACKED_FIELDS.items():
+                blob = history.get(field)
+                if isinstance(blob, bytes):
+                    if len(blob) % 8:
+                        raise ValueError(f"message_hub.scalars[{key!r}].{field}: {len(blob)} bytes is not a multiple of 8")
+                    history[field] = list(struct.unpack(f"<{len(blob) // 8}{code}", blob))
         unpacked[key] = history
     return {**state, "scalars": unpacked}
+
+
+_PACKED_FIELDS = {"values": "d", "counts": "q"}  # history field -> struct code (8 bytes each)
 
 
 def apply_checkpoint(runner: Runner, ckpt: Mapping[str, object], *, resume: bool) -> LoadReport:
