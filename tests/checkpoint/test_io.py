@@ -328,3 +328,23 @@ def test_stale_temporaries_are_recognised_and_nothing_else_is_removed(tmp_path: 
     removed = remove_stale_temporaries(tmp_path)
     assert [p.name for p in removed] == [".epoch_3.pth.tmp-123-abcd"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [".hidden", "epoch_3.pth"]
+
+
+def test_central_directory_parser_reads_zip64_extra_fields() -> None:
+    import io
+    import struct
+
+    from typedengine.checkpoint.io import _directory_entries
+
+    name = b"archive/data/0"
+    extra = struct.pack("<HHQQQ", 1, 24, 5 << 32, 6 << 32, 7 << 32)  # usize, size, offset (all > 4 GiB)
+    big = b"PK\x01\x02" + struct.pack(
+        "<HHHHHHIIIHHHHHII", 45, 45, 0, 0, 0, 0, 0, 0xFFFFFFFF, 0xFFFFFFFF, len(name), len(extra), 0, 0, 0, 0, 0xFFFFFFFF
+    ) + name + extra
+    small = b"PK\x01\x02" + struct.pack("<HHHHHHIIIHHHHHII", 20, 20, 0, 0, 0, 0, 0, 10, 10, 1, 0, 0, 0, 0, 0, 64) + b"x"
+    directory = small + big
+    assert _directory_entries(io.BytesIO(directory), 0, len(directory), 2) == [(64, 10), (7 << 32, 6 << 32)]
+    with pytest.raises(ValueError, match="no central directory entry"):
+        _directory_entries(io.BytesIO(directory), 0, len(directory), 3)
+    with pytest.raises(ValueError, match="does not end"):
+        _directory_entries(io.BytesIO(directory + b"junk"), 0, len(directory) + 4, 2)

@@ -190,20 +190,22 @@ def _write_all(f: BinaryIO, view: memoryview) -> None:
         view = view[n:]
 
 
-def _directory_start(f: BinaryIO, archive_end: int) -> int:
-    """Offset of the zip central directory of the archive that ends (comment excluded) at ``archive_end``.
+def _directory_location(f: BinaryIO, archive_end: int) -> tuple[int, int, int]:
+    """(offset, end, entry count) of the zip central directory of the archive that ends (comment excluded)
+    at ``archive_end``.
 
     Reads the end-of-central-directory record (and, for archives over 4 GiB or 65535 entries, the ZIP64
     locator and record); raises ValueError when the bytes are not a zip end.
     """
-    f.seek(archive_end - _EOCD_LEN)
+    eocd_at = archive_end - _EOCD_LEN
+    f.seek(eocd_at)
     eocd = f.read(_EOCD_LEN)
     if len(eocd) != _EOCD_LEN or not eocd.startswith(_EOCD_SIGNATURE):
         raise ValueError("no zip end-of-central-directory record")
     entries, offset = struct.unpack("<10xH4xI2x", eocd)
     if offset != 0xFFFFFFFF and entries != 0xFFFF:
-        return int(offset)
-    f.seek(archive_end - _EOCD_LEN - 20)
+        return int(offset), eocd_at, int(entries)
+    f.seek(eocd_at - 20)
     locator = f.read(20)
     if not locator.startswith(_ZIP64_LOCATOR_SIGNATURE):
         raise ValueError("no ZIP64 locator before a ZIP64 end record")
@@ -212,8 +214,61 @@ def _directory_start(f: BinaryIO, archive_end: int) -> int:
     record = f.read(56)
     if not record.startswith(_ZIP64_EOCD_SIGNATURE):
         raise ValueError("no ZIP64 end-of-central-directory record")
-    (offset64,) = struct.unpack("<48xQ", record)
-    return int(offset64)
+    entries64, offset64 = struct.unpack("<32xQ8xQ", record)
+    return int(offset64), int(record_at), int(entries64)
+
+
+_CENTRAL_SIGNATURE: Final = b"PK\x01\x02"
+_CENTRAL_LEN: Final = 46
+
+
+def _directory_entries(f: BinaryIO, start: int, end: int, count: int) -> list[tuple[int, int]]:
+    """``(local header offset, compressed size)`` of each central-directory entry in ``[start, end)``.
+
+    Parsed with ``struct`` (``zipfile`` builds a ZipInfo per entry and reads more than this needs);
+    ZIP64 extra fields supply sizes and offsets stored as 0xFFFFFFFF. ValueError for malformed bytes.
+    """
+    f.seek(start)
+    directory = f.read(end - start)
+    entries: list[tuple[int, int]] = []
+    pos = 0
+    try:
+        for _ in range(count):
+            if directory[pos : pos + 4] != _CENTRAL_SIGNATURE:
+                raise ValueError(f"no central directory entry at offset {start + pos}")
+            size, usize, name_len, extra_len, comment_len, offset = struct.unpack_from(
+                "<20xIIHHH8xI", directory, pos
+            )
+            if 0xFFFFFFFF in (size, usize, offset):
+                size, offset = _zip64_values(directory, pos + _CENTRAL_LEN + name_len, extra_len, usize, size, offset)
+            entries.append((offset, size))
+            pos += _CENTRAL_LEN + name_len + extra_len + comment_len
+    except struct.error as exc:
+        raise ValueError(f"truncated central directory ({exc})") from exc
+    # then the end record, or (torch writes one either way) the ZIP64 end record and locator before it
+    if pos != len(directory) and directory[pos : pos + 4] != _ZIP64_EOCD_SIGNATURE:
+        raise ValueError("the central directory does not end where the end record says")
+    return sorted(entries)
+
+
+def _zip64_values(
+    directory: bytes, extra_at: int, extra_len: int, usize: int, size: int, offset: int
+) -> tuple[int, int]:
+    """(compressed size, local header offset) completed from an entry's ZIP64 extra field."""
+    pos, stop = extra_at, extra_at + extra_len
+    while pos + 4 <= stop:
+        tag, length = struct.unpack_from("<HH", directory, pos)
+        if tag == 1:
+            values = iter(struct.unpack_from(f"<{length // 8}Q", directory, pos + 4))
+            if usize == 0xFFFFFFFF:
+                next(values)
+            if size == 0xFFFFFFFF:
+                size = next(values)
+            if offset == 0xFFFFFFFF:
+                offset = next(values)
+            return size, offset
+        pos += 4 + length
+    raise ValueError("an entry needs a ZIP64 extra field and has none")
 
 
 def _layout_digest(f: BinaryIO, archive_end: int) -> str:
@@ -222,15 +277,13 @@ def _layout_digest(f: BinaryIO, archive_end: int) -> str:
 
     Entry data is covered by the CRC-32 stored in the central directory, so together every byte is checked.
     """
-    start = _directory_start(f, archive_end)
-    if not 0 <= start < archive_end:
+    start, end, count = _directory_location(f, archive_end)
+    if not 0 <= start <= end < archive_end:
         raise ValueError("the central directory offset is outside the file")
-    f.seek(0)
     try:
-        with zipfile.ZipFile(f) as archive:
-            entries = sorted((info.header_offset, info.compress_size) for info in archive.infolist())
-    except Exception as exc:  # zipfile raises many kinds of errors on corrupted bytes
-        raise ValueError(f"{type(exc).__name__}: {exc}") from exc
+        entries = _directory_entries(f, start, end, count)
+    except StopIteration as exc:  # a ZIP64 field shorter than its flags say
+        raise ValueError("a ZIP64 extra field is too short") from exc
     hasher = hashlib.sha256()
     position = 0
     for offset, size in entries:
