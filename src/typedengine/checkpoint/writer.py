@@ -42,10 +42,13 @@ def snapshot(obj: object) -> object:
     """
     import torch
 
+    kind = type(obj)
+    if kind in _ATOMS:
+        return obj
     if isinstance(obj, torch.Tensor):
         t = obj.detach()
         return t.to("cpu", copy=True) if t.device.type != "cpu" else t.clone()
-    if isinstance(obj, Mapping):
+    if kind is dict or isinstance(obj, Mapping):
         return {k: snapshot(v) for k, v in obj.items()}
     if isinstance(obj, list):
         if all(type(v) in _ATOMS for v in obj):  # e.g. a log history: nothing inside can change
