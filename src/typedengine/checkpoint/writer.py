@@ -48,7 +48,7 @@ def snapshot(obj: object) -> object:
     if isinstance(obj, torch.Tensor):
         t = obj.detach()
         return t.to("cpu", copy=True) if t.device.type != "cpu" else t.clone()
-    if kind is dict or isinstance(obj, Mapping):
+    if isinstance(obj, (dict, Mapping)):  # dict first: no ABC check for the common case
         return {k: snapshot(v) for k, v in obj.items()}
     if isinstance(obj, list):
         if all(type(v) in _ATOMS for v in obj):  # e.g. a log history: nothing inside can change
