@@ -23,6 +23,7 @@ import os
 import signal
 import sys
 from collections.abc import Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -147,26 +148,36 @@ class FaultHook(te.Hook):
 
 
 def kill_during_save(nth_save: int, after_bytes: int) -> None:
-    """SIGKILL this process once ``after_bytes`` of the ``nth_save``-th checkpoint file are written."""
-    original = ckpt_io._write_all
-    state = {"saves": 0, "bytes": 0}
-    original_init = ckpt_io._TailWriter.__init__
+    """SIGKILL this process once ``after_bytes`` of the ``nth_save``-th checkpoint file are written.
 
-    def counting_init(self, raw):  # type: ignore[no-untyped-def]
-        state["saves"] += 1
-        state["bytes"] = 0
-        original_init(self, raw)
+    Counts the atomic files opened for checkpoints (not the pointer), however the bytes were produced.
+    """
+    original_write, original_atomic = ckpt_io._write_all, ckpt_io._atomic_file
+    state = {"saves": 0, "bytes": 0, "active": False}
+
+    @contextmanager
+    def counting_atomic(path, *, durable):  # type: ignore[no-untyped-def]
+        counted = path.name != ckpt_io.LAST_CHECKPOINT
+        if counted:
+            state["saves"] += 1
+            state["bytes"] = 0
+        with original_atomic(path, durable=durable) as f:
+            state["active"] = counted and state["saves"] == nth_save
+            try:
+                yield f
+            finally:
+                state["active"] = False
 
     def write_all(f, view):  # type: ignore[no-untyped-def]
-        if state["saves"] == nth_save:
+        if state["active"]:
             state["bytes"] += view.nbytes
             if state["bytes"] >= after_bytes:
-                original(f, view[: max(0, view.nbytes - (state["bytes"] - after_bytes))])
+                original_write(f, view[: max(0, view.nbytes - (state["bytes"] - after_bytes))])
                 os.fsync(f.fileno())
                 os.kill(os.getpid(), signal.SIGKILL)
-        original(f, view)
+        original_write(f, view)
 
-    ckpt_io._TailWriter.__init__ = counting_init  # type: ignore[method-assign]
+    ckpt_io._atomic_file = counting_atomic
     ckpt_io._write_all = write_all
 
 

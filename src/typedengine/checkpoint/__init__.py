@@ -2,6 +2,7 @@
 
 - :mod:`.io` — write/read one checkpoint file (temp file + fsync + rename, checksum trailer,
   ``torch.load(weights_only=True)``), the ``last_checkpoint`` pointer.
+- :mod:`.writer` — the background writer thread and what the training thread freezes for it.
 - :mod:`.contents` — what a checkpoint holds; gather it from a runner, apply it to one; the runner's
   resume / load_from entry points.
 - :mod:`.compat` — the config diff shown (and enforced) on resume.
@@ -26,6 +27,7 @@ from .errors import CheckpointError, IncompatibleResumeError, WeightsMismatchErr
 from .export import export_checkpoint
 from .io import (
     LAST_CHECKPOINT,
+    encode_checkpoint,
     file_checksum,
     find_latest,
     load_checkpoint_file,
@@ -55,6 +57,7 @@ __all__ = [
     "check_resume_compat",
     "committed_progress",
     "diff_configs",
+    "encode_checkpoint",
     "export_checkpoint",
     "file_checksum",
     "find_latest",

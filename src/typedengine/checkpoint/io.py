@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import io
 import os
 import secrets
 import struct
@@ -52,6 +53,7 @@ __all__ = [
     "LAST_CHECKPOINT",
     "atomic_write_bytes",
     "check_serialisable",
+    "encode_checkpoint",
     "file_checksum",
     "find_latest",
     "load_checkpoint_file",
@@ -79,8 +81,10 @@ _READ_CHUNK: Final = 8 << 20
 # --------------------------------------------------------------------------------------------------------
 # content check
 # --------------------------------------------------------------------------------------------------------
-def check_serialisable(obj: object, root: str = "checkpoint") -> None:
+def check_serialisable(obj: object, root: str = "checkpoint") -> int:
     """Raise :class:`TypeError` naming the key path of the first value ``weights_only=True`` could not load.
+
+    Returns the total size of the tensors found, in bytes (how much a copy of the content costs).
 
     Allowed: ``torch.Tensor`` / ``nn.Parameter``, ``int``, ``float``, ``bool``, ``str``, ``bytes``, ``None``,
     ``torch.dtype``, ``torch.device``, ``torch.Size``, and ``dict`` / ``OrderedDict`` / ``list`` / ``tuple``
@@ -93,30 +97,42 @@ def check_serialisable(obj: object, root: str = "checkpoint") -> None:
     containers_seq = (list, tuple)
     key_types = {str, int, float, bool, type(None)}
     atoms = {*leaves, torch.Tensor, torch.nn.Parameter}
+    tensors = (torch.Tensor, torch.nn.Parameter)
+    tensor_bytes = 0
     stack: list[tuple[str, object]] = [(root, obj)]
     while stack:
         path, value = stack.pop()
         kind = type(value)
-        if kind in leaves or kind is torch.Tensor or kind is torch.nn.Parameter:
+        if kind in leaves:
+            continue
+        if kind in tensors:
+            tensor_bytes += value.nbytes  # type: ignore[attr-defined]  # checked: a tensor
             continue
         if kind in containers_map:
             assert isinstance(value, dict)
             for key, item in value.items():
                 if type(key) not in key_types:
                     raise TypeError(f"{path} has a key of type {type(key).__qualname__}: {key!r}")
-                if type(item) not in atoms:  # leaves need no path: only what is descended into
+                item_kind = type(item)
+                if item_kind not in atoms:  # leaves need no path: only what is descended into
                     stack.append((f"{path}[{key!r}]", item))
+                elif item_kind in tensors:
+                    tensor_bytes += item.nbytes
             continue
         if kind in containers_seq:
             assert isinstance(value, (list, tuple))
             for i, item in enumerate(value):
-                if type(item) not in atoms:
+                item_kind = type(item)
+                if item_kind not in atoms:
                     stack.append((f"{path}[{i}]", item))
+                elif item_kind in tensors:
+                    tensor_bytes += item.nbytes
             continue
         raise TypeError(
             f"{path} is a {kind.__module__}.{kind.__qualname__}; a checkpoint may hold only tensors, numbers, "
             "strings, bytes, bools, None, lists, tuples and dicts (so torch.load(weights_only=True) can read it)"
         )
+    return tensor_bytes
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -336,21 +352,56 @@ class _TailWriter:
     def flush(self) -> None:
         self._drain()
 
-    def finish(self, path: Path) -> str:
-        """Append the trailer (as the zip comment) and return the directory digest."""
+    def finish(self, path: Path) -> None:
+        """Append the trailer (as the zip comment)."""
         self._drain()
-        try:
-            digest = _layout_digest(self.raw, self.size)
-            self.raw.seek(self.size - 2)
-            if self.raw.read(2) != b"\0\0":
-                raise ValueError("the archive already has a comment")
-        except ValueError as exc:
-            raise CheckpointError(
-                path, f"torch.save wrote an unexpected zip layout ({exc}); cannot add a checksum"
-            ) from exc
-        self.raw.seek(self.size - 2)
-        _write_all(self.raw, memoryview(struct.pack("<H", _TRAILER_LEN) + CHECKSUM_PREFIX + digest.encode()))
-        return digest
+        _append_trailer(self.raw, self.size, path)
+
+
+def _append_trailer(f: BinaryIO, size: int, path: Path) -> None:
+    """Replace the empty comment length at the end of the ``size``-byte archive in ``f`` by the trailer."""
+    try:
+        digest = _layout_digest(f, size)
+        f.seek(size - 2)
+        if f.read(2) != b"\0\0":
+            raise ValueError("the archive already has a comment")
+    except ValueError as exc:
+        raise CheckpointError(path, f"torch.save wrote an unexpected zip layout ({exc}); cannot add a checksum") from exc
+    f.seek(size - 2)
+    _write_all(f, memoryview(struct.pack("<H", _TRAILER_LEN) + CHECKSUM_PREFIX + digest.encode()))
+
+
+def _torch_save(checkpoint: Mapping[str, object], sink: object) -> None:
+    """``torch.save`` into ``sink`` (anything with ``write``), surfacing the sink's own OSError."""
+    import torch
+
+    try:
+        torch.save(dict(checkpoint), cast(IO[bytes], sink))  # torch only calls write()/flush()
+    except RuntimeError as exc:
+        # torch's zip writer turns OSError from our write() into RuntimeError; keep the cause
+        cause = exc.__context__ if isinstance(exc.__context__, OSError) else None
+        if cause is not None:
+            raise cause from exc
+        raise
+
+
+def encode_checkpoint(checkpoint: Mapping[str, object], path: str | os.PathLike[str] = "<memory>") -> bytes:
+    """The exact bytes :func:`save_checkpoint_file` writes for ``checkpoint`` (archive + checksum trailer).
+
+    Raises :class:`TypeError` for content that ``weights_only=True`` could not load. ``path`` only names the
+    file in errors. Writing the result with :func:`atomic_write_bytes` gives the same file as
+    :func:`save_checkpoint_file`; the background writer does that for small checkpoints so that its thread
+    only makes system calls (which release the GIL) instead of pickling beside the training loop.
+    """
+    check_serialisable(dict(checkpoint))
+    return _encode(checkpoint, Path(path))
+
+
+def _encode(checkpoint: Mapping[str, object], path: Path) -> bytes:
+    buffer = io.BytesIO()
+    _torch_save(checkpoint, buffer)
+    _append_trailer(buffer, buffer.tell(), path)
+    return buffer.getvalue()
 
 
 def save_checkpoint_file(
@@ -363,20 +414,11 @@ def save_checkpoint_file(
     ``weights_only=True`` could not load and :class:`CheckpointError` for any write failure, in which case
     the file previously at ``path`` is left as it was.
     """
-    import torch
-
     target = Path(path)
     check_serialisable(dict(checkpoint))
     with _atomic_file(target, durable=durable) as raw:
         writer = _TailWriter(raw)
-        try:
-            torch.save(dict(checkpoint), cast(IO[bytes], writer))  # torch only calls write()/flush()
-        except RuntimeError as exc:
-            # torch's zip writer turns OSError from our write() into RuntimeError; keep the cause
-            cause = exc.__context__ if isinstance(exc.__context__, OSError) else None
-            if cause is not None:
-                raise cause from exc
-            raise
+        _torch_save(checkpoint, writer)
         writer.finish(target)
     return target
 

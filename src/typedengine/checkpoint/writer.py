@@ -4,6 +4,11 @@
 fsyncs dominate on most disks). :class:`CheckpointWriter` runs those steps on one background thread, in
 submission order, so a save costs the training loop only the snapshot (a copy of the tensors).
 
+:func:`freeze_checkpoint` decides what the training thread does before handing over: a small checkpoint
+(tensors up to :data:`ENCODE_INLINE_BYTES`) is serialised right away, so the writer thread only makes system
+calls, which release the GIL (pickling on the writer thread would compete with the training loop for it);
+a large one is snapshotted (a memory copy) and serialised by the writer thread, where the disk time hides.
+
 Guarantees kept: every file is still written atomically (temp file, fsync, rename), the ``last_checkpoint``
 pointer moves only after its file is complete, and pruning (queued after the save) runs only after the
 new file is safe. A crash during a background write leaves the previous checkpoint and pointer valid.
@@ -18,8 +23,13 @@ import queue
 import threading
 import weakref
 from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Final
 
-__all__ = ["CheckpointWriter", "snapshot"]
+__all__ = ["ENCODE_INLINE_BYTES", "CheckpointWriter", "freeze_checkpoint", "snapshot"]
+
+ENCODE_INLINE_BYTES: Final = 4 << 20
+"""Checkpoints whose tensors total at most this many bytes are serialised on the saving thread."""
 
 _LIVE: weakref.WeakSet[CheckpointWriter] = weakref.WeakSet()
 
@@ -57,6 +67,22 @@ def snapshot(obj: object) -> object:
     if isinstance(obj, tuple):
         return tuple(snapshot(v) for v in obj)
     return obj
+
+
+def freeze_checkpoint(checkpoint: Mapping[str, object], path: Path, *, durable: bool = True) -> Callable[[], Path]:
+    """A task that writes ``checkpoint`` as it is now to ``path`` (atomic, checksummed), for the writer thread.
+
+    Content errors (a value ``weights_only=True`` could not load) raise :class:`TypeError` here, before
+    anything is queued. Small checkpoints are encoded now (the task only writes bytes); large ones are
+    snapshotted now and encoded by the task.
+    """
+    from .io import atomic_write_bytes, check_serialisable, encode_checkpoint, save_checkpoint_file
+
+    if check_serialisable(dict(checkpoint)) <= ENCODE_INLINE_BYTES:
+        data = encode_checkpoint(checkpoint, path)
+        return lambda: atomic_write_bytes(path, data, durable=durable)
+    frozen = snapshot(checkpoint)
+    return lambda: save_checkpoint_file(frozen, path, durable=durable)  # type: ignore[arg-type]  # a dict stays a dict
 
 
 class CheckpointWriter:

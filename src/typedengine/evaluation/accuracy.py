@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import Field, field_validator
 
@@ -40,9 +41,8 @@ class Accuracy(BaseMetric):
         if not isinstance(scores, torch.Tensor) or not isinstance(labels, torch.Tensor):
             raise TypeError("Accuracy expects tensors for scores and labels")
         kmax = max(self.topk)
-        if kmax == 1:
-            hit = scores.topk(1, dim=1).indices[:, 0].eq(labels.view(-1))  # (N,)
-            codes = hit.to(torch.int64)
+        if kmax == 1:  # argmax: the first of tied maxima (documented), and cheaper than topk(1)
+            codes = scores.argmax(dim=1).eq(labels.view(-1)).to(torch.int64)  # (N,)
         else:
             top = scores.topk(kmax, dim=1).indices  # (N, kmax)
             match = top.eq(labels.view(-1, 1))  # (N, kmax): at most one True per row
@@ -56,11 +56,10 @@ class Accuracy(BaseMetric):
         self.results.extend(codes.cpu().tolist())
 
     def compute_metrics(self, results: list[object]) -> dict[str, float]:
-        import torch
-
         n = len(results)
-        codes = torch.tensor(results, dtype=torch.int64)
-        sums = [int(((codes >> i) & 1).sum()) for i in range(len(self.topk))]
+        # at most 2**len(topk) distinct codes: count them once, then add up the bits
+        tally = Counter(cast("list[int]", results))  # process() stores one int per sample
+        sums = [sum(count for code, count in tally.items() if code >> i & 1) for i in range(len(self.topk))]
         if len(self.topk) == 1:
             return {"accuracy": 100.0 * sums[0] / n}
         return {f"accuracy/top{k}": 100.0 * s / n for k, s in zip(self.topk, sums)}

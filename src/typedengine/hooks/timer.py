@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 __all__ = ["IterTimerHook", "IterTimerHookConfig"]
 
+# (data_time key, time key) per mode: no string is built per iteration
+_KEYS = {mode: (f"{mode}/data_time", f"{mode}/time") for mode in ("train", "val", "test")}
+
 
 class IterTimerHook(Hook):
     """Pushes ``time``/``data_time`` per iteration and keeps ``eta`` up to date (NORMAL).
@@ -71,13 +74,13 @@ class IterTimerHook(Hook):
     # --- iterations ------------------------------------------------------------------------------------
     def _before_iter(self, runner: Runner, mode: str) -> None:
         now = self.clock()
-        runner.message_hub.update_scalar(f"{mode}/data_time", now - self._last.get(mode, now))
+        runner.message_hub.update_scalar(_KEYS[mode][0], now - self._last.get(mode, now))
 
     def _after_iter(self, runner: Runner, mode: str) -> float:
         now = self.clock()
         elapsed = now - self._last.get(mode, now)
         self._last[mode] = now
-        runner.message_hub.update_scalar(f"{mode}/time", elapsed)
+        runner.message_hub.update_scalar(_KEYS[mode][1], elapsed)
         return elapsed
 
     def before_train_iter(self, runner: Runner, batch_idx: int, data_batch: DataBatch | None = None) -> None:

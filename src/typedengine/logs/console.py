@@ -64,7 +64,7 @@ class _LineFormatter(logging.Formatter):
         self._stamp_key: tuple[int, str | None] = (-1, None)
         self._stamp = ""
 
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802  # logging's name
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # logging's name
         key = (int(record.created), datefmt)
         if key != self._stamp_key:
             self._stamp = time.strftime(datefmt or _FILE_DATEFMT, self.converter(record.created))

@@ -555,7 +555,7 @@ class Runner:
         """
         from ..checkpoint.contents import gather_checkpoint
         from ..checkpoint.io import save_checkpoint_file, write_pointer
-        from ..checkpoint.writer import snapshot
+        from ..checkpoint.writer import freeze_checkpoint
 
         # at most one checkpoint in flight; hooks below see the previous save complete on disk
         self.checkpoint_writer.flush()
@@ -563,11 +563,11 @@ class Runner:
         self.call_hook("before_save_checkpoint", checkpoint=ckpt)
         path = (out_dir or self.work_dir) / filename
         if self.rank == 0:
-            frozen = snapshot(ckpt) if background else ckpt
             work_dir = self.work_dir
+            save = freeze_checkpoint(ckpt, path) if background else lambda: save_checkpoint_file(ckpt, path)
 
             def write() -> None:
-                save_checkpoint_file(frozen, path)  # type: ignore[arg-type]  # snapshot keeps the dict shape
+                save()
                 if update_pointer:
                     write_pointer(work_dir, path)
 
