@@ -6,8 +6,9 @@ runs with its default hooks: logger every 10 iterations, checkpoint every epoch,
 
 Two baselines, interleaved with typedengine round by round (medians reported):
 - raw:  zero_grad / forward / loss / backward / step, plus a val pass per epoch;
-- raw+: raw plus the useful work the runner does by default: ``loss.item()`` logged every 10
-  iterations and a ``torch.save`` of model + optimizer every epoch.
+- raw+: raw plus the useful work the runner does by default, as the peers' harness defines it
+  (``raw.py --ckpt --log-interval 10``): ``loss.item()`` written as a JSON line to a log file (flushed)
+  every 10 iterations, a ``torch.save`` of epoch + model + optimizer and a val-accuracy line every epoch.
 
 A fourth row, ``te-no-hooks``, runs typedengine with every default hook off (no logging, timing,
 checkpoints): the cost of the runner's core (loops, model contract, optimizer wrapper, evaluator) alone,
@@ -19,7 +20,6 @@ Usage:  python benchmarks/overhead.py [--rounds 5] [--epochs 5]
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import logging
 import statistics
@@ -88,11 +88,10 @@ def run_raw(train: TensorDataset, val: TensorDataset, epochs: int, plus: bool) -
     sampler = DefaultSampler(len(train), seed=SEED)
     loader = DataLoader(train, batch_size=BATCH, sampler=sampler)
     val_loader = DataLoader(val, batch_size=VAL_BATCH)
-    log = io.StringIO()
     t0 = time.perf_counter()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss = torch.zeros(())
-    with tempfile.TemporaryDirectory() as d:
+    with tempfile.TemporaryDirectory() as d, open(Path(d) / "train.log", "w") as log:
         for epoch in range(epochs):
             sampler.set_epoch(epoch)
             model.train()
@@ -103,13 +102,18 @@ def run_raw(train: TensorDataset, val: TensorDataset, epochs: int, plus: bool) -
                 opt.step()
                 if plus and (i + 1) % 10 == 0:
                     log.write(json.dumps({"epoch": epoch, "iter": i + 1, "loss": loss.item()}) + "\n")
+                    log.flush()
             if plus:
-                torch.save({"model": model.state_dict(), "optim": opt.state_dict()}, Path(d) / f"epoch_{epoch}.pth")
+                state = {"epoch": epoch, "model": model.state_dict(), "optim": opt.state_dict()}
+                torch.save(state, Path(d) / f"epoch_{epoch}.pth")
             model.eval()
             correct = 0
             with torch.no_grad():
                 for x, y in val_loader:
                     correct += int((model.layers(x).argmax(1) == y).sum())
+            if plus:
+                log.write(json.dumps({"epoch": epoch, "val_acc": correct / len(val)}) + "\n")
+                log.flush()
     return time.perf_counter() - t0, float(loss), step_ms(model.stamps, epochs)
 
 

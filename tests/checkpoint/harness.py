@@ -10,7 +10,7 @@ final model weights to ``<work_dir>/final.pt``. Faults are injected from the spe
 
 Other keys: ``epoch_loop`` (else iteration-based), ``max_epochs``/``max_iters``, ``interval`` and
 ``hook_by_epoch`` (checkpoint cadence), ``max_keep``, ``accumulate``, ``val`` (validate every epoch /
-10 iterations and keep the best accuracy checkpoint), ``resume``.
+10 iterations and keep the best accuracy checkpoint), ``resume``, ``fsdp`` (shard every Linear with FSDP2).
 
 The model has dropout, the data is shuffled, SGD with momentum, a per-iteration LR schedule and gradient
 accumulation: everything a resume must restore for the final weights to be bit-identical.
@@ -39,6 +39,7 @@ from typedengine.evaluation.evaluator import EvaluatorConfig
 from typedengine.hooks.checkpoint import CheckpointHookConfig
 from typedengine.hooks.choices import DefaultHooksConfig
 from typedengine.loops.choices import TrainLoopConfig
+from typedengine.model.wrapping import DDPConfig, FSDPConfig
 from typedengine.optim import (
     LinearLRConfig,
     OptimWrapperConfig,
@@ -121,6 +122,7 @@ def experiment(spec: Mapping[str, object]) -> ToyExperiment:
         val_evaluator=EvaluatorConfig[AccuracyConfig](metrics=(AccuracyConfig(),)) if validate else None,
         default_hooks=DefaultHooksConfig(checkpoint=hook),
         resume=bool(spec.get("resume", False)),
+        model_wrapper=FSDPConfig(shard_modules=("Linear",)) if spec.get("fsdp") else DDPConfig(),
         optim_wrapper=OptimWrapperConfig(
             optimizer=SGDConfig(lr=0.1, momentum=0.9),
             accumulative_counts=int(spec.get("accumulate", 3)),  # type: ignore[call-overload]

@@ -1,4 +1,4 @@
-"""FSDP2 (fully_shard) on CUDA trains like the unsharded model (the CPU refusal is tested in test_ddp.py)."""
+"""FSDP2 (fully_shard) trains like the unsharded model: on the CPU with gloo, and on CUDA with NCCL when present."""
 
 from __future__ import annotations
 
@@ -44,9 +44,9 @@ def _data(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.randn(4 * 32, 6, generator=g).to(device), torch.randn(4 * 32, 3, generator=g).to(device)
 
 
-def _fsdp_vs_plain() -> dict[str, Any]:
+def _fsdp_vs_plain(device_type: str) -> dict[str, Any]:
     rank, world = get_rank(), get_world_size()
-    device = torch.device("cuda", torch.cuda.current_device())
+    device = torch.device("cuda", torch.cuda.current_device()) if device_type == "cuda" else torch.device("cpu")
     x, y = _data(device)
     global_batch = 32
     local = global_batch // world
@@ -64,7 +64,7 @@ def _fsdp_vs_plain() -> dict[str, Any]:
     popt = torch.optim.SGD(plain.parameters(), lr=0.05)
     for step in range(4):
         rows = slice(step * global_batch, (step + 1) * global_batch)
-        loss = F.mse_loss(plain(x[rows]), y[rows])
+        loss = F.mse_loss(plain(x[rows], y[rows]), y[rows])
         popt.zero_grad()
         loss.backward()
         popt.step()
@@ -75,11 +75,18 @@ def _fsdp_vs_plain() -> dict[str, Any]:
     }
 
 
+def test_fsdp_matches_unsharded_training_on_cpu_with_gloo() -> None:
+    for res in run_ranks(_fsdp_vs_plain, 2, "cpu", backend="gloo", wall_timeout_s=180):
+        assert res["unwrapped_is_model"]
+        for name, value in res["plain"].items():
+            torch.testing.assert_close(res["fsdp"][name], value, atol=1e-5, rtol=1e-5)
+
+
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_fsdp_matches_unsharded_training() -> None:
     world = min(2, torch.cuda.device_count())
-    for res in run_ranks(_fsdp_vs_plain, world, backend="nccl"):
+    for res in run_ranks(_fsdp_vs_plain, world, "cuda", backend="nccl"):
         assert res["unwrapped_is_model"]
         for name, value in res["plain"].items():
             torch.testing.assert_close(res["fsdp"][name], value, atol=1e-5, rtol=1e-5)

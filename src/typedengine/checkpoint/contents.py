@@ -130,7 +130,18 @@ def _dataset_meta(runner: Runner) -> object:
 
 
 def _accumulated_grads(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {name: p.grad.detach().clone() for name, p in model.named_parameters() if p.grad is not None}
+    """This rank's accumulated gradients (local shards for an FSDP2 model), copied."""
+    from ..model.fsdp import local_grad
+
+    grads = {name: local_grad(p) for name, p in model.named_parameters()}
+    return {name: g for name, g in grads.items() if g is not None}
+
+
+def _model_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The weights to store: the state dict, or for an FSDP2 model the full one on rank 0 (collective)."""
+    from ..model.fsdp import full_model_state, is_fully_sharded
+
+    return full_model_state(model) if is_fully_sharded(model) else model.state_dict()
 
 
 def _batch_size(runner: Runner) -> int:
@@ -173,7 +184,7 @@ def gather_checkpoint(
             "dataset_meta": _dataset_meta(runner),
             "versions": package_versions(),
         },
-        "state_dict": runner.unwrapped_model.state_dict(),
+        "state_dict": _model_state(runner.unwrapped_model),
         "run_state": state.state_dict(),
         "message_hub": pack_message_hub(runner.message_hub.state_dict()),
         "rng": list(rng) if rng is not None else [],
@@ -308,11 +319,12 @@ def apply_checkpoint(runner: Runner, ckpt: Mapping[str, object], *, resume: bool
     if isinstance(grads, (list, tuple)) and runner.rank < len(grads):
         mine_grads = grads[runner.rank]
         if isinstance(mine_grads, Mapping):
+            from ..model.fsdp import set_local_grad
+
             params = dict(runner.unwrapped_model.named_parameters())
             for name, grad in mine_grads.items():
                 if name in params and isinstance(grad, torch.Tensor):
-                    param = params[name]
-                    param.grad = grad.to(device=param.device, dtype=param.dtype)
+                    set_local_grad(params[name], grad)
 
     _adopt_seed(runner, ckpt)
     _warn_dataset_meta(runner, ckpt)

@@ -98,6 +98,8 @@ def load_weights(
 ) -> LoadReport:
     """Load ``state_dict`` into ``model`` (unwrapping DDP) after renaming keys; see the module docstring.
 
+    An FSDP2-sharded ``model`` takes full tensors and shards them (every rank must call this).
+
     ``num_batches_tracked`` buffers missing from older checkpoints are not reported as missing.
 
     Example::
@@ -133,7 +135,12 @@ def load_weights(
                 new = pattern.sub(repl, new)
             renamed[new.rstrip(".")] = value  # "module" and "" collide: the inner module's entry wins
         usable._metadata = renamed  # type: ignore[attr-defined]  # torch reads this attribute in load_state_dict
-    target.load_state_dict(usable, strict=False)
+    from ..model.fsdp import is_fully_sharded, load_full_model_state
+
+    if is_fully_sharded(target):  # full tensors, sharded on every rank (a collective)
+        load_full_model_state(target, usable, strict=False)
+    else:
+        target.load_state_dict(usable, strict=False)
     return LoadReport(len(usable), missing, unexpected, mismatched)
 
 

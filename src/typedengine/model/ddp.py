@@ -99,15 +99,15 @@ def gradient_sync(model: nn.Module, enabled: bool) -> Iterator[None]:
     Wrap the forward of each micro-batch, with ``enabled`` true only for the last one of a window:
 
     - DDP: ``enabled=False`` enters ``no_sync()`` (DDP decides at forward time);
-    - FSDP2: calls ``set_requires_gradient_sync(enabled)``, which stays in force for the following
-      backward (FSDP2 decides at backward time), so it is deliberately not restored on exit;
+    - FSDP2: no effect — every micro-batch's gradients are reduce-scattered and accumulate as shards.
+      Skipping the reduce-scatter would keep a full-size gradient per rank (what FSDP exists to avoid)
+      and hold it inside FSDP, out of reach of a checkpoint taken between micro-batches;
     - any other module with a ``no_sync()`` context (a DDP-like wrapper of your own): entered likewise;
     - anything else: no effect.
     """
-    from torch.distributed.fsdp import FSDPModule
+    from .fsdp import is_fully_sharded
 
-    if isinstance(model, FSDPModule):
-        model.set_requires_gradient_sync(enabled)
+    if is_fully_sharded(model):
         yield
         return
     no_sync = getattr(model, "no_sync", None)

@@ -121,7 +121,10 @@ class DDPConfig(Config):
 
 
 class FSDPConfig(Config):
-    """Shard parameters, gradients and optimizer state over the ranks with FSDP2 ``fully_shard`` (CUDA only).
+    """Shard parameters, gradients and optimizer state over the ranks with FSDP2 ``fully_shard``.
+
+    Works on CUDA (NCCL) and on the CPU (gloo: for debugging and tests). Checkpoints hold full tensors,
+    gathered to rank 0 (see :mod:`typedengine.model.fsdp`).
 
     Each submodule whose class name is in ``shard_modules`` becomes its own shard unit (e.g. transformer
     blocks), then the root. Example::
@@ -146,8 +149,6 @@ class FSDPConfig(Config):
 
     def build(self, model: nn.Module, device: torch.device) -> nn.Module:
         """``model`` sharded in place on ``device``; unsharded without a process group."""
-        if device.type != "cuda":
-            raise RuntimeError("model_wrapper: fsdp needs CUDA")
         from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
         from typedengine.dist.ops import is_distributed
@@ -187,8 +188,6 @@ def check_model_wrapper(
 ) -> list[ConfigIssue]:
     """Problems of ``cfg`` on a ``device_type`` device (``"cuda"``, ``"cpu"``), found before the first batch."""
     issues: list[ConfigIssue] = []
-    if isinstance(cfg, FSDPConfig) and device_type != "cuda":
-        issues.append(ConfigIssue(path, "fsdp needs CUDA"))
     if isinstance(cfg, DDPConfig) and cfg.sync_bn and device_type != "cuda":
         issues.append(ConfigIssue(f"{path}.sync_bn", "SyncBatchNorm needs CUDA; set sync_bn=False on CPU"))
     return issues

@@ -77,6 +77,9 @@ class OptimWrapper:
         # With several param groups (paramwise rules) the optimizer-wide settings are kept as an extra
         # pseudo group that schedulers update too, so ``base_lr`` can be logged (MMEngine's behaviour).
         self.base_param_settings: dict[str, Any] | None = None
+        # The FSDP2-sharded model whose parameters the optimizer updates (set by the runner): state dicts
+        # are then full and keyed by parameter name, gathered to rank 0 (collectives; see model/fsdp.py).
+        self.sharded_model: nn.Module | None = None
         if len(optimizer.param_groups) > 1:
             import torch
 
@@ -228,18 +231,31 @@ class OptimWrapper:
         return {"momentum": momentum}
 
     def state_dict(self) -> dict[str, Any]:
-        """The optimizer state dict (plus ``base_param_settings`` when there are several groups)."""
-        state = self.optimizer.state_dict()
+        """The optimizer state dict (plus ``base_param_settings`` when there are several groups).
+
+        With :attr:`sharded_model` set this is a collective: the full state on rank 0, ``{}`` elsewhere.
+        """
+        if self.sharded_model is not None:
+            from ..model.fsdp import full_optimizer_state
+
+            state = full_optimizer_state(self.sharded_model, self.optimizer)
+        else:
+            state = self.optimizer.state_dict()
         if self.base_param_settings is not None:
             state["base_param_settings"] = dict(self.base_param_settings)
         return state
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Restore from :meth:`state_dict` output."""
+        """Restore from :meth:`state_dict` output (with :attr:`sharded_model` set: a collective)."""
         state = dict(state_dict)
         base = state.pop("base_param_settings", None)
         if base is not None:
             self.base_param_settings = dict(base)
+        if self.sharded_model is not None:
+            from ..model.fsdp import load_full_optimizer_state
+
+            load_full_optimizer_state(self.sharded_model, self.optimizer, state)
+            return
         self.optimizer.load_state_dict(state)
 
     def __repr__(self) -> str:

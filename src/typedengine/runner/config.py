@@ -163,8 +163,7 @@ def cross_field_issues(cfg: RunnerConfig) -> list[ConfigIssue]:
 
 
 def _device_matters(cfg: RunnerConfig) -> bool:
-    """Whether any check depends on the device: AMP wrappers, FSDP, SyncBatchNorm, or an explicit device."""
-    from ..model.wrapping import FSDPConfig
+    """Whether any check depends on the device: AMP wrappers, SyncBatchNorm, or an explicit device."""
     from ..optim import AmpOptimWrapperConfig, OptimWrapperDictConfig
 
     if cfg.env.device != "auto":
@@ -175,7 +174,7 @@ def _device_matters(cfg: RunnerConfig) -> bool:
     if any(isinstance(w, AmpOptimWrapperConfig) for w in wrappers):
         return True
     mw = cfg.model_wrapper
-    return isinstance(mw, FSDPConfig) or (isinstance(mw, DDPConfig) and mw.sync_bn)
+    return isinstance(mw, DDPConfig) and mw.sync_bn
 
 
 def _epoch_length(cfg: RunnerConfig) -> int | None:

@@ -431,6 +431,17 @@ class Runner:
         assert isinstance(built, (OptimWrapper, OptimWrapperDict))
         return built
 
+    def _attach_sharded_model(self, wrapper: OptimWrapper | OptimWrapperDict) -> None:
+        """Tell the optim wrapper(s) that the model is FSDP2-sharded (full, named optimizer state dicts)."""
+        from ..model.fsdp import is_fully_sharded
+        from ..optim import OptimWrapper
+
+        if not is_fully_sharded(self.unwrapped_model):
+            return
+        wrappers = [wrapper] if isinstance(wrapper, OptimWrapper) else list(wrapper.optim_wrappers.values())
+        for w in wrappers:
+            w.sharded_model = self.unwrapped_model
+
     def _build_param_schedulers(self, loop: BaseTrainLoop) -> list[ParamScheduler]:
         from ..optim import ParamScheduler, build_param_schedulers
 
@@ -455,6 +466,7 @@ class Runner:
             raise TypeError("the model has no train_step(); subclass typedengine.BaseModel")
         loop = self.train_loop
         self.optim_wrapper = self._build_optim_wrapper()
+        self._attach_sharded_model(self.optim_wrapper)
         if self._auto_scale_lr is not None and self._auto_scale_lr.enable:
             self._scale_lr(loop)
         self.param_schedulers = self._build_param_schedulers(loop)
