@@ -146,3 +146,33 @@ def test_slurm_launch_joins_and_tears_down_on_error() -> None:
             "MASTER_ADDR": "127.0.0.1",
         }
         assert res["distributed_after_error"] is False
+
+
+def _leave(late_rank: int, delay_s: float) -> dict[str, float | bool]:
+    import time
+
+    import torch.distributed as dist
+    from torch.distributed import distributed_c10d
+
+    from typedengine.dist.process_group import leave_distributed
+
+    store = distributed_c10d._get_default_store()
+    rank = dist.get_rank()
+    if rank == late_rank:
+        time.sleep(delay_s)
+    leave_distributed(timeout_s=30)
+    done = time.monotonic()  # CLOCK_MONOTONIC: comparable between processes of one machine
+    return {
+        "initialized": dist.is_initialized(),
+        "done": done,
+        "left_seen_by_rank0": float(store.add("typedengine/ranks_left", 0)) if rank == 0 else -1.0,
+    }
+
+
+@pytest.mark.parametrize("late_rank", [0, 1])
+def test_a_clean_end_leaves_the_group_with_rank_0_last(late_rank: int) -> None:
+    """Whichever rank arrives late, rank 0 destroys its group only after rank 1 said it left."""
+    r0, r1 = run_ranks(_leave, 2, late_rank, 0.5, wall_timeout_s=60)
+    assert not r0["initialized"] and not r1["initialized"]
+    assert r0["left_seen_by_rank0"] == 1.0
+    assert r0["done"] >= r1["done"] - 0.05  # rank 1 returns right after its signal; rank 0 after it

@@ -386,21 +386,18 @@ def _torch_save(checkpoint: Mapping[str, object], sink: object) -> None:
 
 
 def encode_checkpoint(checkpoint: Mapping[str, object], path: str | os.PathLike[str] = "<memory>") -> bytes:
-    """The exact bytes :func:`save_checkpoint_file` writes for ``checkpoint`` (archive + checksum trailer).
+    """``checkpoint`` as the bytes of a checkpoint file (archive + checksum trailer), built in memory.
 
     Raises :class:`TypeError` for content that ``weights_only=True`` could not load. ``path`` only names the
-    file in errors. Writing the result with :func:`atomic_write_bytes` gives the same file as
-    :func:`save_checkpoint_file`; the background writer does that for small checkpoints so that its thread
-    only makes system calls (which release the GIL) instead of pickling beside the training loop.
+    file in errors. Writing the result with :func:`atomic_write_bytes` gives a file equivalent to what
+    :func:`save_checkpoint_file` writes (only torch's per-save serialization id differs); the background
+    writer does that for small checkpoints so that its thread only makes system calls (which release the
+    GIL) instead of pickling beside the training loop.
     """
     check_serialisable(dict(checkpoint))
-    return _encode(checkpoint, Path(path))
-
-
-def _encode(checkpoint: Mapping[str, object], path: Path) -> bytes:
     buffer = io.BytesIO()
     _torch_save(checkpoint, buffer)
-    _append_trailer(buffer, buffer.tell(), path)
+    _append_trailer(buffer, buffer.tell(), Path(path))
     return buffer.getvalue()
 
 

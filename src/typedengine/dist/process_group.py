@@ -32,7 +32,15 @@ from typedengine.dist.env import DistEnv, Launcher, ResolvedLauncher, detect_lau
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["DeviceChoice", "DistConfig", "DistInfo", "destroy_distributed", "distributed", "init_distributed"]
+__all__ = [
+    "DeviceChoice",
+    "DistConfig",
+    "DistInfo",
+    "destroy_distributed",
+    "distributed",
+    "init_distributed",
+    "leave_distributed",
+]
 
 
 class DistConfig(Config):
@@ -174,6 +182,47 @@ def destroy_distributed() -> None:
 
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
+
+
+_LEFT_KEY = "typedengine/ranks_left"
+
+
+def leave_distributed(timeout_s: float = 30.0) -> None:
+    """Destroy the default process group at the clean end of a run, rank 0 last.
+
+    A rank that closes its connections right after the last collective can cut off a message its peer
+    is still reading (gloo then fails the peer's collective or aborts its process, and the launcher
+    reports a finished run as failed). So: every rank meets at a barrier; the other ranks destroy their
+    group and say so through the rendezvous store; rank 0 (which may host that store) waits for them,
+    up to ``timeout_s``, and destroys its group last. Without a process group this does nothing.
+    """
+    import time
+
+    import torch.distributed as dist
+    from torch.distributed import distributed_c10d
+
+    from .ops import barrier
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    rank, world = dist.get_rank(), dist.get_world_size()
+    store = distributed_c10d._get_default_store()
+    try:
+        barrier()
+    except BaseException:  # a peer is gone: nothing to wait for
+        dist.destroy_process_group()
+        raise
+    if rank != 0:
+        dist.destroy_process_group()
+        try:
+            store.add(_LEFT_KEY, 1)
+        except Exception:  # noqa: BLE001  # rank 0 stopped waiting (timeout) and took the store with it
+            pass
+        return
+    deadline = time.monotonic() + timeout_s
+    while store.add(_LEFT_KEY, 0) < world - 1 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    dist.destroy_process_group()
 
 
 @contextmanager

@@ -19,6 +19,7 @@ needs sharded checkpoint files (``torch.distributed.checkpoint``), which typeden
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -41,11 +42,10 @@ __all__ = [
 
 def is_fully_sharded(model: nn.Module) -> bool:
     """True when ``fully_shard`` was applied to ``model`` (its root)."""
-    try:
-        from torch.distributed.fsdp import FSDPModule
-    except ImportError:  # a torch built without distributed support
+    fsdp = sys.modules.get("torch.distributed.fsdp")
+    if fsdp is None:  # nothing is sharded before FSDP is imported (and importing it here would cost time)
         return False
-    return isinstance(model, FSDPModule)
+    return isinstance(model, fsdp.FSDPModule)
 
 
 def _options(*, gather: bool, strict: bool = True) -> StateDictOptions:

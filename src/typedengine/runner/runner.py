@@ -228,21 +228,30 @@ class Runner:
         )
 
     # -- lifetime ---------------------------------------------------------------------------------------------
-    def close(self) -> None:
-        """Flush and close the visualizer backends and leave the process group this runner joined."""
-        from ..dist.process_group import destroy_distributed
+    def close(self, *, synchronize: bool = True) -> None:
+        """Flush and close the visualizer backends and leave the process group this runner joined.
+
+        With ``synchronize`` (a clean end) the ranks leave in order, rank 0 last, so no rank tears its
+        connections down while another is still finishing its last collective (see
+        :func:`~typedengine.dist.process_group.leave_distributed`). Leaving a ``with`` block on an
+        exception skips that: a peer may be gone.
+        """
+        from ..dist.process_group import destroy_distributed, leave_distributed
 
         self.checkpoint_writer.close()
         self.visualizer.close()
         if self._owns_process_group:
-            destroy_distributed()
             self._owns_process_group = False
+            if synchronize:
+                leave_distributed()
+            else:
+                destroy_distributed()
 
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        self.close(synchronize=exc_type is None)
 
     # -- set-up helpers ----------------------------------------------------------------------------------------
     def _init_logging(
