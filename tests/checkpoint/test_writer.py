@@ -64,9 +64,13 @@ def test_frozen_checkpoint_is_the_state_at_freeze_time_and_verifies(
     """Both paths (small: bytes now; large: a copy now) write what the state was when frozen."""
     if not inline:
         monkeypatch.setattr(writer_module, "ENCODE_INLINE_BYTES", 8)  # 12 bytes of tensors: the large path
+    copies: list[object] = []
+    real_snapshot = writer_module.snapshot
+    monkeypatch.setattr(writer_module, "snapshot", lambda obj: copies.append(obj) or real_snapshot(obj))
     weight = torch.zeros(3)
     state = {"state_dict": {"w": weight}, "meta": {"epoch": 1, "hist": [1.0, 2.0]}}
     task = freeze_checkpoint(state, tmp_path / "a.pth")
+    assert (copies[:1] == [state]) is not inline  # the path taken: encoded now, or copied now
     weight.add_(1.0)
     state["meta"]["epoch"] = 2  # type: ignore[index]
     assert not (tmp_path / "a.pth").exists()  # nothing written before the task runs
@@ -95,8 +99,22 @@ def test_encoded_bytes_equal_a_saved_file_up_to_torch_s_serialization_id(tmp_pat
     assert a.keys() == b.keys() and torch.equal(a["w"], b["w"]) and (a["n"], a["s"]) == (b["n"], b["s"])
 
 
-def test_check_serialisable_reports_the_tensor_bytes() -> None:
+def test_check_serialisable_reports_the_bytes_torch_save_writes() -> None:
     state = {"a": torch.zeros(4), "b": [torch.zeros(2, dtype=torch.float64), {"c": torch.zeros(3, dtype=torch.int8)}]}
     assert check_serialisable(state) == 16 + 16 + 3
     assert check_serialisable(torch.ones(5)) == 20
     assert check_serialisable({"x": 1}) == 0
+    big = torch.zeros(1000)
+    assert check_serialisable({"view": big[:4], "again": big[10:20]}) == 4000  # one whole storage, once
+
+
+def test_sparse_gradients_are_checkpoint_data(tmp_path: Path) -> None:
+    """A mid-window checkpoint of an nn.Embedding(sparse=True) holds a sparse COO gradient."""
+    emb = torch.nn.Embedding(10, 3, sparse=True)
+    emb(torch.tensor([1, 4])).sum().backward()
+    grad = emb.weight.grad
+    assert grad is not None and grad.layout is torch.sparse_coo
+    assert check_serialisable({"grads": [{"weight": grad}]}) == 10 * 3 * 4  # counted at its dense size
+    freeze_checkpoint({"grads": [{"weight": grad}]}, tmp_path / "g.pth")()
+    loaded = load_checkpoint_file(tmp_path / "g.pth")["grads"]
+    assert isinstance(loaded, list) and torch.equal(loaded[0]["weight"].to_dense(), grad.to_dense())

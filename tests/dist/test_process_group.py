@@ -148,31 +148,40 @@ def test_slurm_launch_joins_and_tears_down_on_error() -> None:
         assert res["distributed_after_error"] is False
 
 
-def _leave(late_rank: int, delay_s: float) -> dict[str, float | bool]:
+def _leave(late_rank: int, earlier_groups: int) -> dict[str, float | bool]:
+    """Leave with rank 1's destroy taking 0.4 s; ``earlier_groups`` groups already left through this store."""
     import time
 
     import torch.distributed as dist
     from torch.distributed import distributed_c10d
 
-    from typedengine.dist.process_group import leave_distributed
+    from typedengine.dist import process_group
 
     store = distributed_c10d._get_default_store()
-    rank = dist.get_rank()
+    rank, world = dist.get_rank(), dist.get_world_size()
+    if rank == 0 and earlier_groups:  # what earlier groups' leaves left in a store that outlives them
+        store.add("typedengine/leave/arrived", world * earlier_groups)
+        store.add("typedengine/leave/left", (world - 1) * earlier_groups)
+    dist.barrier()
+    destroy = dist.destroy_process_group
+    if rank == 1:
+        dist.destroy_process_group = lambda *a, **k: (time.sleep(0.4), destroy(*a, **k))[1]  # type: ignore[assignment]
     if rank == late_rank:
-        time.sleep(delay_s)
-    leave_distributed(timeout_s=30)
-    done = time.monotonic()  # CLOCK_MONOTONIC: comparable between processes of one machine
-    return {
-        "initialized": dist.is_initialized(),
-        "done": done,
-        "left_seen_by_rank0": float(store.add("typedengine/ranks_left", 0)) if rank == 0 else -1.0,
-    }
+        time.sleep(0.3)
+    start = time.monotonic()
+    try:
+        process_group.leave_distributed(timeout_s=30)
+    finally:
+        dist.destroy_process_group = destroy  # type: ignore[assignment]
+    return {"initialized": dist.is_initialized(), "seconds": time.monotonic() - start}
 
 
-@pytest.mark.parametrize("late_rank", [0, 1])
-def test_a_clean_end_leaves_the_group_with_rank_0_last(late_rank: int) -> None:
-    """Whichever rank arrives late, rank 0 destroys its group only after rank 1 said it left."""
-    r0, r1 = run_ranks(_leave, 2, late_rank, 0.5, wall_timeout_s=60)
+@pytest.mark.parametrize(("late_rank", "earlier_groups"), [(0, 0), (1, 0), (0, 2)])
+def test_a_clean_end_leaves_the_group_with_rank_0_last(late_rank: int, earlier_groups: int) -> None:
+    """Rank 0 destroys its group only after rank 1 destroyed its own (slowly), whoever arrives late and
+    however many groups already left through the same store."""
+    r0, r1 = run_ranks(_leave, 2, late_rank, earlier_groups, wall_timeout_s=60)
     assert not r0["initialized"] and not r1["initialized"]
-    assert r0["left_seen_by_rank0"] == 1.0
-    assert r0["done"] >= r1["done"] - 0.05  # rank 1 returns right after its signal; rank 0 after it
+    waited_for_rank1 = 0.4 + (0.3 if late_rank == 1 else 0.0)
+    assert r0["seconds"] >= waited_for_rank1 - 0.02
+    assert r1["seconds"] >= 0.4  # its own slow destroy

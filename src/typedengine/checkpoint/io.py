@@ -84,7 +84,8 @@ _READ_CHUNK: Final = 8 << 20
 def check_serialisable(obj: object, root: str = "checkpoint") -> int:
     """Raise :class:`TypeError` naming the key path of the first value ``weights_only=True`` could not load.
 
-    Returns the total size of the tensors found, in bytes (how much a copy of the content costs).
+    Returns the bytes ``torch.save`` will write for the tensors found: each storage counted once, whole
+    (a view saves its whole storage); a sparse or other non-strided tensor counts as its dense size.
 
     Allowed: ``torch.Tensor`` / ``nn.Parameter``, ``int``, ``float``, ``bool``, ``str``, ``bytes``, ``None``,
     ``torch.dtype``, ``torch.device``, ``torch.Size``, and ``dict`` / ``OrderedDict`` / ``list`` / ``tuple``
@@ -98,7 +99,17 @@ def check_serialisable(obj: object, root: str = "checkpoint") -> int:
     key_types = {str, int, float, bool, type(None)}
     atoms = {*leaves, torch.Tensor, torch.nn.Parameter}
     tensors = (torch.Tensor, torch.nn.Parameter)
-    tensor_bytes = 0
+    storages: dict[int, int] = {}  # storage address -> bytes (views share one storage)
+    dense_bytes = 0
+
+    def count(t: torch.Tensor) -> None:
+        nonlocal dense_bytes
+        if t.layout is torch.strided:
+            storage = t.untyped_storage()
+            storages[storage.data_ptr()] = storage.nbytes()
+        else:  # sparse: no single storage; its dense size is an upper bound
+            dense_bytes += t.numel() * t.element_size()
+
     stack: list[tuple[str, object]] = [(root, obj)]
     while stack:
         path, value = stack.pop()
@@ -106,7 +117,7 @@ def check_serialisable(obj: object, root: str = "checkpoint") -> int:
         if kind in leaves:
             continue
         if kind in tensors:
-            tensor_bytes += value.nbytes  # type: ignore[attr-defined]  # checked: a tensor
+            count(value)  # type: ignore[arg-type]  # checked: a tensor
             continue
         if kind in containers_map:
             assert isinstance(value, dict)
@@ -117,7 +128,7 @@ def check_serialisable(obj: object, root: str = "checkpoint") -> int:
                 if item_kind not in atoms:  # leaves need no path: only what is descended into
                     stack.append((f"{path}[{key!r}]", item))
                 elif item_kind in tensors:
-                    tensor_bytes += item.nbytes
+                    count(item)
             continue
         if kind in containers_seq:
             assert isinstance(value, (list, tuple))
@@ -126,13 +137,13 @@ def check_serialisable(obj: object, root: str = "checkpoint") -> int:
                 if item_kind not in atoms:
                     stack.append((f"{path}[{i}]", item))
                 elif item_kind in tensors:
-                    tensor_bytes += item.nbytes
+                    count(item)
             continue
         raise TypeError(
             f"{path} is a {kind.__module__}.{kind.__qualname__}; a checkpoint may hold only tensors, numbers, "
             "strings, bytes, bools, None, lists, tuples and dicts (so torch.load(weights_only=True) can read it)"
         )
-    return tensor_bytes
+    return dense_bytes + sum(storages.values())
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -184,45 +184,59 @@ def destroy_distributed() -> None:
         dist.destroy_process_group()
 
 
-_LEFT_KEY = "typedengine/ranks_left"
+_ARRIVED_KEY = "typedengine/leave/arrived"
+_LEFT_KEY = "typedengine/leave/left"
 
 
-def leave_distributed(timeout_s: float = 30.0) -> None:
+def _wait_for(store: object, key: str, target: int, deadline: float) -> bool:
+    """Poll the store counter ``key`` until it reaches ``target`` or ``deadline``; True if reached."""
+    import time
+
+    add = store.add  # type: ignore[attr-defined]  # torch.distributed.Store
+    while add(key, 0) < target:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.002)
+    return True
+
+
+def leave_distributed(timeout_s: float = 60.0) -> None:
     """Destroy the default process group at the clean end of a run, rank 0 last.
 
     A rank that closes its connections right after the last collective can cut off a message its peer
     is still reading (gloo then fails the peer's collective or aborts its process, and the launcher
-    reports a finished run as failed). So: every rank meets at a barrier; the other ranks destroy their
-    group and say so through the rendezvous store; rank 0 (which may host that store) waits for them,
-    up to ``timeout_s``, and destroys its group last. Without a process group this does nothing.
+    reports a finished run as failed). So the ranks first wait for each other through the rendezvous
+    store (not a collective: it cannot pair with a collective another rank is still in), then the other
+    ranks destroy their group and say so, and rank 0 (which may host the store) destroys its group last.
+    Each wait gives up after ``timeout_s`` and the rank leaves anyway. The counters only grow, so a
+    process that creates a process group again (a store that outlives it, e.g. torchrun's) still works.
+    Without a process group this does nothing.
     """
     import time
 
     import torch.distributed as dist
     from torch.distributed import distributed_c10d
 
-    from .ops import barrier
-
     if not (dist.is_available() and dist.is_initialized()):
         return
     rank, world = dist.get_rank(), dist.get_world_size()
-    store = distributed_c10d._get_default_store()
-    try:
-        barrier()
-    except BaseException:  # a peer is gone: nothing to wait for
+    if world == 1:
         dist.destroy_process_group()
-        raise
-    if rank != 0:
-        dist.destroy_process_group()
-        try:
-            store.add(_LEFT_KEY, 1)
-        except Exception:  # noqa: BLE001  # rank 0 stopped waiting (timeout) and took the store with it
-            pass
         return
+    store = distributed_c10d._get_default_store()
     deadline = time.monotonic() + timeout_s
-    while store.add(_LEFT_KEY, 0) < world - 1 and time.monotonic() < deadline:
-        time.sleep(0.005)
-    dist.destroy_process_group()
+    try:
+        generation = (store.add(_ARRIVED_KEY, 1) - 1) // world  # how many groups left before this one
+        _wait_for(store, _ARRIVED_KEY, (generation + 1) * world, deadline)
+        if rank != 0:
+            dist.destroy_process_group()
+            store.add(_LEFT_KEY, 1)
+            return
+        _wait_for(store, _LEFT_KEY, (generation + 1) * (world - 1), deadline)
+    except Exception:  # noqa: BLE001  # the store is gone (rank 0 left after a timeout): leave anyway
+        pass
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 @contextmanager

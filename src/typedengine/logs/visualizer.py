@@ -39,7 +39,6 @@ class Visualizer:
     def __init__(self, backends: Sequence[VisBackend], *, rank: int) -> None:
         self.rank = rank
         self.backends: tuple[VisBackend, ...] = tuple(backends) if rank == 0 else ()
-        self._closed = False
 
     def add_scalars(
         self,
@@ -72,10 +71,8 @@ class Visualizer:
             backend.add_image(name, array, step)
 
     def close(self) -> None:
-        """Close every backend (idempotent)."""
-        if self._closed:
-            return
-        self._closed = True
+        """Close every backend (safe to repeat: each backend reopens lazily when used again, e.g. by
+        ``test()`` after ``train()``, and closes again here)."""
         for backend in self.backends:
             backend.close()
 

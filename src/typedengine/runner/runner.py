@@ -228,30 +228,41 @@ class Runner:
         )
 
     # -- lifetime ---------------------------------------------------------------------------------------------
-    def close(self, *, synchronize: bool = True) -> None:
-        """Flush and close the visualizer backends and leave the process group this runner joined.
+    def close(self, *, synchronize: bool | None = None) -> None:
+        """Flush the checkpoint writer, leave the process group this runner joined, close the backends.
 
-        With ``synchronize`` (a clean end) the ranks leave in order, rank 0 last, so no rank tears its
-        connections down while another is still finishing its last collective (see
-        :func:`~typedengine.dist.process_group.leave_distributed`). Leaving a ``with`` block on an
-        exception skips that: a peer may be gone.
+        ``synchronize`` (default: no exception is being handled) leaves the group in order, rank 0 last,
+        so no rank tears its connections down while another is still finishing its last collective
+        (see :func:`~typedengine.dist.process_group.leave_distributed`); after a failure the group is
+        destroyed at once: a peer may be gone, and waiting would only delay the error. A preemption
+        (:class:`~typedengine.checkpoint.preemption.Preempted`, agreed by every rank) counts as a clean end.
         """
+        import sys
+
+        from ..checkpoint.preemption import Preempted
         from ..dist.process_group import destroy_distributed, leave_distributed
 
-        self.checkpoint_writer.close()
-        self.visualizer.close()
-        if self._owns_process_group:
-            self._owns_process_group = False
-            if synchronize:
-                leave_distributed()
-            else:
-                destroy_distributed()
+        if synchronize is None:
+            active = sys.exc_info()[1]
+            synchronize = active is None or isinstance(active, Preempted)
+        try:
+            self.checkpoint_writer.close()
+        finally:
+            if self._owns_process_group:
+                self._owns_process_group = False
+                if synchronize:
+                    leave_distributed()
+                else:
+                    destroy_distributed()
+            self.visualizer.close()
 
     def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
-        self.close(synchronize=exc_type is None)
+        from ..checkpoint.preemption import Preempted
+
+        self.close(synchronize=exc_type is None or issubclass(exc_type, Preempted))
 
     # -- set-up helpers ----------------------------------------------------------------------------------------
     def _init_logging(
