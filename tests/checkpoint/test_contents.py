@@ -10,6 +10,7 @@ import torch
 import typedengine as te
 from tests.checkpoint.harness import experiment
 from typedengine.checkpoint.contents import apply_checkpoint, committed_progress, gather_checkpoint
+from typedengine.checkpoint.errors import IncompatibleResumeError
 from typedengine.checkpoint.io import load_checkpoint_file, save_checkpoint_file
 from typedengine.runner.state import RunState
 
@@ -164,3 +165,14 @@ def test_message_hub_histories_are_packed_as_bytes_and_restored_exactly() -> Non
     legacy = MessageHub()
     legacy.load_state_dict(unpack_message_hub(hub.state_dict()))
     assert legacy.get_scalar("train/lr").values() == values
+
+
+def test_gradients_saved_under_another_sharding_are_refused_by_name(tmp_path: Path) -> None:
+    """A mid-window gradient whose shape is not this rank's parameter (e.g. an FSDP shard resumed without
+    FSDP) is one clear IncompatibleResumeError naming the parameter, not a tensor-size error."""
+    runner = te.Runner.from_config(experiment({"work_dir": str(tmp_path), "max_epochs": 2, "interval": 100}))
+    runner.train()
+    ckpt = gather_checkpoint(runner, save_optimizer=True, save_param_scheduler=True)
+    ckpt["grads"] = [{"net.0.weight": torch.zeros(8, 8)}]  # a (16, 8) parameter: half of it, an FSDP shard
+    with pytest.raises(IncompatibleResumeError, match=r"'net.0.weight': a gradient of shape \(8, 8\) does not fit"):
+        apply_checkpoint(runner, ckpt, resume=True)

@@ -30,6 +30,10 @@ class _Faults(te.Hook):
         self.stop_at = stop_at
         self.signal_rank = signal_rank
         self.signal_at = signal_at
+        self.started_at = -1
+
+    def before_train(self, runner):  # type: ignore[no-untyped-def]
+        self.started_at = runner.state.iter  # after a resume: the checkpoint's iteration
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):  # type: ignore[no-untyped-def]
         if runner.rank == self.signal_rank and runner.state.iter + 1 == self.signal_at:
@@ -40,23 +44,35 @@ class _Faults(te.Hook):
             raise _Stop
 
 
+class _BadContentOnRank0(te.Hook):
+    """Rank 0 alone adds a value no checkpoint may hold: its save fails, the other rank's does not."""
+
+    def before_save_checkpoint(self, runner, checkpoint):  # type: ignore[no-untyped-def]
+        if runner.rank == 0:
+            checkpoint["meta"]["bad"] = object()
+
+
 def _rank_train(spec: dict[str, object]) -> dict[str, torch.Tensor]:
     runner = te.Runner.from_config(experiment(spec))
     stop, sig_rank, sig_at = spec.get("stop_at"), spec.get("signal_rank"), spec.get("signal_at")
-    runner.register_hook(
-        _Faults(
-            stop if isinstance(stop, int) else None,
-            sig_rank if isinstance(sig_rank, int) else None,
-            sig_at if isinstance(sig_at, int) else None,
-        )
+    faults = _Faults(
+        stop if isinstance(stop, int) else None,
+        sig_rank if isinstance(sig_rank, int) else None,
+        sig_at if isinstance(sig_at, int) else None,
     )
+    runner.register_hook(faults)
+    if spec.get("bad_on_rank0"):
+        runner.register_hook(_BadContentOnRank0())
     try:
         runner.train()
     except _Stop:
         return {}
     state = runner.unwrapped_model.state_dict()
     full = {k: getattr(v, "full_tensor", v.detach)() for k, v in state.items()}  # FSDP2: gather the shards
-    return {k: v.detach().clone() for k, v in full.items()}
+    out = {k: v.detach().clone() for k, v in full.items()}
+    if spec.get("report_start"):  # the iteration this process started from (a resume starts later)
+        out["__started_at"] = torch.tensor(faults.started_at)
+    return out
 
 
 def _equal(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
@@ -118,5 +134,22 @@ def test_fsdp_checkpoints_hold_full_tensors_and_resume_exactly(tmp_path: Path) -
     assert grads[0]["net.0.weight"].shape == grads[1]["net.0.weight"].shape == (8, 8)
     plain = DropoutMLP(16, 0.3)
     assert load_weights(plain, weights, strict=True).loaded == 4  # an unsharded model takes the file as is
-    resumed = run_ranks(_rank_train, 2, {**spec, "work_dir": str(work), "resume": True}, wall_timeout_s=240)
+    resumed = run_ranks(
+        _rank_train, 2, {**spec, "work_dir": str(work), "resume": True, "report_start": True}, wall_timeout_s=240
+    )
+    assert [int(r.pop("__started_at")) for r in resumed] == [10, 10]  # it did resume, from iter_10.pth
     assert _equal(resumed[0], ref[0]) and _equal(resumed[1], ref[0])
+
+
+def test_a_save_that_fails_on_rank_0_stops_every_rank_at_once(tmp_path: Path) -> None:
+    """Rank 0 refuses the content (TypeError) before writing; rank 1 must not wait for it in a later
+    collective until the process-group timeout: both fail at that save, within seconds."""
+    import time
+
+    spec: dict[str, object] = {"max_epochs": 3, "interval": 2, "accumulate": 1, "bad_on_rank0": True}
+    start = time.monotonic()
+    outcomes = run_ranks_raw(_rank_train, 2, {**spec, "work_dir": str(tmp_path)}, pg_timeout_s=120, wall_timeout_s=110)
+    assert time.monotonic() - start < 60
+    assert outcomes[0].error is not None and "TypeError" in outcomes[0].error and "['bad']" in outcomes[0].error
+    assert outcomes[1].error is not None and "failed on rank 0" in outcomes[1].error
+    assert not list(tmp_path.glob("*.pth"))

@@ -95,6 +95,11 @@ CASES = [
         ("custom_hooks[0]: unknown type 'emma'; did you mean 'ema'?",),
     ),
     Case("hook-not-json", ("--custom-hooks", "[{type: ema}]"), ("custom_hooks: invalid JSON",)),
+    Case(
+        "ema-with-fsdp",
+        ("model-wrapper:fsdp", "--custom-hooks", '[{"type": "ema"}]'),
+        ("custom_hooks[0]: the EMA hook does not support model_wrapper fsdp yet",),
+    ),
     # --- environment -------------------------------------------------------------------------------------------------
     Case(
         "env-out-of-range",

@@ -126,8 +126,11 @@ def test_ignore_last(tmp_path: Path, train_len: int, ignore_last: bool, logged: 
 
 def test_after_run_closes_the_visualizer(tmp_path: Path) -> None:
     runner, clock, _ = _runner(tmp_path, train_len=2, max_epochs=1)
+    closed: list[bool] = []
+    close = runner.visualizer.close
+    runner.visualizer.close = lambda: (closed.append(True), close())[1]  # type: ignore[method-assign]
     run_train(runner, clock, losses([1.0, 1.0]))
-    assert runner.visualizer._closed
+    assert closed
 
 
 def test_config_builds_the_hook() -> None:

@@ -40,6 +40,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from .compat import CompatReport, check_resume_compat
+from .errors import IncompatibleResumeError
 from .io import check_serialisable, load_checkpoint_file
 from .load import DEFAULT_REVISE_KEYS, LoadReport, extract_state_dict, load_weights, read_weights
 from .rng import capture_rng_state, restore_rng_state
@@ -324,7 +325,14 @@ def apply_checkpoint(runner: Runner, ckpt: Mapping[str, object], *, resume: bool
             params = dict(runner.unwrapped_model.named_parameters())
             for name, grad in mine_grads.items():
                 if name in params and isinstance(grad, torch.Tensor):
-                    set_local_grad(params[name], grad)
+                    try:
+                        set_local_grad(params[name], grad)
+                    except ValueError as exc:
+                        raise IncompatibleResumeError(
+                            f"gradients accumulated before this checkpoint do not fit {name!r}: {exc}. They were "
+                            "saved with another model_wrapper or number of ranks; resume with the same ones, "
+                            "or from a checkpoint taken at an optimizer step (no 'grads' entry)"
+                        ) from exc
 
     _adopt_seed(runner, ckpt)
     _warn_dataset_meta(runner, ckpt)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ReduceOpName",
+    "agree_any",
     "all_gather",
     "all_gather_objects",
     "all_reduce",
@@ -95,6 +96,19 @@ def barrier() -> None:
 
     with collective_failures("barrier"):
         dist.barrier()
+
+
+def agree_any(flag: bool) -> bool:
+    """True on every rank when ``flag`` is true on any rank (one small all-reduce; no-op in one process).
+
+    Use it where a step can fail on one rank only (rank 0 writing a file) and the others must not go on
+    to wait for it in a later collective.
+    """
+    if get_world_size() == 1:
+        return flag
+    import torch
+
+    return bool(all_reduce(torch.tensor([int(flag)], dtype=torch.int32), op="max").item())
 
 
 def _comm_device() -> torch.device:

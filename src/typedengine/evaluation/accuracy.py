@@ -41,8 +41,8 @@ class Accuracy(BaseMetric):
         if not isinstance(scores, torch.Tensor) or not isinstance(labels, torch.Tensor):
             raise TypeError("Accuracy expects tensors for scores and labels")
         kmax = max(self.topk)
-        if kmax == 1:  # argmax: the first of tied maxima (documented), and cheaper than topk(1)
-            codes = scores.argmax(dim=1).eq(labels.view(-1)).to(torch.int64)  # (N,)
+        if kmax == 1:  # the same tie rule as the general path below (topk), so top-1 never depends on topk
+            codes = scores.topk(1, dim=1).indices[:, 0].eq(labels.view(-1)).to(torch.int64)  # (N,)
         else:
             top = scores.topk(kmax, dim=1).indices  # (N, kmax)
             match = top.eq(labels.view(-1, 1))  # (N, kmax): at most one True per row

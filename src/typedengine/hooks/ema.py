@@ -160,6 +160,10 @@ class EMAHook(Hook):
 
     def _ensure(self, runner: Runner) -> ExponentialMovingAverage:
         if self.ema is None:
+            from ..model.fsdp import is_fully_sharded
+
+            if is_fully_sharded(runner.unwrapped_model):
+                raise ValueError("EMAHook does not support an FSDP2-sharded model (model_wrapper fsdp) yet")
             self.ema = ExponentialMovingAverage(
                 runner.unwrapped_model,
                 momentum=self.momentum,

@@ -70,19 +70,63 @@ def load_full_model_state(model: nn.Module, state: Mapping[str, torch.Tensor], *
     set_model_state_dict(model, dict(state), options=_options(gather=False, strict=strict))
 
 
+def _param_names(model: nn.Module) -> dict[int, str]:
+    return {id(p): name for name, p in model.named_parameters()}
+
+
 def full_optimizer_state(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, object]:
-    """``optimizer``'s full state (``state`` and ``param_groups`` keyed by parameter name) on rank 0. Collective."""
+    """``optimizer``'s full state (``state`` and ``param_groups`` keyed by parameter name) on rank 0. Collective.
+
+    An optimizer that has not stepped yet (no state, the same on every rank) is described directly:
+    torch's gatherer would first create its state by stepping with zero gradients, which changes the
+    state of optimizers such as Adam with weight decay — saving must not change training.
+    """
     from torch.distributed.checkpoint.state_dict import get_optimizer_state_dict
 
+    if not optimizer.state:
+        names = _param_names(model)
+        groups = [
+            {**{k: v for k, v in g.items() if k != "params"}, "params": [names[id(p)] for p in g["params"]]}
+            for g in optimizer.param_groups
+        ]
+        return {"state": {}, "param_groups": groups}
     return dict(get_optimizer_state_dict(model, optimizer, options=_options(gather=True)))
 
 
+def _named(model: nn.Module, optimizer: torch.optim.Optimizer, state: Mapping[str, object]) -> dict[str, object]:
+    """``state`` with parameters named; an index-keyed state (``optimizer.state_dict()`` of an unsharded
+    run) is renamed by position, as ``Optimizer.load_state_dict`` matches parameters."""
+    groups = state.get("param_groups")
+    per_param = state.get("state")
+    if not isinstance(groups, list) or not isinstance(per_param, Mapping):
+        raise TypeError("an optimizer state needs 'state' (a dict) and 'param_groups' (a list)")
+    if not any(isinstance(i, int) for g in groups for i in g["params"]):
+        return {"state": dict(per_param), "param_groups": groups}
+    if len(groups) != len(optimizer.param_groups):
+        raise ValueError(f"the optimizer state has {len(groups)} param groups, the optimizer {len(optimizer.param_groups)}")
+    names = _param_names(model)
+    rename: dict[object, str] = {}
+    for saved, current in zip(groups, optimizer.param_groups):
+        if len(saved["params"]) != len(current["params"]):
+            raise ValueError("the optimizer state's param groups do not match the optimizer's (parameter counts differ)")
+        rename.update((i, names[id(p)]) for i, p in zip(saved["params"], current["params"]))
+    return {
+        "state": {rename[k]: v for k, v in per_param.items()},
+        "param_groups": [{**g, "params": [rename[i] for i in g["params"]]} for g in groups],
+    }
+
+
 def load_full_optimizer_state(model: nn.Module, optimizer: torch.optim.Optimizer, state: Mapping[str, object]) -> None:
-    """Shard a full optimizer state (from :func:`full_optimizer_state`) into ``optimizer``. Collective."""
+    """Shard a full optimizer state (from :func:`full_optimizer_state`, or an index-keyed one saved by an
+    unsharded run) into ``optimizer``. Collective."""
     from torch.distributed.checkpoint.state_dict import set_optimizer_state_dict
 
-    wanted = {k: state[k] for k in ("state", "param_groups") if k in state}
-    set_optimizer_state_dict(model, optimizer, wanted, options=_options(gather=False))  # type: ignore[arg-type]  # torch types it as its own TypedDict
+    named = _named(model, optimizer, state)
+    if not named["state"]:  # nothing to shard: only the hyperparameters (torch's loader would step first)
+        for saved, group in zip(named["param_groups"], optimizer.param_groups):  # type: ignore[call-overload]  # a list of dicts
+            group.update({k: v for k, v in saved.items() if k != "params"})
+        return
+    set_optimizer_state_dict(model, optimizer, named, options=_options(gather=False))  # type: ignore[arg-type]  # torch types it as its own TypedDict
 
 
 def local_grad(param: nn.Parameter) -> torch.Tensor | None:
@@ -97,8 +141,16 @@ def local_grad(param: nn.Parameter) -> torch.Tensor | None:
 
 
 def set_local_grad(param: nn.Parameter, local: torch.Tensor) -> None:
-    """Set ``param.grad`` from this rank's part (wrapped back into a DTensor for a sharded parameter)."""
+    """Set ``param.grad`` from this rank's part (wrapped back into a DTensor for a sharded parameter).
+
+    Raises :class:`ValueError` when ``local`` does not have the shape of this rank's part (a gradient
+    saved under another sharding or number of ranks).
+    """
     mesh = getattr(param, "device_mesh", None)
+    to_local = getattr(param, "to_local", None)
+    expected = tuple(to_local().shape) if mesh is not None and callable(to_local) else tuple(param.shape)
+    if tuple(local.shape) != expected:
+        raise ValueError(f"a gradient of shape {tuple(local.shape)} does not fit this rank's parameter {expected}")
     if mesh is None:
         param.grad = local.to(device=param.device, dtype=param.dtype)
         return

@@ -112,8 +112,9 @@ def _all_or_none(issues: list[ConfigIssue], parts: dict[str, object], what: str)
 
 def cross_field_issues(cfg: RunnerConfig) -> list[ConfigIssue]:
     """Every cross-field problem of ``cfg`` (empty when consistent)."""
+    from ..hooks.ema import EMAHookConfig
     from ..logs.visualizer import check_visualizer
-    from ..model.wrapping import check_model_wrapper
+    from ..model.wrapping import FSDPConfig, check_model_wrapper
     from ..optim import check_optim_wrapper, check_param_schedulers
 
     issues: list[ConfigIssue] = []
@@ -132,6 +133,11 @@ def cross_field_issues(cfg: RunnerConfig) -> list[ConfigIssue]:
     if cfg.optim_wrapper is not None:
         issues.extend(check_optim_wrapper(cfg.optim_wrapper, device_type=device_type))
     issues.extend(check_model_wrapper(cfg.model_wrapper, device_type=device_type))
+    if isinstance(cfg.model_wrapper, FSDPConfig):  # EMA keeps unsharded copies of the weights
+        ema_paths = [f"custom_hooks[{i}]" for i, h in enumerate(cfg.custom_hooks) if isinstance(h, EMAHookConfig)]
+        if cfg.default_hooks.ema is not None:
+            ema_paths.insert(0, "default_hooks.ema")
+        issues.extend(ConfigIssue(path, "the EMA hook does not support model_wrapper fsdp yet") for path in ema_paths)
     issues.extend(check_visualizer(cfg.visualizer))
     if cfg.compile is not None:
         from .compile import check_compile

@@ -594,20 +594,28 @@ class Runner:
         ckpt = gather_checkpoint(self, save_optimizer=save_optimizer, save_param_scheduler=save_param_scheduler)
         self.call_hook("before_save_checkpoint", checkpoint=ckpt)
         path = (out_dir or self.work_dir) / filename
+        failure: Exception | None = None
         if self.rank == 0:
             work_dir = self.work_dir
-            save = freeze_checkpoint(ckpt, path) if background else lambda: save_checkpoint_file(ckpt, path)
+            try:
+                save = freeze_checkpoint(ckpt, path) if background else lambda: save_checkpoint_file(ckpt, path)
 
-            def write() -> None:
-                save()
-                if update_pointer:
-                    write_pointer(work_dir, path)
+                def write() -> None:
+                    save()
+                    if update_pointer:
+                        write_pointer(work_dir, path)
 
-            if background:
-                self.checkpoint_writer.submit(write)
-            else:
-                write()
-        dist_ops.barrier()
+                if background:
+                    self.checkpoint_writer.submit(write)
+                else:
+                    write()
+            except Exception as exc:  # noqa: BLE001  # shared with the other ranks below, then re-raised
+                failure = exc
+        # every rank learns whether rank 0 failed (this also keeps them in step, like a barrier)
+        if dist_ops.agree_any(failure is not None):
+            if failure is not None:
+                raise failure
+            raise RuntimeError(f"saving {path.name} failed on rank 0 (its output has the error); every rank stops")
         return path
 
     def flush_checkpoints(self) -> None:
