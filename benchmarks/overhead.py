@@ -114,7 +114,7 @@ def run_raw(train: TensorDataset, val: TensorDataset, epochs: int, plus: bool) -
             if plus:
                 log.write(json.dumps({"epoch": epoch, "val_acc": correct / len(val)}) + "\n")
                 log.flush()
-    return time.perf_counter() - t0, float(loss), step_ms(model.stamps, epochs)
+    return time.perf_counter() - t0, float(loss.detach()), step_ms(model.stamps, epochs)
 
 
 def run_typedengine(
