@@ -35,7 +35,7 @@ import functools
 import os
 import platform
 import struct
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -213,38 +213,43 @@ def pack_message_hub(state: Mapping[str, object]) -> dict[str, object]:
     key in every save; as bytes it is two, with no tensor records in the archive. Values are exact (float64
     holds every Python float) and bytes load under ``weights_only=True``.
     """
-    scalars = state.get("scalars")
-    if not isinstance(scalars, Mapping):
-        return dict(state)
-    packed: dict[str, object] = {}
-    for key, history in scalars.items():
-        if isinstance(history, Mapping):
-            history = dict(history)
-            for field, code in _PACKED_FIELDS.items():
-                items = history.get(field)
-                if isinstance(items, list):
-                    history[field] = struct.pack(f"<{len(items)}{code}", *items)
-        packed[key] = history
-    return {**state, "scalars": packed}
+
+    def pack(key: str, field: str, code: str, items: object) -> object:
+        return struct.pack(f"<{len(items)}{code}", *items) if isinstance(items, list) else items
+
+    return _map_history_fields(state, pack)
 
 
 def unpack_message_hub(state: Mapping[str, object]) -> dict[str, object]:
     """Inverse of :func:`pack_message_hub`; plain lists (checkpoints written before packing) pass through."""
+
+    def unpack(key: str, field: str, code: str, blob: object) -> object:
+        if not isinstance(blob, bytes):
+            return blob
+        if len(blob) % 8:
+            raise ValueError(f"message_hub.scalars[{key!r}].{field}: {len(blob)} bytes is not a multiple of 8")
+        return list(struct.unpack(f"<{len(blob) // 8}{code}", blob))
+
+    return _map_history_fields(state, unpack)
+
+
+def _map_history_fields(
+    state: Mapping[str, object], convert: Callable[[str, str, str, object], object]
+) -> dict[str, object]:
+    """A copy of the hub state with ``convert(key, field, struct_code, value)`` applied to each history's
+    packed fields (the fields a history lacks are left out)."""
     scalars = state.get("scalars")
     if not isinstance(scalars, Mapping):
         return dict(state)
-    unpacked: dict[str, object] = {}
+    converted: dict[str, object] = {}
     for key, history in scalars.items():
         if isinstance(history, Mapping):
             history = dict(history)
             for field, code in _PACKED_FIELDS.items():
-                blob = history.get(field)
-                if isinstance(blob, bytes):
-                    if len(blob) % 8:
-                        raise ValueError(f"message_hub.scalars[{key!r}].{field}: {len(blob)} bytes is not a multiple of 8")
-                    history[field] = list(struct.unpack(f"<{len(blob) // 8}{code}", blob))
-        unpacked[key] = history
-    return {**state, "scalars": unpacked}
+                if field in history:
+                    history[field] = convert(key, field, code, history[field])
+        converted[key] = history
+    return {**state, "scalars": converted}
 
 
 _PACKED_FIELDS = {"values": "d", "counts": "q"}  # history field -> struct code (8 bytes each)

@@ -406,9 +406,14 @@ def encode_checkpoint(checkpoint: Mapping[str, object], path: str | os.PathLike[
     GIL) instead of pickling beside the training loop.
     """
     check_serialisable(dict(checkpoint))
+    return _encode_checked(checkpoint, Path(path))
+
+
+def _encode_checked(checkpoint: Mapping[str, object], path: Path) -> bytes:
+    """:func:`encode_checkpoint` for content :func:`check_serialisable` already accepted."""
     buffer = io.BytesIO()
     _torch_save(checkpoint, buffer)
-    _append_trailer(buffer, buffer.tell(), Path(path))
+    _append_trailer(buffer, buffer.tell(), path)
     return buffer.getvalue()
 
 

@@ -76,10 +76,10 @@ def freeze_checkpoint(checkpoint: Mapping[str, object], path: Path, *, durable: 
     anything is queued. Small checkpoints are encoded now (the task only writes bytes); large ones are
     snapshotted now and encoded by the task.
     """
-    from .io import atomic_write_bytes, check_serialisable, encode_checkpoint, save_checkpoint_file
+    from .io import _encode_checked, atomic_write_bytes, check_serialisable, save_checkpoint_file
 
-    if check_serialisable(dict(checkpoint)) <= ENCODE_INLINE_BYTES:
-        data = encode_checkpoint(checkpoint, path)
+    if check_serialisable(dict(checkpoint)) <= ENCODE_INLINE_BYTES:  # checked once, here
+        data = _encode_checked(checkpoint, path)
         return lambda: atomic_write_bytes(path, data, durable=durable)
     frozen = snapshot(checkpoint)
     return lambda: save_checkpoint_file(frozen, path, durable=durable)  # type: ignore[arg-type]  # a dict stays a dict
