@@ -12,7 +12,7 @@ import torch
 
 import typedengine as te
 from tests.checkpoint.harness import DropoutMLP, experiment
-from tests.dist.dist_harness import run_ranks, run_ranks_raw
+from tests.distributed.dist_harness import run_ranks, run_ranks_raw
 from typedengine.checkpoint.io import LAST_CHECKPOINT, load_checkpoint_file
 from typedengine.checkpoint.load import load_weights
 

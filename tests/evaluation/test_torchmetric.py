@@ -17,7 +17,7 @@ pytest.importorskip("torchmetrics")
 from torchmetrics.classification import MulticlassAccuracy, MulticlassAUROC
 from torchmetrics.wrappers import ClasswiseWrapper
 
-from tests.dist.dist_harness import run_ranks
+from tests.distributed.dist_harness import run_ranks
 from typedengine.cli import cli
 from typedengine.config.base import Config
 from typedengine.config.errors import ConfigIssue, format_validation_error

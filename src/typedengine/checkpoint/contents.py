@@ -159,7 +159,7 @@ def gather_checkpoint(
     Gradients are included only when some are accumulated (a save inside an accumulation window); after
     an optimizer step they are None and nothing is stored.
     """
-    from ..dist import ops as dist_ops
+    from ..distributed import ops as dist_ops
 
     state = runner.state
     rng = dist_ops.gather_objects(capture_rng_state())

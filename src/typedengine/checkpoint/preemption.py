@@ -144,7 +144,7 @@ class PreemptionHandler:
         """Combine the flags of all ranks (a collective: call it on every rank at the same point)."""
         import torch
 
-        from ..dist.ops import all_reduce
+        from ..distributed.ops import all_reduce
 
         flag = torch.tensor([1 if self.requested else 0], dtype=torch.int32)
         all_reduce(flag, op="max")

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 import torch
 from torch.utils.data import Sampler
 
-from typedengine.dist.ops import get_rank, get_world_size
+from typedengine.distributed.ops import get_rank, get_world_size
 
 __all__ = ["DefaultSampler", "InfiniteSampler"]
 

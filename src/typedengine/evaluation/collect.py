@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from typedengine.dist.ops import all_gather_objects, get_world_size
+from typedengine.distributed.ops import all_gather_objects, get_world_size
 
 __all__ = ["collect_results"]
 

@@ -53,7 +53,7 @@ class BaseMetric:
 
     def evaluate(self, size: int) -> dict[str, float]:
         """Gather results across processes, compute on rank 0, broadcast, clear; return the metrics."""
-        from ..dist.ops import broadcast_object, get_rank
+        from ..distributed.ops import broadcast_object, get_rank
         from .collect import collect_results
 
         if not self.results:

@@ -54,7 +54,7 @@ def _mean_over_ranks(outputs: Mapping[str, object]) -> dict[str, object]:
     """
     import torch
 
-    from ..dist.ops import all_reduce
+    from ..distributed.ops import all_reduce
 
     scalars = {k: v for k, v in outputs.items() if isinstance(v, torch.Tensor) and v.numel() == 1}
     if not scalars:

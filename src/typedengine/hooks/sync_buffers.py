@@ -24,7 +24,7 @@ __all__ = ["SyncBuffersHook", "SyncBuffersHookConfig", "sync_buffers"]
 
 def sync_buffers(model: nn.Module) -> int:
     """All-reduce (mean) every floating-point buffer of ``model`` in place; returns how many were synced."""
-    from ..dist.ops import all_reduce, get_world_size
+    from ..distributed.ops import all_reduce, get_world_size
 
     if get_world_size() == 1:
         return 0

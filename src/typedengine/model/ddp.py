@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn.parallel import DataParallel, DistributedDataParallel
 
-from typedengine.dist.failure import collective_failures
+from typedengine.distributed.failure import collective_failures
 
 if TYPE_CHECKING:
     from typedengine.batches import DataBatch, StepOutputs

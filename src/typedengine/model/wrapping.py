@@ -92,7 +92,7 @@ class DDPConfig(Config):
         from torch import nn
         from torch.nn.parallel import DistributedDataParallel
 
-        from typedengine.dist.ops import is_distributed
+        from typedengine.distributed.ops import is_distributed
 
         from .ddp import DDPModel
 
@@ -151,7 +151,7 @@ class FSDPConfig(Config):
         """``model`` sharded in place on ``device``; unsharded without a process group."""
         from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
-        from typedengine.dist.ops import is_distributed
+        from typedengine.distributed.ops import is_distributed
 
         model = model.to(device)
         if not is_distributed():

@@ -25,7 +25,7 @@ from ..config.base import Config
 from ..config.errors import ConfigIssue, ConfigProblems
 from ..data.dataloader import DataLoaderConfig
 from ..data.dataset import DatasetConfig
-from ..dist.env import Launcher
+from ..distributed.env import Launcher
 from ..evaluation.choices import BuiltinMetricConfig
 from ..evaluation.evaluator import EvaluatorConfig
 from ..hooks.choices import DefaultHooksConfig, HookList

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from ..config.base import Config
-from ..dist.process_group import DistConfig
+from ..distributed.process_group import DistConfig
 
 if TYPE_CHECKING:
     import torch

@@ -36,7 +36,7 @@ def set_random_seed(
     import numpy as np
     import torch
 
-    from ..dist.ops import get_rank, sync_random_seed
+    from ..distributed.ops import get_rank, sync_random_seed
 
     if seed is None:
         seed = sync_random_seed()

@@ -23,7 +23,7 @@ from typing_extensions import Self
 
 from ..data.dataloader import DataLoaderConfig
 from ..data.dataset import DatasetConfig
-from ..dist import ops as dist_ops
+from ..distributed import ops as dist_ops
 from ..evaluation.evaluator import Evaluator, EvaluatorConfig
 from ..evaluation.metric import BaseMetric
 from ..evaluation.metric_config import MetricConfig
@@ -109,7 +109,7 @@ class Runner:
         config: RunnerConfig | None = None,
     ) -> None:
         from ..checkpoint.writer import CheckpointWriter
-        from ..dist.process_group import init_distributed
+        from ..distributed.process_group import init_distributed
 
         self.config = config
         self._compile = compile
@@ -233,14 +233,14 @@ class Runner:
 
         ``synchronize`` (default: no exception is being handled) leaves the group in order, rank 0 last,
         so no rank tears its connections down while another is still finishing its last collective
-        (see :func:`~typedengine.dist.process_group.leave_distributed`); after a failure the group is
+        (see :func:`~typedengine.distributed.process_group.leave_distributed`); after a failure the group is
         destroyed at once: a peer may be gone, and waiting would only delay the error. A preemption
         (:class:`~typedengine.checkpoint.preemption.Preempted`, agreed by every rank) counts as a clean end.
         """
         import sys
 
         from ..checkpoint.preemption import Preempted
-        from ..dist.process_group import destroy_distributed, leave_distributed
+        from ..distributed.process_group import destroy_distributed, leave_distributed
 
         if synchronize is None:
             active = sys.exc_info()[1]

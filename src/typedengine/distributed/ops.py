@@ -10,7 +10,7 @@ Example::
     if is_main_process():
         print(loss_sum)
 
-torch is imported lazily so that importing :mod:`typedengine.dist` stays cheap for ``--help``.
+torch is imported lazily so that importing :mod:`typedengine.distributed` stays cheap for ``--help``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import os
 import secrets
 from typing import TYPE_CHECKING, Literal, TypeVar
 
-from typedengine.dist.failure import collective_failures
+from typedengine.distributed.failure import collective_failures
 
 if TYPE_CHECKING:
     import torch
@@ -75,7 +75,7 @@ def get_world_size() -> int:
 def get_local_rank() -> int:
     """The rank of this process on its node (0 without a process group).
 
-    Read from ``LOCAL_RANK``, which torchrun sets and :func:`typedengine.dist.init_distributed` exports for
+    Read from ``LOCAL_RANK``, which torchrun sets and :func:`typedengine.distributed.init_distributed` exports for
     SLURM launches.
     """
     if not is_distributed():

@@ -10,9 +10,9 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from tests.dist.dist_harness import run_ranks
+from tests.distributed.dist_harness import run_ranks
 from typedengine.data.samplers import DefaultSampler
-from typedengine.dist import all_gather, all_reduce, get_rank, get_world_size
+from typedengine.distributed import all_gather, all_reduce, get_rank, get_world_size
 from typedengine.model.base import BaseModel
 from typedengine.model.ddp import DDPModel, is_model_wrapper, unwrap_model
 from typedengine.model.wrapping import DDPConfig, FSDPConfig, NoWrapperConfig, check_model_wrapper

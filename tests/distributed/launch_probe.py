@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from typedengine.dist import DistConfig, all_reduce, distributed, get_local_rank
+from typedengine.distributed import DistConfig, all_reduce, distributed, get_local_rank
 
 
 def main() -> None:

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from tests.dist.dist_harness import run_ranks
-from typedengine.dist import get_rank, get_world_size
+from tests.distributed.dist_harness import run_ranks
+from typedengine.distributed import get_rank, get_world_size
 from typedengine.model.base import BaseModel
 from typedengine.model.ddp import unwrap_model
 from typedengine.model.wrapping import FSDPConfig

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import torch
 
-from tests.dist.dist_harness import free_port, run_ranks
-from typedengine.dist import (
+from tests.distributed.dist_harness import free_port, run_ranks
+from typedengine.distributed import (
     DistConfig,
     DistInfo,
     all_reduce,
@@ -155,7 +155,7 @@ def _leave(late_rank: int, earlier_groups: int) -> dict[str, float | bool]:
     import torch.distributed as dist
     from torch.distributed import distributed_c10d
 
-    from typedengine.dist import process_group
+    from typedengine.distributed import process_group
 
     store = distributed_c10d._get_default_store()
     rank, world = dist.get_rank(), dist.get_world_size()

@@ -9,7 +9,7 @@ from torch.utils.data import TensorDataset
 
 import typedengine as te
 from tests.conftest import TinyMLP, make_data
-from tests.dist.dist_harness import run_ranks
+from tests.distributed.dist_harness import run_ranks
 from typedengine.hooks.choices import DefaultHooksConfig
 from typedengine.hooks.logger import LoggerHookConfig
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 import torch
 
-from tests.dist.dist_harness import run_ranks
-from typedengine import dist as tdist
+from tests.distributed.dist_harness import run_ranks
+from typedengine import distributed as tdist
 
 
 def test_single_process_ops_are_identities() -> None:

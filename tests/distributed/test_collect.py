@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tests.dist.dist_harness import run_ranks
+from tests.distributed.dist_harness import run_ranks
 from typedengine.data.samplers import DefaultSampler
-from typedengine.dist import get_rank
+from typedengine.distributed import get_rank
 from typedengine.evaluation.collect import collect_results
 
 

@@ -1,7 +1,7 @@
 """Start and stop the ``torch.distributed`` process group for a run.
 
 :func:`init_distributed` resolves the launcher (``auto`` detects it), reads the launcher's variables
-(:class:`typedengine.dist.env.DistEnv`), picks the device from the local rank (``cuda:<local_rank>`` when
+(:class:`typedengine.distributed.env.DistEnv`), picks the device from the local rank (``cuda:<local_rank>`` when
 CUDA is available, else CPU), joins the group with the configured backend and timeout, and returns a
 :class:`DistInfo`. :func:`destroy_distributed` leaves it again; :func:`distributed` does both around a
 block, also when the block raises.
@@ -12,7 +12,7 @@ Example::
         model = model.to(info.device)
         ...
 
-With ``launcher="none"`` no group is created and every :mod:`typedengine.dist.ops` call is an identity.
+With ``launcher="none"`` no group is created and every :mod:`typedengine.distributed.ops` call is an identity.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from typedengine.config.base import Config
-from typedengine.dist.env import DistEnv, Launcher, ResolvedLauncher, detect_launcher
+from typedengine.distributed.env import DistEnv, Launcher, ResolvedLauncher, detect_launcher
 
 if TYPE_CHECKING:
     import torch
@@ -119,7 +119,7 @@ def init_distributed(
     ``env`` defaults to ``os.environ``. ``device`` picks the rank's device (``auto``: ``cuda:<local rank>``
     when CUDA is available, else CPU); the backend ``auto`` follows it (nccl on CUDA, gloo on CPU). The rendezvous variables (RANK, WORLD_SIZE, LOCAL_RANK,
     MASTER_ADDR, MASTER_PORT) are exported to ``os.environ`` so that child processes and
-    :func:`typedengine.dist.get_local_rank` see them under SLURM too. If a group already exists (the
+    :func:`typedengine.distributed.get_local_rank` see them under SLURM too. If a group already exists (the
     caller initialised it), it is reused and its ranks are reported.
     """
     import torch

@@ -1,6 +1,6 @@
-"""typedengine.dist: launcher environment, process group, and collectives that are identities in one process."""
+"""typedengine.distributed: launcher environment, process group, and collectives that are identities in one process."""
 
-from typedengine.dist.env import (
+from typedengine.distributed.env import (
     DEFAULT_MASTER_PORT,
     DistEnv,
     Launcher,
@@ -9,7 +9,7 @@ from typedengine.dist.env import (
     detect_launcher,
     expand_nodelist,
 )
-from typedengine.dist.ops import (
+from typedengine.distributed.ops import (
     ReduceOpName,
     all_gather,
     all_gather_objects,
@@ -24,7 +24,7 @@ from typedengine.dist.ops import (
     is_main_process,
     sync_random_seed,
 )
-from typedengine.dist.process_group import (
+from typedengine.distributed.process_group import (
     DeviceChoice,
     DistConfig,
     DistInfo,
