@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+from ..errors import Fault, UsageError
+
 __all__ = ["CheckpointError", "IncompatibleResumeError", "WeightsMismatchError"]
 
 
-class CheckpointError(Exception):
+class CheckpointError(Fault):
     """A checkpoint file could not be written, read or verified.
 
     ``path`` is the file concerned; the message always starts with it, so one line in a log says which file
@@ -21,7 +23,7 @@ class CheckpointError(Exception):
         super().__init__(f"{self.path}: {reason}")
 
 
-class WeightsMismatchError(Exception):
+class WeightsMismatchError(UsageError):
     """``strict=True`` weight loading found keys that do not match the model; the model is left unchanged."""
 
     def __init__(
@@ -43,7 +45,7 @@ class WeightsMismatchError(Exception):
         super().__init__("\n".join(lines))
 
 
-class IncompatibleResumeError(Exception):
+class IncompatibleResumeError(UsageError):
     """The new config differs from the checkpoint's in ways that make an exact resume impossible.
 
     The message holds the table of differences; pass ``force=True`` (CLI ``--resume-force``) to resume anyway.

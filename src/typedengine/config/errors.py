@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from typedengine.config.annotations import is_model, is_union, strip_annotated, union_members
+from typedengine.errors import UsageError
 
 __all__ = [
     "ConfigError",
@@ -60,7 +61,7 @@ class ConfigProblems(ValueError):
         super().__init__("\n".join(str(i) for i in self.issues))
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError, ValueError):
     """A config could not be loaded or validated; ``issues`` lists every problem with its path.
 
     ``source`` names where the config came from (a file, the command line) for the headline.

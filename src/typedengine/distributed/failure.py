@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from ..errors import Fault
+
 __all__ = ["PeerFailureError", "collective_failures", "is_collective_failure"]
 
 _BACKEND_MARKERS = (
@@ -28,7 +30,7 @@ _BACKEND_MARKERS = (
 )
 
 
-class PeerFailureError(RuntimeError):
+class PeerFailureError(Fault, RuntimeError):
     """A collective failed: another rank exited, crashed, or did not join it within ``dist.timeout_s``."""
 
 
