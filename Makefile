@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint bench clean
+.PHONY: demo test test-fast install lint bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -23,6 +23,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 	$(BIN)/mypy
+
+# the inner loop (< 2 min): no subprocesses, no multi-process runs, no `slow` tests; `make test` is the contract
+test-fast: $(STAMP)
+	TE_TEST_FAST=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests examples benchmarks

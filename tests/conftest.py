@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing.process
 import os
-from collections.abc import Mapping
+import subprocess
+from collections.abc import Iterator, Mapping
 
 import pytest
 import torch
@@ -15,6 +17,22 @@ import typedengine as te
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 torch.set_num_threads(1)
+
+FAST_LANE = os.environ.get("TE_TEST_FAST") == "1"
+"""``make test-fast``: tests that start a process (a subprocess, torchrun, a multiprocessing rank) skip
+themselves at the moment they try, so the lane needs no hand-kept list of slow tests."""
+
+
+@pytest.fixture(autouse=True)
+def _fast_lane_starts_no_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    if FAST_LANE:
+
+        def refuse(*args: object, **kwargs: object) -> None:
+            pytest.skip("starts a process: runs in `make test`, not in the fast lane")
+
+        monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+        monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", refuse)
+    yield
 
 
 class TinyMLP(te.BaseModel):
