@@ -586,14 +586,15 @@ class Runner:
         newest save and never corrupts the previous one. Call :meth:`flush_checkpoints` before reading the
         file back. ``background=False`` writes before returning.
         """
-        from ..checkpoint.contents import gather_checkpoint
+        from ..checkpoint.contents import gather_checkpoint, running_progress
         from ..checkpoint.io import save_checkpoint_file, write_pointer
         from ..checkpoint.writer import freeze_checkpoint
 
         # at most one checkpoint in flight; hooks below see the previous save complete on disk
         self.checkpoint_writer.flush()
         ckpt = gather_checkpoint(self, save_optimizer=save_optimizer, save_param_scheduler=save_param_scheduler)
-        self.call_hook("before_save_checkpoint", checkpoint=ckpt)
+        with running_progress(self.state):  # hooks see MMEngine's counters; ckpt holds the committed ones
+            self.call_hook("before_save_checkpoint", checkpoint=ckpt)
         path = (out_dir or self.work_dir) / filename
         failure: Exception | None = None
         if self.rank == 0:
