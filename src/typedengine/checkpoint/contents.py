@@ -450,6 +450,10 @@ def resume_from_file(
     ckpt = load_checkpoint_file(path, map_location, require_checksum=True)
     runner.call_hook("after_load_checkpoint", checkpoint=ckpt)
     apply_checkpoint(runner, ckpt, resume=True)
+    from .mmengine import carry_over_warning
+
+    if (warning := carry_over_warning(ckpt)) is not None:  # a converted MMEngine checkpoint
+        runner.logger.warning(warning)
     state = runner.state
     runner.logger.info(
         f"Resumed from {path}: epoch {state.epoch}, iter {state.iter} (inner {state.inner_iter})"
