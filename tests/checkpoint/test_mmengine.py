@@ -412,3 +412,57 @@ def test_safe_globals_are_left_as_they_were(mmengine_epoch2: Path) -> None:
     with torch.serialization.safe_globals([np.ndarray]):  # a user's own entry survives our load
         assert load_mmengine_checkpoint(mmengine_epoch2) is not None
         assert np.ndarray in torch.serialization.get_safe_globals()
+
+
+def test_numpy_1_names_load_too(tmp_path: Path) -> None:
+    """Files written under numpy 1 name numpy.core.multiarray (numpy 2 writes numpy._core.multiarray)."""
+    import io
+    import zipfile
+
+    raw = {
+        "meta": {"epoch": 1, "iter": 3, "mmengine_version": MMENGINE_VERSION},
+        "state_dict": {"w": torch.ones(2)},
+        "message_hub": {"log_scalars": {"train/loss": HistoryBuffer([0.5, 0.25, 0.75], [1, 1, 1])}, "runtime_info": {}},
+    }
+    written = mmengine_save(raw, tmp_path / "np2.pth").read_bytes()
+    source, rebuilt = zipfile.ZipFile(io.BytesIO(written)), io.BytesIO()
+    with zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_STORED) as archive:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename.endswith("/data.pkl"):
+                assert b"cnumpy._core.multiarray\n" in data
+                data = data.replace(b"cnumpy._core.multiarray\n", b"cnumpy.core.multiarray\n")
+            archive.writestr(info.filename, data)
+    path = tmp_path / "np1.pth"
+    path.write_bytes(rebuilt.getvalue())
+    assert "numpy.core.multiarray._reconstruct" in torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
+    ckpt = load_mmengine_checkpoint(path)
+    assert ckpt is not None
+    hub = ckpt["message_hub"]
+    assert isinstance(hub, dict) and hub["scalars"]["train/loss"]["values"] == [0.5, 0.25, 0.75]
+
+
+def test_resume_with_ema_continues_the_average(tmp_path: Path) -> None:
+    from typedengine.hooks.ema import EMAHookConfig
+
+    def ema_runner(work: Path, **kwargs: object) -> te.Runner:
+        return _runner(work, custom_hooks=[EMAHookConfig(momentum=0.1).build()], **kwargs)
+
+    full = ema_runner(tmp_path / "full")
+    full.train()
+    full.close()
+    epoch2 = load_checkpoint_file(tmp_path / "full" / "epoch_2.pth")
+    twin = _mmengine_twin(epoch2)
+    raw, steps = epoch2["ema_state_dict"], epoch2["ema_steps"]
+    assert isinstance(raw, dict) and isinstance(steps, int)
+    # MMEngine's EMAHook: the averaged module's state dict ("module." keys, raw weights after its swap) + steps
+    twin["ema_state_dict"] = {"steps": torch.tensor(steps), **{f"module.{k}": v for k, v in raw.items()}}
+    path = mmengine_save(twin, _save_dir(tmp_path / "mm" / "epoch_2.pth"))
+    resumed = ema_runner(tmp_path / "resumed", resume=path)
+    resumed.train()
+    resumed.close()
+    final = load_checkpoint_file(tmp_path / "full" / "epoch_4.pth")
+    again = load_checkpoint_file(tmp_path / "resumed" / "epoch_4.pth")
+    assert state_equal(again["state_dict"], final["state_dict"])  # type: ignore[arg-type]  # the EMA weights
+    assert state_equal(again["ema_state_dict"], final["ema_state_dict"])  # type: ignore[arg-type]  # raw ones
+    assert again["ema_steps"] == final["ema_steps"]
