@@ -147,6 +147,7 @@ def epoch_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], Path
 def iter_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], Path]:
     run = toy_run(tmp_path_factory.mktemp("iter"), max_iters=12, val_interval=6)
     run.runner.train()
+    run.runner.test()
     run.runner.close()
     return run.lines, run.runner.log_dir
 
@@ -177,6 +178,12 @@ def test_an_iteration_based_run_prints_mmengines_lines(iter_run: tuple[list[str]
     assert ours, f"no line like {recorded!r}"
     assert shape(ours[0]).rstrip() == shape(recorded)
     assert parse_split(ours[0]).keys() == parse_split(recorded).keys()
+
+
+def test_test_lines_after_iteration_based_training_count_iterations(iter_run: tuple[list[str], Path]) -> None:
+    lines, _ = iter_run
+    test_lines = [line for line in lines if "(test)" in line]
+    assert [line.split("    ")[0] for line in test_lines] == ["Iter(test) [2/2]", "Iter(test) [2/2]"]
 
 
 def test_iteration_lines_of_val_and_test_end_as_mmengines(epoch_run: tuple[list[str], Path]) -> None:
