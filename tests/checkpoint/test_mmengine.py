@@ -14,6 +14,7 @@ import types
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -36,9 +37,13 @@ MMENGINE_VERSION = "0.10.7"
 class HistoryBuffer:
     """Pickles like ``mmengine.logging.history_buffer.HistoryBuffer`` (attribute dict with numpy arrays)."""
 
-    _statistics_methods: dict[str, object] = {}  # a class attribute, as in MMEngine: not in the state
+    _statistics_methods: ClassVar[
+        dict[str, object]
+    ] = {}  # a class attribute, as in MMEngine: not in the state
 
-    def __init__(self, log_history: list[float], count_history: list[float], max_length: int = 1000000) -> None:
+    def __init__(
+        self, log_history: list[float], count_history: list[float], max_length: int = 1000000
+    ) -> None:
         self.max_length = max_length
         self._log_history = np.array(log_history, dtype=np.float64)
         self._count_history = np.array(count_history, dtype=np.float64)
@@ -63,7 +68,7 @@ class ConfigDict(dict):  # type: ignore[type-arg]
 class CustomThing:
     """An object no loader should ever build: its reconstruction records the call."""
 
-    built: list[str] = []
+    built: ClassVar[list[str]] = []
 
     def __reduce__(self) -> tuple[object, tuple[str]]:
         return (_record_build, ("CustomThing",))
@@ -143,7 +148,9 @@ class LRRecorder(te.Hook):
         self.lrs.append((runner.state.iter, runner.optim_wrapper.get_lr()["lr"][0]))
 
 
-def _mmengine_twin(ckpt: Mapping[str, object], *, extra_info: Mapping[str, object] | None = None) -> dict[str, object]:
+def _mmengine_twin(
+    ckpt: Mapping[str, object], *, extra_info: Mapping[str, object] | None = None
+) -> dict[str, object]:
     """What MMEngine's Runner writes at the same point, built from a typedengine checkpoint's contents."""
     meta = ckpt["meta"]
     assert isinstance(meta, dict)
@@ -245,7 +252,12 @@ def test_conversion_to_typedengine_layout(mmengine_epoch2: Path, reference: dict
     assert isinstance(epoch2, dict)
     meta = ckpt["meta"]
     assert isinstance(meta, dict)
-    assert (meta["format"], meta["mmengine_version"], meta["epoch"], meta["iter"]) == ("mmengine", "0.10.7", 2, 12)
+    assert (meta["format"], meta["mmengine_version"], meta["epoch"], meta["iter"]) == (
+        "mmengine",
+        "0.10.7",
+        2,
+        12,
+    )
     assert meta["dataset_meta"] == {"classes": ("a", "b", "c", "d")}  # a ConfigDict, now a plain dict
     run_state = ckpt["run_state"]
     assert isinstance(run_state, dict)
@@ -265,7 +277,9 @@ def test_conversion_to_typedengine_layout(mmengine_epoch2: Path, reference: dict
     assert loss["total"] == pytest.approx(sum(loss["values"]))
 
 
-def test_load_from_takes_the_weights(mmengine_epoch2: Path, reference: dict[str, object], tmp_path: Path) -> None:
+def test_load_from_takes_the_weights(
+    mmengine_epoch2: Path, reference: dict[str, object], tmp_path: Path
+) -> None:
     runner = _runner(tmp_path / "fine", load_from=mmengine_epoch2)
     runner.load_or_resume()
     epoch2 = reference["epoch2"]
@@ -275,7 +289,9 @@ def test_load_from_takes_the_weights(mmengine_epoch2: Path, reference: dict[str,
     runner.close()
 
 
-def test_load_from_with_revise_keys_and_strict_reporting(reference: dict[str, object], tmp_path: Path) -> None:
+def test_load_from_with_revise_keys_and_strict_reporting(
+    reference: dict[str, object], tmp_path: Path
+) -> None:
     epoch2 = reference["epoch2"]
     assert isinstance(epoch2, dict)
     twin = _mmengine_twin(epoch2)
@@ -315,8 +331,12 @@ def test_resume_true_in_an_mmengine_work_dir(mmengine_epoch2: Path, reference: d
     # MMEngine's pointer: an absolute path; its keep_ckpt_ids/last_ckpt in the hub
     epoch2 = reference["epoch2"]
     assert isinstance(epoch2, dict)
-    info = {"keep_ckpt_ids": [1, 2], "last_ckpt": str(mmengine_epoch2), "best_score": np.float64(75.0),
-            "best_ckpt": str(work_dir / "best_accuracy_epoch_2.pth")}
+    info = {
+        "keep_ckpt_ids": [1, 2],
+        "last_ckpt": str(mmengine_epoch2),
+        "best_score": np.float64(75.0),
+        "best_ckpt": str(work_dir / "best_accuracy_epoch_2.pth"),
+    }
     mmengine_save(_mmengine_twin(epoch2, extra_info=info), mmengine_epoch2)
     (work_dir / "last_checkpoint").write_text(str(mmengine_epoch2.absolute()))
     runner = _runner(work_dir, resume=True, max_epochs=3)
@@ -331,7 +351,9 @@ def test_resume_true_in_an_mmengine_work_dir(mmengine_epoch2: Path, reference: d
     carried = [w for w in warnings if "MMEngine 0.10.7 checkpoint; not carried over" in w]
     assert len(carried) == 1
     text = log[log.index("not carried over:") :]
-    assert "random number generator states" in text and "the config (MMEngine stores it as Python text)" in text
+    assert (
+        "random number generator states" in text and "the config (MMEngine stores it as Python text)" in text
+    )
     assert "Auto resumed from the latest checkpoint" in log
 
 
@@ -348,7 +370,9 @@ def test_mid_epoch_checkpoints_say_the_epoch_restarts(reference: dict[str, objec
     assert any("position inside epoch 3 (saved after iteration 3 of 6" in n for n in notes)
 
 
-def test_unknown_globals_are_refused_by_name_and_never_built(reference: dict[str, object], tmp_path: Path) -> None:
+def test_unknown_globals_are_refused_by_name_and_never_built(
+    reference: dict[str, object], tmp_path: Path
+) -> None:
     epoch2 = reference["epoch2"]
     assert isinstance(epoch2, dict)
     twin = _mmengine_twin(epoch2)
@@ -378,7 +402,10 @@ def test_ema_and_optimizer_dict_layouts_are_converted(tmp_path: Path) -> None:
             "module.net.0.weight": torch.full((2, 2), 3.0),
             "module.net.0.bias": torch.ones(2),
         },
-        "param_schedulers": {"generator": [{"_global_step": 5, "last_step": 5}], "discriminator": [{"last_step": 1}]},
+        "param_schedulers": {
+            "generator": [{"_global_step": 5, "last_step": 5}],
+            "discriminator": [{"last_step": 1}],
+        },
         "message_hub": {"log_scalars": {}, "runtime_info": {}, "resumed_keys": {}},
     }
     ckpt = load_mmengine_checkpoint(mmengine_save(raw, tmp_path / "gan.pth"))
@@ -408,7 +435,9 @@ def test_old_torch_is_refused_clearly(mmengine_epoch2: Path, monkeypatch: pytest
 def test_safe_globals_are_left_as_they_were(mmengine_epoch2: Path) -> None:
     before = set(torch.serialization.get_safe_globals())
     assert load_mmengine_checkpoint(mmengine_epoch2) is not None
-    assert set(torch.serialization.get_safe_globals()) == before  # the stand-ins were allowed for the load only
+    assert (
+        set(torch.serialization.get_safe_globals()) == before
+    )  # the stand-ins were allowed for the load only
     with torch.serialization.safe_globals([np.ndarray]):  # a user's own entry survives our load
         assert load_mmengine_checkpoint(mmengine_epoch2) is not None
         assert np.ndarray in torch.serialization.get_safe_globals()
@@ -422,7 +451,10 @@ def test_numpy_1_names_load_too(tmp_path: Path) -> None:
     raw = {
         "meta": {"epoch": 1, "iter": 3, "mmengine_version": MMENGINE_VERSION},
         "state_dict": {"w": torch.ones(2)},
-        "message_hub": {"log_scalars": {"train/loss": HistoryBuffer([0.5, 0.25, 0.75], [1, 1, 1])}, "runtime_info": {}},
+        "message_hub": {
+            "log_scalars": {"train/loss": HistoryBuffer([0.5, 0.25, 0.75], [1, 1, 1])},
+            "runtime_info": {},
+        },
     }
     written = mmengine_save(raw, tmp_path / "np2.pth").read_bytes()
     source, rebuilt = zipfile.ZipFile(io.BytesIO(written)), io.BytesIO()
@@ -435,7 +467,9 @@ def test_numpy_1_names_load_too(tmp_path: Path) -> None:
             archive.writestr(info.filename, data)
     path = tmp_path / "np1.pth"
     path.write_bytes(rebuilt.getvalue())
-    assert "numpy.core.multiarray._reconstruct" in torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
+    assert "numpy.core.multiarray._reconstruct" in torch.serialization.get_unsafe_globals_in_checkpoint(
+        str(path)
+    )
     ckpt = load_mmengine_checkpoint(path)
     assert ckpt is not None
     hub = ckpt["message_hub"]
@@ -455,7 +489,7 @@ def test_resume_with_ema_continues_the_average(tmp_path: Path) -> None:
     twin = _mmengine_twin(epoch2)
     raw, steps = epoch2["ema_state_dict"], epoch2["ema_steps"]
     assert isinstance(raw, dict) and isinstance(steps, int)
-    # MMEngine's EMAHook: the averaged module's state dict ("module." keys, raw weights after its swap) + steps
+    # MMEngine's EMAHook: the averaged module's state dict ("module." keys; raw weights after its swap), steps
     twin["ema_state_dict"] = {"steps": torch.tensor(steps), **{f"module.{k}": v for k, v in raw.items()}}
     path = mmengine_save(twin, _save_dir(tmp_path / "mm" / "epoch_2.pth"))
     resumed = ema_runner(tmp_path / "resumed", resume=path)

@@ -1,4 +1,4 @@
-"""Hook points see MMEngine's runner.epoch / runner.iter at a save; the checkpoint records completed counts."""
+"""Hooks see MMEngine's runner.epoch / runner.iter at a save; the checkpoint records completed counts."""
 
 from __future__ import annotations
 
@@ -20,7 +20,14 @@ class SaveRecorder(te.Hook):
         meta, run_state = checkpoint["meta"], checkpoint["run_state"]
         assert isinstance(meta, dict) and isinstance(run_state, dict)
         self.seen.append(
-            (runner.state.epoch, runner.state.iter, meta["epoch"], meta["iter"], run_state["epoch"], run_state["iter"])
+            (
+                runner.state.epoch,
+                runner.state.iter,
+                meta["epoch"],
+                meta["iter"],
+                run_state["epoch"],
+                run_state["iter"],
+            )
         )
 
 

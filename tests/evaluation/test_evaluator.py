@@ -65,7 +65,8 @@ def test_unparametrised_config_holds_builtin_metrics() -> None:
     # validated against the union: a dict picks its member by "type"
     parsed = EvaluatorConfig.model_validate({"metrics": [{"type": "accuracy", "topk": [3]}]})
     assert parsed.metrics == (AccuracyConfig(topk=(3,)),)
-    other = EvaluatorConfig.model_validate({"metrics": [{"type": "torchmetric", "metric": "torchmetrics.MeanMetric"}]})
+    torchmetric = {"type": "torchmetric", "metric": "torchmetrics.MeanMetric"}
+    other = EvaluatorConfig.model_validate({"metrics": [torchmetric]})
     assert type(other.metrics[0]) is TorchMetricConfig
     with pytest.raises(ValueError, match="accuracy|torchmetric"):
         EvaluatorConfig.model_validate({"metrics": [{"type": "nope"}]})

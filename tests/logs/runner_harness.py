@@ -30,13 +30,15 @@ from typedengine.optim.grad_clip import ClipGradNormConfig
 
 
 class ToyClassifier(te.BaseModel):
-    """A linear classifier returning ``loss_cls`` and ``acc`` (``acc`` is logged, not summed into ``loss``)."""
+    """A linear classifier returning ``loss_cls`` and ``acc`` (``acc`` is logged, not summed in ``loss``)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.linear = nn.Linear(4, 3)
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor, mode: str = "tensor") -> object:  # type: ignore[override]
+    def forward(  # type: ignore[override]  # BaseModel's forward takes **kwargs
+        self, x: torch.Tensor, y: torch.Tensor, mode: str = "tensor"
+    ) -> object:
         logits = self.linear(x)
         if mode == "loss":
             return {"loss_cls": F.cross_entropy(logits, y), "acc": (logits.argmax(1) == y).float().mean()}
@@ -70,7 +72,12 @@ class ToyRun:
 
 
 def toy_run(
-    work_dir: Path, *, max_epochs: int = 2, max_iters: int | None = None, val_interval: int = 1, interval: int = 2
+    work_dir: Path,
+    *,
+    max_epochs: int = 2,
+    max_iters: int | None = None,
+    val_interval: int = 1,
+    interval: int = 2,
 ) -> ToyRun:
     """The toy run (epoch-based, or iteration-based when ``max_iters`` is given), lines captured."""
     train: te.BaseTrainLoopConfig = (

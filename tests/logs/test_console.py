@@ -106,7 +106,8 @@ def test_a_3_epoch_run_prints_its_training_lines_and_a_short_header(
     assert len(console) <= 30  # issue 16: it was 345 lines, 9 of them about training
     assert "Hooks will be executed" not in "\n".join(console) and '"optim_wrapper"' not in "\n".join(console)
     # ... but the text log keeps them (the config is in config.json too)
-    assert "Hooks will be executed in the following order:\nbefore_run:\n(VERY_HIGH   ) RuntimeInfoHook" in log
+    table = "Hooks will be executed in the following order:\nbefore_run:\n(VERY_HIGH   ) RuntimeInfoHook"
+    assert table in log
     assert 'Config:\n{\n  "model": {' in log
     assert all(line in log for line in body)
 
@@ -119,7 +120,9 @@ def test_debug_shows_the_hook_table_and_config_on_the_console(
     assert "Hooks will be executed in the following order:" in text and 'Config:\n{\n  "model": {' in text
 
 
-def test_log_detail_reaches_the_console_only_at_debug(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_log_detail_reaches_the_console_only_at_debug(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from typedengine.logs.console import log_detail
 
     for level, shown in (("INFO", False), ("DEBUG", True)):

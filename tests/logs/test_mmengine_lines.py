@@ -25,7 +25,10 @@ from typedengine.logs.history import MessageHub
 from typedengine.logs.processor import LogPosition, LogProcessor
 
 MMENGINE_OWN_TESTS = {
-    ("epoch", "train"): "Epoch(train)  [2][ 2/20]  lr: 1.0000e-01  eta: 0:00:40  time: 1.0000  data_time: 1.0000  "
+    (
+        "epoch",
+        "train",
+    ): "Epoch(train)  [2][ 2/20]  lr: 1.0000e-01  eta: 0:00:40  time: 1.0000  data_time: 1.0000  "
     "loss_cls: 1.0000",
     ("epoch", "val"): "Epoch(val)  [1][ 2/10]    eta: 0:00:40  time: 1.0000  data_time: 1.0000  ",
     ("epoch", "test"): "Epoch(test) [2/5]    eta: 0:00:40  time: 1.0000  data_time: 1.0000  ",
@@ -41,15 +44,19 @@ MMENGINE_OWN_EPOCH_LINES = {  # get_log_after_epoch with accuracy 0.9 and data_t
     ("iter", "test"): "Iter(test) [5/5]    accuracy: 0.9000  data_time: 1.0000",
 }
 RECORDED = [
-    "Epoch(train) [1][2/5]  lr: 5.5000e-02  eta: 0:00:01  time: 0.1064  data_time: 0.0011  grad_norm: 3.4167  "
-    "loss: 1.2709  loss_cls: 1.2709  acc: 0.0000",
+    (
+        "Epoch(train) [1][2/5]  lr: 5.5000e-02  eta: 0:00:01  time: 0.1064  data_time: 0.0011  "
+        "grad_norm: 3.4167  loss: 1.2709  loss_cls: 1.2709  acc: 0.0000"
+    ),
     "Epoch(val) [1][2/2]    eta: 0:00:00  time: 0.0062  data_time: 0.0004",
     "Epoch(val) [1][2/2]    toy/accuracy: 50.0000  data_time: 0.0004  time: 0.0062",
     "Epoch(test) [2/2]    toy/accuracy: 100.0000  data_time: 0.0004  time: 0.0010",
 ]
 RECORDED_ITER = [
-    "Iter(train) [ 2/12]  lr: 5.5000e-02  eta: 0:00:00  time: 0.0035  data_time: 0.0009  grad_norm: …  loss: …  "
-    "loss_cls: …  acc: …",
+    (
+        "Iter(train) [ 2/12]  lr: 5.5000e-02  eta: 0:00:00  time: 0.0035  data_time: 0.0009  "
+        "grad_norm: …  loss: …  loss_cls: …  acc: …"
+    ),
     "Iter(val) [2/2]    toy/accuracy: 75.0000  data_time: 0.0005  time: 0.0011",
 ]
 RECORDED_CUDA = (
@@ -67,7 +74,9 @@ def shape(line: str) -> str:
 
 
 # --- parsers as MMEngine users write them ------------------------------------------------------------------
-HEAD = re.compile(r"^(?P<unit>Epoch|Iter)\((?P<mode>train|val|test)\)\s*(?:\[(?P<epoch>\d+)\])?\[\s*(?P<i>\d+)/(?P<n>\d+)\]")
+HEAD = re.compile(
+    r"^(?P<unit>Epoch|Iter)\((?P<mode>train|val|test)\)\s*(?:\[(?P<epoch>\d+)\])?\[\s*(?P<i>\d+)/(?P<n>\d+)\]"
+)
 
 
 def parse_split(line: str) -> dict[str, str]:
@@ -116,7 +125,9 @@ def test_epoch_lines_equal_mmengines_own_test_expectations(unit: str, mode: str)
     hub = MessageHub()
     hub.update_scalar(f"{mode}/data_time", 1.0)
     loader = {"val": 10, "test": 5}[mode]
-    pos = LogPosition(mode, loader - 1, loader, epoch=1, iter=10, max_epochs=10, train_by_epoch=unit == "epoch")  # type: ignore[arg-type]
+    pos = LogPosition(
+        mode, loader - 1, loader, epoch=1, iter=10, max_epochs=10, train_by_epoch=unit == "epoch"
+    )  # type: ignore[arg-type]
     _, line = LogProcessor(by_epoch=unit == "epoch").epoch_log(hub, pos, {"accuracy": 0.9})
     assert line == MMENGINE_OWN_EPOCH_LINES[(unit, mode)]
 
@@ -128,7 +139,9 @@ def test_a_cuda_line_equals_the_recorded_one() -> None:
     hub.update_scalar("train/loss", 2.0993)
     hub.update_scalar("train/time", 0.9702)
     hub.update_info("eta", 96968.4)  # 1 day, 2:56:08
-    pos = LogPosition("train", 49, 1000, epoch=1, iter=50, max_epochs=100, max_iters=100_000, train_by_epoch=True)
+    pos = LogPosition(
+        "train", 49, 1000, epoch=1, iter=50, max_epochs=100, max_iters=100_000, train_by_epoch=True
+    )
     _, line = LogProcessor().iter_log(hub, pos, memory_mb=30334)
     assert line == RECORDED_CUDA
 
@@ -172,7 +185,9 @@ def test_an_epoch_based_run_prints_mmengines_lines(epoch_run: tuple[list[str], P
 
 
 @pytest.mark.parametrize("recorded", RECORDED_ITER)
-def test_an_iteration_based_run_prints_mmengines_lines(iter_run: tuple[list[str], Path], recorded: str) -> None:
+def test_an_iteration_based_run_prints_mmengines_lines(
+    iter_run: tuple[list[str], Path], recorded: str
+) -> None:
     lines, _ = iter_run
     ours = _same_kind(lines, recorded)
     assert ours, f"no line like {recorded!r}"
@@ -188,14 +203,16 @@ def test_test_lines_after_iteration_based_training_count_iterations(iter_run: tu
 
 def test_iteration_lines_of_val_and_test_end_as_mmengines(epoch_run: tuple[list[str], Path]) -> None:
     lines, _ = epoch_run
-    timing_lines = [line for line in lines if line.startswith(("Epoch(val)", "Epoch(test)")) and "eta:" in line]
+    timing_lines = [
+        line for line in lines if line.startswith(("Epoch(val)", "Epoch(test)")) and "eta:" in line
+    ]
     assert len(timing_lines) == 3  # one per val epoch (2 batches, interval 2) and one in test
     assert all(line.endswith("data_time: " + line.rsplit("data_time: ", 1)[1]) for line in timing_lines)
     assert all(re.search(r"data_time: \d\.\d{4}  $", line) for line in timing_lines)
 
 
 def test_checkpoint_and_exp_name_lines(epoch_run: tuple[list[str], Path]) -> None:
-    lines, log_dir = epoch_run
+    lines, _ = epoch_run
     saving = [line for line in lines if line.startswith("Saving checkpoint")]
     assert saving == ["Saving checkpoint at 1 epochs", "Saving checkpoint at 2 epochs"]
     assert sum(line.startswith("Exp name: ") for line in lines) == 2
@@ -215,14 +232,30 @@ def test_parsed_train_values_match_the_scalars_file(epoch_run: tuple[list[str], 
         assert parsed["lr"] == pytest.approx(row["lr"], rel=1e-4)
 
 
-# --- vis_data/scalars.json -------------------------------------------------------------------------------------
+# --- vis_data/scalars.json ------------------------------------------------------------------------------
 def test_scalars_json_has_mmengines_rows(epoch_run: tuple[list[str], Path]) -> None:
     _, log_dir = epoch_run
     text = (log_dir / "vis_data" / "scalars.json").read_text()
     rows = [json.loads(x) for x in text.splitlines()]
     # train rows as MMEngine's LoggerHook + LocalVisBackend write them: hub order, then epoch, iter, step
-    assert list(rows[0]) == ["lr", "data_time", "grad_norm", "loss", "loss_cls", "acc", "time", "epoch", "iter", "step"]
-    assert [(r["epoch"], r["iter"], r["step"]) for r in rows if "loss" in r] == [(1, 2, 2), (1, 4, 4), (2, 7, 7), (2, 9, 9)]
+    assert list(rows[0]) == [
+        "lr",
+        "data_time",
+        "grad_norm",
+        "loss",
+        "loss_cls",
+        "acc",
+        "time",
+        "epoch",
+        "iter",
+        "step",
+    ]
+    assert [(r["epoch"], r["iter"], r["step"]) for r in rows if "loss" in r] == [
+        (1, 2, 2),
+        (1, 4, 4),
+        (2, 7, 7),
+        (2, 9, 9),
+    ]
     # val rows: the metrics only, at step = epoch (MMEngine's log_metric_by_epoch); no test rows
     val_rows = [r for r in rows if "loss" not in r]
     assert [list(r) for r in val_rows] == [["toy/accuracy", "step"]] * 2

@@ -45,7 +45,12 @@ from .errors import CheckpointError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["carry_over_warning", "convert_mmengine_checkpoint", "is_mmengine_file", "load_mmengine_checkpoint"]
+__all__ = [
+    "carry_over_warning",
+    "convert_mmengine_checkpoint",
+    "is_mmengine_file",
+    "load_mmengine_checkpoint",
+]
 
 _KEEP_HISTORY = 1000
 """Entries per history carried over (typedengine keeps as many in its own checkpoints); totals cover all."""
@@ -127,12 +132,12 @@ def _stand_ins() -> list[tuple[object, str] | object]:
 
 def _check_torch() -> None:
     import torch
-
     from torch.torch_version import TorchVersion
 
     if TorchVersion(torch.__version__) < "2.6" or not hasattr(torch.serialization, "safe_globals"):
         raise RuntimeError(
-            f"loading MMEngine checkpoints needs torch >= 2.6 (renamed safe globals); this is torch {torch.__version__}"
+            "loading MMEngine checkpoints needs torch >= 2.6 (renamed safe globals); "
+            f"this is torch {torch.__version__}"
         )
 
 
@@ -171,20 +176,24 @@ def load_mmengine_checkpoint(
         try:
             unsafe = sorted(torch.serialization.get_unsafe_globals_in_checkpoint(str(target)))
         except (ValueError, RuntimeError) as exc:
-            raise CheckpointError(target, f"cannot be read as a torch.save archive: {_first_line(exc)}") from exc
+            raise CheckpointError(
+                target, f"cannot be read as a torch.save archive: {_first_line(exc)}"
+            ) from exc
         if unsafe:
             raise CheckpointError(
                 target,
-                f"an MMEngine checkpoint holding pickled {', '.join(unsafe)}; typedengine loads only tensors, "
-                "plain data, MMEngine's HistoryBuffer/ConfigDict and numpy values, never other objects "
-                "(unpickling them can run code from the file). Nothing was loaded. Where you trust the file, "
-                "re-save the parts you need as plain data, e.g. torch.save({'state_dict': "
+                f"an MMEngine checkpoint holding pickled {', '.join(unsafe)}; typedengine loads only "
+                "tensors, plain data, MMEngine's HistoryBuffer/ConfigDict and numpy values, never other "
+                "objects (unpickling them can run code from the file). Nothing was loaded. Where you trust "
+                "the file, re-save the parts you need as plain data, e.g. torch.save({'state_dict': "
                 "torch.load(path, weights_only=False)['state_dict']}, 'weights.pth'), and load that",
             )
         try:
             raw = torch.load(target, map_location=map_location, weights_only=True)
         except Exception as exc:  # zip/unpickling errors: RuntimeError, UnpicklingError, EOFError, ...
-            raise CheckpointError(target, f"cannot be loaded with weights_only=True: {_first_line(exc)}") from exc
+            raise CheckpointError(
+                target, f"cannot be loaded with weights_only=True: {_first_line(exc)}"
+            ) from exc
     if not isinstance(raw, Mapping) or not _looks_like_mmengine(raw):
         return None
     return convert_mmengine_checkpoint(raw, source=target)
@@ -264,8 +273,10 @@ def convert_mmengine_checkpoint(raw: Mapping[object, object], *, source: Path) -
     ``source`` is the file it came from (checkpoint names are made relative to its directory).
     """
     notes: list[str] = [
-        "random number generator states (MMEngine stores none): dropout and augmentation streams start "
-        "again from the seed"
+        (
+            "random number generator states (MMEngine stores none): dropout and augmentation streams start "
+            "again from the seed"
+        )
     ]
     meta_in = raw.get("meta")
     meta = dict(_plain(meta_in)) if isinstance(meta_in, Mapping) else {}  # type: ignore[call-overload]
@@ -408,4 +419,3 @@ def carry_over_warning(ckpt: Mapping[str, object]) -> str | None:
     lines = [f"resumed from an MMEngine {version} checkpoint; not carried over:"]
     lines += [f"  - {item}" for item in items]
     return "\n".join(lines)
-
