@@ -27,6 +27,9 @@ kept checkpoints), ``message_hub`` (each HistoryBuffer becomes a history, so smo
 Example::
 
     ckpt = load_mmengine_checkpoint("work_dirs/mmengine_run/epoch_12.pth")   # None: not an MMEngine file
+
+One module of a little over 400 lines: the safe loader and the converter share the stand-in types and the
+knowledge of MMEngine's layout, and change together when that layout does.
 """
 
 from __future__ import annotations
@@ -94,7 +97,7 @@ def is_mmengine_file(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` looks written by MMEngine: its pickle names an ``mmengine`` module or MMEngine's
     ``mmengine_version`` meta key. Cheap (reads the pickle bytes, unpickles nothing)."""
     data = _pickle_bytes(Path(path))
-    return data is not None and b"mmengine" in data
+    return data is not None and (b"mmengine_version" in data or b"mmengine." in data)
 
 
 def _numpy_globals() -> list[tuple[object, str] | object]:
