@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -49,3 +51,52 @@ def test_prefix_and_config_keys() -> None:
     ev = cfg.build()
     ev.process((torch.eye(3), torch.tensor([0, 1, 1])))
     assert ev.evaluate(3) == pytest.approx({"digits/accuracy": 200 / 3})
+
+
+# --- EvaluatorConfig without a type parameter: the built-in metric union ---------------------------------
+def test_unparametrised_config_holds_builtin_metrics() -> None:
+    from typedengine.evaluation.torchmetric import TorchMetricConfig
+
+    cfg = EvaluatorConfig(metrics=(AccuracyConfig(topk=(1, 2)),))
+    assert cfg.metric_keys() == frozenset({"accuracy/top1", "accuracy/top2"})
+    ev = cfg.build()
+    ev.process((torch.eye(2), torch.tensor([0, 1])))
+    assert ev.evaluate(2) == {"accuracy/top1": 100.0, "accuracy/top2": 100.0}
+    # validated against the union: a dict picks its member by "type"
+    parsed = EvaluatorConfig.model_validate({"metrics": [{"type": "accuracy", "topk": [3]}]})
+    assert parsed.metrics == (AccuracyConfig(topk=(3,)),)
+    torchmetric = {"type": "torchmetric", "metric": "torchmetrics.MeanMetric"}
+    other = EvaluatorConfig.model_validate({"metrics": [torchmetric]})
+    assert type(other.metrics[0]) is TorchMetricConfig
+    with pytest.raises(ValueError, match="accuracy|torchmetric"):
+        EvaluatorConfig.model_validate({"metrics": [{"type": "nope"}]})
+
+
+def _experiment() -> type:
+    import importlib
+
+    digits = importlib.import_module("01_digits")
+
+    class Exp(digits.DigitsExperiment):  # type: ignore[misc,name-defined]
+        val_evaluator: EvaluatorConfig | None = EvaluatorConfig(metrics=(AccuracyConfig(),))
+
+    return Exp
+
+
+def test_unparametrised_field_round_trips_through_a_config_file(tmp_path: Path) -> None:
+    from typedengine.config.files import load_config, save_config
+
+    exp = _experiment()
+    cfg = exp(val_evaluator=EvaluatorConfig(metrics=(AccuracyConfig(topk=(1, 3), prefix="digits"),)))
+    for name in ("cfg.json", "cfg.yaml"):
+        save_config(cfg, tmp_path / name)
+        assert load_config(exp, tmp_path / name) == cfg
+
+
+def test_unparametrised_field_on_the_command_line() -> None:
+    import typedengine as te
+
+    exp = _experiment()
+    cfg = te.cli(exp, args=["--val-evaluator.metrics.0.topk", "1", "3"], environ={})
+    assert cfg.val_evaluator == EvaluatorConfig(metrics=(AccuracyConfig(topk=(1, 3)),))
+    assert cfg.val_evaluator.metric_keys() == frozenset({"accuracy/top1", "accuracy/top3"})

@@ -25,7 +25,7 @@ def test_digits_trains_one_epoch_with_mmengine_style_lines(tmp_path: Path) -> No
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout + res.stderr
     assert "Epoch(train) [1][10/23]  lr: " in out
-    assert "Epoch(val) [1][2/2]  accuracy: " in out
+    assert "Epoch(val) [1][2/2]    accuracy: " in out
     assert (tmp_path / "w" / "epoch_1.pth").exists()
 
 
@@ -92,7 +92,7 @@ def test_seed_resnet_example_runs_one_iteration_on_fake_data(tmp_path: Path) -> 
         tmp_path,
     )
     assert res.returncode == 0, res.stderr[-3000:]
-    assert "Epoch(val) [1][1/1]  accuracy: " in res.stdout + res.stderr
+    assert "Epoch(val) [1][1/1]    accuracy: " in res.stdout + res.stderr
 
 
 def test_tensorboard_mlflow_example_writes_both_stores(tmp_path: Path) -> None:
@@ -130,5 +130,5 @@ def test_digits_trains_with_bf16_amp_on_cpu(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr[-3000:]
     import re
 
-    accs = [float(a) for a in re.findall(r"Epoch\(val\) \[\d\]\[2/2\]  accuracy: ([\d.]+)", res.stdout + res.stderr)]
+    accs = [float(a) for a in re.findall(r"Epoch\(val\) \[\d\]\[2/2\]    accuracy: ([\d.]+)", res.stdout + res.stderr)]
     assert len(accs) == 4 and accs[-1] > 85.0, accs

@@ -44,10 +44,10 @@ def test_epoch_based_golden_lines(tmp_path: Path) -> None:
     assert _log_lines(runner) == [
         "Epoch(train) [1][10/20]  lr: 1.0000e-03  eta: 0:00:03  time: 0.1250  data_time: 0.0625  loss: 1.1250",
         "Epoch(train) [1][20/20]  lr: 1.0000e-03  eta: 0:00:02  time: 0.1250  data_time: 0.0625  loss: 3.6250",
-        "Epoch(val) [1][4/4]  accuracy: 50.0000",
+        "Epoch(val) [1][4/4]    accuracy: 50.0000  data_time: 0.0000  time: 0.0100",
         "Epoch(train) [2][10/20]  lr: 1.0000e-03  eta: 0:00:01  time: 0.1250  data_time: 0.0625  loss: 6.1250",
         "Epoch(train) [2][20/20]  lr: 1.0000e-03  eta: 0:00:00  time: 0.1250  data_time: 0.0625  loss: 8.6250",
-        "Epoch(val) [2][4/4]  accuracy: 60.0000",
+        "Epoch(val) [2][4/4]    accuracy: 60.0000  data_time: 0.0000  time: 0.0100",
     ]
     assert runner.lines.count("Exp name: exp_20260101_000000") == 2  # at each epoch end
     rows = [json.loads(x) for x in (runner.log_dir / "scalars.jsonl").read_text().splitlines()]
@@ -62,7 +62,7 @@ def test_epoch_based_golden_lines(tmp_path: Path) -> None:
     assert rows[0]["loss"] == pytest.approx(1.125) and rows[0]["lr"] == 1e-3 and rows[2]["accuracy"] == 50.0
     # the text log got every line too
     text = (runner.log_dir / "run.log").read_text()
-    assert "Epoch(val) [2][4/4]  accuracy: 60.0000" in text
+    assert "Epoch(val) [2][4/4]    accuracy: 60.0000" in text
 
 
 def test_iteration_based_lines_never_show_epochs(tmp_path: Path) -> None:
@@ -78,10 +78,10 @@ def test_iteration_based_lines_never_show_epochs(tmp_path: Path) -> None:
     )
     assert _log_lines(runner) == [
         "Iter(train) [10/30]  lr: 1.0000e-03  eta: 0:00:02  time: 0.1250  data_time: 0.0625  loss: 0.5000",
-        "Iter(val) [4/4]  accuracy: 15.0000",
+        "Iter(val) [4/4]    accuracy: 15.0000  data_time: 0.0000  time: 0.0100",
         "Iter(train) [20/30]  lr: 1.0000e-03  eta: 0:00:01  time: 0.1250  data_time: 0.0625  loss: 0.5000",
         "Iter(train) [30/30]  lr: 1.0000e-03  eta: 0:00:00  time: 0.1250  data_time: 0.0625  loss: 0.5000",
-        "Iter(val) [4/4]  accuracy: 30.0000",
+        "Iter(val) [4/4]    accuracy: 30.0000  data_time: 0.0000  time: 0.0100",
     ]
     rows = [json.loads(x) for x in (runner.log_dir / "scalars.jsonl").read_text().splitlines()]
     assert [(r["mode"], r["step"]) for r in rows] == [
@@ -99,10 +99,11 @@ def test_val_iteration_lines_and_test_lines(tmp_path: Path) -> None:
     run_val(runner, clock, {"accuracy": 35.7}, iter_s=0.015625)
     run_val(runner, clock, {"accuracy": 36.0}, mode="test", iter_s=0.015625)
     assert _log_lines(runner) == [
-        "Epoch(val) [10/10]    eta: 0:00:00  time: 0.0156  data_time: 0.0000",
-        "Epoch(val) [10/10]  accuracy: 35.7000",
-        "Epoch(test) [10/10]    eta: 0:00:00  time: 0.0156  data_time: 0.0000",
-        "Epoch(test) [10/10]  accuracy: 36.0000",
+        # MMEngine's shapes outside training: epoch 0 (no space on iteration lines), two trailing spaces
+        "Epoch(val)[0][10/10]    eta: 0:00:00  time: 0.0156  data_time: 0.0000  ",
+        "Epoch(val) [0][10/10]    accuracy: 35.7000  data_time: 0.0000  time: 0.0156",
+        "Epoch(test) [10/10]    eta: 0:00:00  time: 0.0156  data_time: 0.0000  ",
+        "Epoch(test) [10/10]    accuracy: 36.0000  data_time: 0.0000  time: 0.0156",
     ]
 
 
@@ -159,7 +160,7 @@ def test_progress_bar_takes_over_iteration_lines_on_a_terminal(
     out = capsys.readouterr().out
     # (drawing itself is covered in tests/logs/test_progress.py; pytest's captured stdout is no terminal)
     assert "Epoch(train) [1][10/20]" not in out  # the bar shows the values instead of the line ...
-    assert "Epoch(val) [1][4/4]  accuracy: 50.0000" in out  # ... epoch lines still print
+    assert "Epoch(val) [1][4/4]    accuracy: 50.0000" in out  # ... epoch lines still print
     text = (runner.log_dir / "run.log").read_text()
     assert "Epoch(train) [1][10/20]  lr: 1.0000e-03" in text  # the text log has every line
 

@@ -1,5 +1,9 @@
 """A minimal stand-in for the Runner (the attributes log/hook code reads) and a loop driver that calls hooks
-in the order typedengine's loops do. Used by tests/logs and tests/hooks to run hooks with a fixed clock."""
+in the order typedengine's loops do. Used by tests/hooks to run hooks with a fixed clock.
+
+It re-implements the hook order (issue 18); new log tests use :mod:`tests.logs.runner_harness`, which
+drives the real Runner. This stays until the hook tests that use it move over (each needs its own rewrite:
+they swap in fake optimizer wrappers and step outputs)."""
 
 from __future__ import annotations
 

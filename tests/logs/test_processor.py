@@ -30,7 +30,7 @@ TRAIN_POS = LogPosition(
 def test_train_line_matches_the_seed_log() -> None:
     tag, line = LogProcessor().iter_log(_seed_hub(), TRAIN_POS, memory_mb=392)
     assert line == (
-        "Epoch(train) [1][10/1563]  lr: 1.0000e-03  eta: 0:18:23  time: 0.1414  data_time: 0.0077  "
+        "Epoch(train) [1][  10/1563]  lr: 1.0000e-03  eta: 0:18:23  time: 0.1414  data_time: 0.0077  "
         "memory: 392  loss: 5.3465"
     )
     assert tag["loss"] == pytest.approx(5.3465)
@@ -46,12 +46,12 @@ def test_memory_is_omitted_off_cuda() -> None:
 def test_epoch_field_is_padded_to_max_epochs_width() -> None:
     pos = LogPosition("train", 9, 1563, epoch=1, iter=10, max_epochs=12, train_by_epoch=True)
     _, line = LogProcessor().iter_log(_seed_hub(), pos)
-    assert line.startswith("Epoch(train)  [1][10/1563]  lr: 1.0000e-03")
+    assert line.startswith("Epoch(train)  [1][  10/1563]  lr: 1.0000e-03")
 
 
-def test_pad_iter_right_justifies_the_counter() -> None:
-    _, line = LogProcessor(pad_iter=True).iter_log(_seed_hub(), TRAIN_POS)
-    assert line.startswith("Epoch(train) [1][  10/1563]  ")
+def test_pad_iter_false_keeps_the_counter_unpadded() -> None:
+    _, line = LogProcessor(pad_iter=False).iter_log(_seed_hub(), TRAIN_POS)
+    assert line.startswith("Epoch(train) [1][10/1563]  ")
 
 
 def test_val_iteration_and_epoch_lines() -> None:
@@ -64,18 +64,25 @@ def test_val_iteration_and_epoch_lines() -> None:
     proc = LogProcessor()
     pos = LogPosition("val", 9, 313, epoch=1, iter=1563, max_epochs=5, train_by_epoch=True)
     _, line = proc.iter_log(hub, pos, memory_mb=392)
-    assert line == "Epoch(val) [1][10/313]    eta: 0:00:03  time: 0.0122  data_time: 0.0047  memory: 392"
-    tag, line = proc.epoch_log(pos, {"accuracy": 35.7})
-    assert line == "Epoch(val) [1][313/313]  accuracy: 35.7000"
-    assert tag == {"accuracy": 35.7}
+    # MMEngine's val iteration lines end with two spaces (no values follow the timings)
+    assert line == "Epoch(val) [1][ 10/313]    eta: 0:00:03  time: 0.0122  data_time: 0.0047  memory: 392  "
+    end = LogPosition("val", 312, 313, epoch=1, iter=1563, max_epochs=5, train_by_epoch=True)
+    tag, line = proc.epoch_log(hub, end, {"accuracy": 35.7})
+    assert line == "Epoch(val) [1][313/313]    accuracy: 35.7000  data_time: 0.0047  time: 0.0122"
+    assert tag == pytest.approx({"accuracy": 35.7, "data_time": 0.0047, "time": 0.0122})
 
 
-def test_test_and_standalone_val_lines_have_no_epoch() -> None:
-    proc = LogProcessor()
-    _, line = proc.epoch_log(LogPosition("test", 312, 313), {"accuracy": 35.7, "top5": 90.0})
-    assert line == "Epoch(test) [313/313]  accuracy: 35.7000  top5: 90.0000"
-    _, line = proc.epoch_log(LogPosition("val", 312, 313), {"accuracy": 35.7})
-    assert line == "Epoch(val) [313/313]  accuracy: 35.7000"
+def test_test_lines_have_no_epoch_and_standalone_val_shows_epoch_0() -> None:
+    proc, hub = LogProcessor(), MessageHub()
+    _, line = proc.epoch_log(hub, LogPosition("test", 312, 313), {"accuracy": 35.7, "top5": 90.0})
+    assert line == "Epoch(test) [313/313]    accuracy: 35.7000  top5: 90.0000"
+    _, line = proc.epoch_log(hub, LogPosition("val", 312, 313), {"accuracy": 35.7})
+    assert line == "Epoch(val) [0][313/313]    accuracy: 35.7000"  # MMEngine without a train loop
+    hub.update_scalar("val/time", 0.5)
+    hub.update_scalar("val/data_time", 0.25)
+    hub.update_info("eta", 0.0)
+    _, line = proc.iter_log(hub, LogPosition("val", 9, 313))
+    assert line == "Epoch(val)[0][ 10/313]    eta: 0:00:00  time: 0.5000  data_time: 0.2500  "  # no space
 
 
 def test_iteration_based_lines_follow_the_train_loop() -> None:
@@ -91,19 +98,19 @@ def test_iteration_based_lines_follow_the_train_loop() -> None:
     _, line = proc.iter_log(hub, pos)
     assert (
         line
-        == "Iter(train) [10/1000]  lr: 1.0000e-02  eta: 0:01:39  time: 0.1000  data_time: 0.0100  loss: 0.5000"
+        == "Iter(train) [  10/1000]  lr: 1.0000e-02  eta: 0:01:39  time: 0.1000  data_time: 0.0100  loss: 0.5000"
     )
     vpos = LogPosition(
         "val", 312, 313, epoch=0, iter=1000, max_epochs=1, max_iters=1000, train_by_epoch=False
     )
-    _, line = proc.epoch_log(vpos, {"accuracy": 35.7})
-    assert line == "Iter(val) [313/313]  accuracy: 35.7000"
+    _, line = proc.epoch_log(hub, vpos, {"accuracy": 35.7})
+    assert line == "Iter(val) [313/313]    accuracy: 35.7000"
 
 
 def test_forcing_by_epoch_false_on_an_epoch_loop() -> None:
     pos = LogPosition("train", 9, 1563, epoch=1, iter=10, max_epochs=5, max_iters=7815, train_by_epoch=True)
     _, line = LogProcessor(by_epoch=False).iter_log(_seed_hub(), pos)
-    assert line.startswith("Iter(train) [10/7815]  lr: 1.0000e-03")
+    assert line.startswith("Iter(train) [  10/7815]  lr: 1.0000e-03")
 
 
 def test_non_mean_keys_show_the_latest_value_and_custom_rules_apply() -> None:

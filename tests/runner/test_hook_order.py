@@ -30,8 +30,8 @@ def test_hook_order_two_epochs_two_iters_val_each_epoch(tmp_path: Path) -> None:
         ("after_train_iter", e, i),
         ("before_train_iter", e, i + 1),
         ("after_train_iter", e, i + 1),
-        # MMEngine reports (e, i+2) here; we show the committed progress the checkpoint records.
-        ("before_save_checkpoint", e + 1, i + 2),
+        # as MMEngine: the running epoch (the checkpoint itself records e + 1 epochs done)
+        ("before_save_checkpoint", e, i + 2),
         ("after_train_epoch", e, i + 2),
         ("before_val", e + 1, i + 2),
         ("before_val_epoch", e + 1, i + 2),

@@ -25,7 +25,8 @@ accumulated gradients); call it on every rank. :func:`apply_checkpoint` restores
 Counters follow RunState's rule: completed counts. Inside ``after_train_iter`` / ``after_train_epoch``
 the runner's counters still name the iteration/epoch that just ran; wrap a save there in
 :func:`committed_progress` so the checkpoint says "done" (the :class:`~typedengine.hooks.checkpoint.
-CheckpointHook` does).
+CheckpointHook` does). ``before_save_checkpoint`` hooks still see the running counters, as in MMEngine
+(:func:`running_progress`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import platform
 import struct
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 from .compat import CompatReport, check_resume_compat
@@ -61,6 +63,7 @@ __all__ = [
     "package_versions",
     "resume_compat",
     "resume_from_file",
+    "running_progress",
 ]
 
 FORMAT_NAME = "typedengine"
@@ -77,6 +80,7 @@ def committed_progress(
     ``epoch_done``: ``epoch`` + 1 and ``inner_iter`` = 0 (call from ``after_train_epoch``).
     """
     saved = (state.epoch, state.iter, state.inner_iter)
+    token = _RUNNING.set((state, saved))
     if iteration_done:
         state.iter += 1
         state.inner_iter += 1
@@ -87,6 +91,30 @@ def committed_progress(
         yield
     finally:
         state.epoch, state.iter, state.inner_iter = saved
+        _RUNNING.reset(token)
+
+
+_RUNNING: ContextVar[tuple[RunState, tuple[int, int, int]] | None] = ContextVar("running", default=None)
+"""The counters :func:`committed_progress` replaced (epoch, iter, inner_iter), while it is active."""
+
+
+@contextmanager
+def running_progress(state: RunState) -> Iterator[None]:
+    """Inside :func:`committed_progress`, show the running counters again (e.g. to ``before_save_checkpoint``
+    hooks: MMEngine's runner still says epoch ``e``, iteration ``i`` there); elsewhere a no-op.
+
+    The checkpoint dict is gathered before, with the committed counts, so it still records "done".
+    """
+    active = _RUNNING.get()
+    if active is None or active[0] is not state:
+        yield
+        return
+    committed = (state.epoch, state.iter, state.inner_iter)
+    state.epoch, state.iter, state.inner_iter = active[1]
+    try:
+        yield
+    finally:
+        state.epoch, state.iter, state.inner_iter = committed
 
 
 def package_versions() -> dict[str, str]:
@@ -422,6 +450,10 @@ def resume_from_file(
     ckpt = load_checkpoint_file(path, map_location, require_checksum=True)
     runner.call_hook("after_load_checkpoint", checkpoint=ckpt)
     apply_checkpoint(runner, ckpt, resume=True)
+    from .mmengine import carry_over_warning
+
+    if (warning := carry_over_warning(ckpt)) is not None:  # a converted MMEngine checkpoint
+        runner.logger.warning(warning)
     state = runner.state
     runner.logger.info(
         f"Resumed from {path}: epoch {state.epoch}, iter {state.iter} (inner {state.inner_iter})"

@@ -514,6 +514,12 @@ def load_checkpoint_file(
     if not target.is_file():
         raise CheckpointError(target, "no such checkpoint file")
     digest = file_checksum(target)
+    if digest is None:  # not written by typedengine: an MMEngine checkpoint is converted (mmengine-compat)
+        from .mmengine import load_mmengine_checkpoint
+
+        converted = load_mmengine_checkpoint(target, map_location)
+        if converted is not None:
+            return converted
     if digest is None and require_checksum:
         raise CheckpointError(
             target,

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic
 
 from pydantic import Field, field_validator
+from typing_extensions import TypeVar
 
 from ..batches import DataBatch, StepOutputs
 from ..config.base import Config
+from .choices import BuiltinMetricConfig
 from .metric import BaseMetric
-
-if TYPE_CHECKING:
-    from .metric_config import MetricConfig
+from .metric_config import MetricConfig
 
 __all__ = ["Evaluator", "EvaluatorConfig"]
 
@@ -53,11 +53,17 @@ class Evaluator:
         return out
 
 
-MetricT_co = TypeVar("MetricT_co", bound="MetricConfig", covariant=True)
+MetricT_co = TypeVar("MetricT_co", bound=MetricConfig, covariant=True, default=BuiltinMetricConfig)
+"""The metric configs an evaluator holds; without a parameter, the built-in metric union."""
 
 
 class EvaluatorConfig(Config, Generic[MetricT_co]):
-    """The metrics of an evaluation: ``EvaluatorConfig[AccuracyConfig](metrics=(AccuracyConfig(),))``."""
+    """The metrics of an evaluation.
+
+    Plain ``EvaluatorConfig`` (in a call or a field annotation) holds built-in metrics, chosen by ``type``;
+    ``EvaluatorConfig[MyMetricConfig]`` holds your own metric configs.
+    Example: ``EvaluatorConfig(metrics=(AccuracyConfig(topk=(1, 5)),))``.
+    """
 
     metrics: tuple[MetricT_co, ...] = Field((), description="Metrics computed over the whole evaluation set.")
 

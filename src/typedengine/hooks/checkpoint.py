@@ -222,6 +222,8 @@ class CheckpointHook(Hook):
                 doomed.append(kept.pop(0))
         state.kept_checkpoints = kept
         state.last_checkpoint = name
+        at = f"{state.epoch} epochs" if self.by_epoch and not state.inner_iter else f"{state.iter} iterations"
+        runner.logger.info(f"Saving checkpoint at {at}")  # MMEngine's line, in its words
         try:
             path = runner.save_checkpoint(
                 filename,

@@ -3,10 +3,11 @@
 * Train: a line every ``interval_iters`` iterations (counted inside the epoch for epoch-based loops, globally
   for iteration-based ones). With ``ignore_last`` the partial last window of an epoch is not logged unless
   the epoch is no longer than one interval. The logged scalars go to the visualizer at
-  ``step`` = the global iteration (1-based).
-* Val/test: an iteration line (time, data_time, eta, val losses) every ``interval_iters`` batches and the
-  metrics line at the end of the epoch (``Epoch(val) [1][313/313]  accuracy: 35.7000``); metrics go to the
-  visualizer with ``mode="val"``/``"test"`` at the current training iteration.
+  ``step`` = the global iteration (1-based), with ``epoch`` (epoch-based runs only) and ``iter``.
+* Val/test: an iteration line (eta, time, data_time) every ``interval_iters`` batches and the metrics line
+  at the end of the epoch (``Epoch(val) [1][313/313]    accuracy: 35.7000  data_time: …  time: …``); the
+  metrics go to the visualizer with ``mode="val"``/``"test"`` at the current training iteration. Every
+  line has MMEngine's exact shape (see :mod:`typedengine.logs.processor`).
 * ``after_run`` closes the visualizer (backends reopen lazily if the runner runs another phase).
 * ``progress``: rich bars per phase on rank 0 when stdout is a terminal. While a bar shows, iteration lines go
   to the text log only and the bar shows the latest losses and lr (printing a line under a live display costs
@@ -101,6 +102,7 @@ class LoggerHook(Hook):
         self._train_by_epoch: bool | None = None
         self._train_len: int | None = None
         self._eval_len: int | None = None
+        self._eval_done = 0  # batches of the running val/test epoch (the window of its time means)
 
     # --- run -------------------------------------------------------------------------------------------
     def before_run(self, runner: Runner) -> None:
@@ -172,9 +174,8 @@ class LoggerHook(Hook):
         )
         tag, line = runner.log_processor.iter_log(runner.message_hub, pos, memory_mb=_max_memory_mb(runner))
         self._log_iter_line(runner, self._train_task, line, tag)
-        runner.visualizer.add_scalars(
-            tag, step=done_iters, epoch=state.epoch + 1, iter=done_iters, mode="train"
-        )
+        epoch = state.epoch + 1 if self._train_by_epoch else None  # an iteration-based run has no epochs
+        runner.visualizer.add_scalars(tag, step=done_iters, epoch=epoch, iter=done_iters, mode="train")
 
     def _log_iter_line(self, runner: Runner, task: int, line: str, tag: Mapping[str, float]) -> None:
         """An iteration line: to the console and file, or, while a bar shows the values, to the file only."""
@@ -201,15 +202,18 @@ class LoggerHook(Hook):
             iter=state.iter,
             max_epochs=state.max_epochs,
             max_iters=state.max_iters,
-            train_by_epoch=self._train_by_epoch if self._training and mode == "val" else None,
+            # None in a val()/test() run without training: MMEngine's epoch-0 / epoch-style lines
+            train_by_epoch=self._train_by_epoch,
         )
 
     def _before_eval_epoch(self, runner: Runner, mode: EvalMode) -> None:
         self._eval_len = self._eval_loader_len(runner, mode)
+        self._eval_done = 0
         self._eval_task = self._bars.add(mode.capitalize(), self._eval_len)
 
     def _after_eval_iter(self, runner: Runner, mode: EvalMode, batch_idx: int) -> None:
         self._bars.advance(self._eval_task)
+        self._eval_done = batch_idx + 1
         if (batch_idx + 1) % self.interval_iters != 0:
             return
         pos = self._position(runner, mode, batch_idx, self._eval_len)
@@ -219,12 +223,14 @@ class LoggerHook(Hook):
     def _after_eval_epoch(self, runner: Runner, mode: EvalMode, metrics: Mapping[str, float] | None) -> None:
         self._bars.remove(self._eval_task)
         self._eval_task = -1
-        loader_len = self._eval_len
-        pos = self._position(runner, mode, max((loader_len or 1) - 1, 0), loader_len)
-        tag, line = runner.log_processor.epoch_log(pos, metrics or {})
+        pos = self._position(runner, mode, max(self._eval_done - 1, 0), self._eval_len)
+        tag, line = runner.log_processor.epoch_log(runner.message_hub, pos, metrics or {})
         log_info(runner.logger, line)
         state = runner.state
-        runner.visualizer.add_scalars(tag, step=state.iter, epoch=state.epoch, iter=state.iter, mode=mode)
+        # metrics only (the timings are in the line), as MMEngine's log_metric_by_epoch does
+        scalars = {k: v for k, v in tag.items() if k not in ("time", "data_time")}
+        epoch = state.epoch if self._train_by_epoch is not False else None
+        runner.visualizer.add_scalars(scalars, step=state.iter, epoch=epoch, iter=state.iter, mode=mode)
 
     def before_val_epoch(self, runner: Runner) -> None:
         self._before_eval_epoch(runner, "val")

@@ -119,15 +119,15 @@ class RuntimeInfoHook(Hook):
         outputs: Mapping[str, object] | None = None,
     ) -> None:
         hub = runner.message_hub
+        wrapper = runner.optim_wrapper
+        if wrapper is not None:  # first, as in MMEngine (grad_norm is pushed inside train_step there)
+            for name, tensor in wrapper.log_scalars().items():
+                _push(hub, _TRAIN_KEYS.get(name) or _train_key(name), tensor)
         if outputs:
             if runner.world_size > 1:
                 outputs = _mean_over_ranks(outputs)
             for name, value in outputs.items():
                 _push(hub, _TRAIN_KEYS.get(name) or _train_key(name), value)
-        wrapper = runner.optim_wrapper
-        if wrapper is not None:
-            for name, tensor in wrapper.log_scalars().items():
-                _push(hub, _TRAIN_KEYS.get(name) or _train_key(name), tensor)
 
     def after_val_epoch(self, runner: Runner, metrics: Mapping[str, float] | None = None) -> None:
         for key, value in (metrics or {}).items():

@@ -18,7 +18,14 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["DuplicateWarningFilter", "collect_env", "create_logger", "env_summary", "log_info"]
+__all__ = [
+    "DuplicateWarningFilter",
+    "collect_env",
+    "create_logger",
+    "env_summary",
+    "log_detail",
+    "log_info",
+]
 
 _CONSOLE_DATEFMT = "%m/%d %H:%M:%S"
 _FILE_DATEFMT = "%Y/%m/%d %H:%M:%S"
@@ -50,10 +57,18 @@ class DuplicateWarningFilter(logging.Filter):
 
 
 class _ConsoleFilter(logging.Filter):
-    """Drops records logged with ``extra={"console": False}`` (file only, e.g. while a progress bar shows them)."""
+    """Console rules of a record's ``console`` attribute: False = file only (e.g. while a progress bar shows
+    the line), ``"debug"`` = on the console only when the console prints DEBUG (long start-up detail)."""
+
+    def __init__(self, console_level: int) -> None:
+        super().__init__()
+        self.console_level = console_level
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return bool(getattr(record, "console", True))
+        console = getattr(record, "console", True)
+        if console == "debug":
+            return self.console_level <= logging.DEBUG
+        return bool(console)
 
 
 class _LineFormatter(logging.Formatter):
@@ -73,6 +88,7 @@ class _LineFormatter(logging.Formatter):
 
 
 _FILE_ONLY = {"console": False}
+_CONSOLE_AT_DEBUG = {"console": "debug"}
 
 
 def log_info(logger: logging.Logger, message: str, *, console: bool = True) -> None:
@@ -84,6 +100,20 @@ def log_info(logger: logging.Logger, message: str, *, console: bool = True) -> N
     if logger.isEnabledFor(logging.INFO):
         record = logger.makeRecord(
             logger.name, logging.INFO, "(unknown file)", 0, message, (), None, extra=None if console else _FILE_ONLY
+        )
+        logger.handle(record)
+
+
+def log_detail(logger: logging.Logger, message: str) -> None:
+    """Log ``message`` at INFO to the text log, but on the console only when the run's level is DEBUG.
+
+    For long start-up detail (the hook table, the resolved config) that belongs in the log file (and is in
+    ``config.json``) but would bury the training lines on the console (issue 16: 345 console lines for a
+    3-epoch run, 9 of them about training).
+    """
+    if logger.isEnabledFor(logging.INFO):
+        record = logger.makeRecord(
+            logger.name, logging.INFO, "(unknown file)", 0, message, (), None, extra=_CONSOLE_AT_DEBUG
         )
         logger.handle(record)
 
@@ -105,7 +135,8 @@ def create_logger(name: str, *, log_file: Path | None, rank: int, level: str = "
 
     Calling it again with the same ``name`` replaces the handlers (no doubled lines). Ranks other than 0
     print ERROR and above only. The logger does not propagate to the root logger. A record logged with
-    ``extra={"console": False}`` goes to the file only.
+    ``extra={"console": False}`` goes to the file only; :func:`log_detail` records reach the console only at
+    ``level="DEBUG"``.
     """
     numeric = _LEVELS.get(level.upper())
     if numeric is None:
@@ -122,8 +153,9 @@ def create_logger(name: str, *, log_file: Path | None, rank: int, level: str = "
 
     console = _StdoutHandler()
     console.setFormatter(_LineFormatter(_CONSOLE_DATEFMT))
-    console.setLevel(numeric if rank == 0 else logging.ERROR)
-    console.addFilter(_ConsoleFilter())
+    console_level = numeric if rank == 0 else logging.ERROR
+    console.setLevel(console_level)
+    console.addFilter(_ConsoleFilter(console_level))
     logger.addHandler(console)
 
     if rank == 0 and log_file is not None:

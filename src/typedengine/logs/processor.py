@@ -1,18 +1,31 @@
-"""Log lines in MMEngine's format, built from the message hub's smoothed histories.
+"""Log lines in MMEngine's exact shape, built from the message hub's smoothed histories.
 
-::
+Lines as MMEngine 0.10.7's ``LogProcessor`` writes them (``·`` marks a space that ends a line)::
 
-    Epoch(train) [1][10/1563]  lr: 1.0000e-03  eta: 0:18:23  time: 0.1414  data_time: 0.0077  memory: 392  loss: 5.3465
-    Epoch(val) [1][10/313]    eta: 0:00:03  time: 0.0122  data_time: 0.0047
-    Epoch(val) [1][313/313]  accuracy: 35.7000
-    Iter(train) [10/1000]  lr: 1.0000e-03  eta: 0:01:40  time: 0.1000  data_time: 0.0100  loss: 0.5000
-    Epoch(test) [313/313]  accuracy: 35.7000
+    Epoch(train) [1][ 10/1563]  lr: 1.0000e-03  eta: 0:18:23  time: 0.1414  data_time: 0.0077  loss: 5.3465
+    Epoch(val) [1][ 10/313]    eta: 0:00:03  time: 0.0122  data_time: 0.0047 ··
+    Epoch(val) [1][313/313]    accuracy: 35.7000  data_time: 0.0047  time: 0.0122
+    Epoch(test) [313/313]    accuracy: 35.7000  data_time: 0.0047  time: 0.0122
+    Iter(train) [  10/1000]  lr: 1.0000e-03  eta: 0:01:40  time: 0.1000  data_time: 0.0100  loss: 0.5000
+    Iter(val) [313/313]    accuracy: 35.7000  data_time: 0.0047  time: 0.0122
 
-``by_epoch=None`` (the default) follows the train loop, so an iteration-based run prints ``Iter(train)
-[10/1000]`` without any setting — never MMEngine's ``Epoch(train) [1][6/5]``. Keys matching ``mean_pattern``
-are averaged over the last ``window_size`` values, other keys show their latest value; keys ending in ``lr``
-print as ``1.0000e-03``, others with ``num_digits`` decimals. Deviation from MMEngine ≥ 0.3, kept from the
-seed's log: the iteration counter is not padded to the loader length's width unless ``pad_iter`` is set.
+The layout is MMEngine's: the head, two spaces, the lr group (possibly empty), two spaces, then
+``eta``/``time``/``data_time`` (when the timer runs), ``memory`` (on CUDA) and the other values, each followed
+by two spaces except the last train value. So val/test iteration lines end with two spaces, and an empty lr
+group gives four spaces after the head, exactly as in MMEngine's files (log parsers were written for those).
+The epoch field is right-aligned to ``len(str(max_epochs)) + 3`` on train and val iteration lines, the
+iteration counter to the width of the loader length (``max_iters`` in iteration mode). Val and test
+iteration lines carry no values beyond the timings (MMEngine's filter for ``val/loss`` never matches). The
+epoch-end line lists the metrics, then the epoch means of ``data_time`` and ``time``. A validation outside
+training (``runner.val()``) prints epoch 0 as MMEngine does: ``Epoch(val)[0][ 10/313]`` on iteration lines
+(no space: MMEngine's own quirk, kept for parsers) and ``Epoch(val) [0][313/313]`` at the end.
+
+Deliberate differences, all in values, none in shape: ``by_epoch=None`` (the default) follows the train loop,
+so an iteration-based run prints ``Iter(train) [ 10/1000]`` without any setting — never MMEngine's
+``Epoch(train) [1][6/5]``; the epoch-end line shows the metrics of this evaluation (MMEngine averages
+metrics whose names match ``mean_pattern``, such as a validation ``loss``, over the last 10 evaluations).
+Keys matching ``mean_pattern`` are averaged over the last ``window_size`` values, other keys show their latest
+value; keys ending in ``lr`` print as ``1.0000e-03``, others with ``num_digits`` decimals.
 """
 
 from __future__ import annotations
@@ -95,8 +108,8 @@ class LogProcessorConfig(Config):
         DEFAULT_MEAN_PATTERN, description="Regex of keys averaged over the window (others show the latest)."
     )
     pad_iter: bool = Field(
-        False,
-        description="Right-justify the iteration counter to the loader length's width (MMEngine >= 0.3).",
+        True,
+        description="Right-justify the iteration counter to the loader length's width, as MMEngine does.",
     )
 
     @model_validator(mode="after")
@@ -167,7 +180,7 @@ class LogProcessor:
         custom: Sequence[Smoothing] = (),
         num_digits: int = 4,
         mean_pattern: str = DEFAULT_MEAN_PATTERN,
-        pad_iter: bool = False,
+        pad_iter: bool = True,
     ) -> None:
         if window_size < 1:
             raise ValueError(f"window_size must be >= 1, got {window_size}")
@@ -231,23 +244,30 @@ class LogProcessor:
         text = str(done).rjust(len(str(total))) if self.pad_iter else str(done)
         return f"[{text}/{total}]"
 
-    def head(self, pos: LogPosition, *, end_of_epoch: bool = False) -> str:
-        """``Epoch(train) [1][10/1563]``, ``Epoch(val) [1][313/313]``, ``Iter(train) [10/1000]`` …"""
-        batch_done = pos.loader_len if end_of_epoch and pos.loader_len is not None else pos.batch_idx + 1
+    def head(self, pos: LogPosition) -> str:
+        """The head of an iteration line: ``Epoch(train) [1][ 10/1563]``, ``Iter(train) [  10/1000]`` …"""
         if self.resolved_by_epoch(pos):
-            epoch_str = ""
-            if pos.mode == "train" or (pos.mode == "val" and pos.train_by_epoch is not None):
-                epoch_str = (
-                    f"[{pos.epoch}]".rjust(len(str(pos.max_epochs)) + 3)
-                    if pos.max_epochs
-                    else f" [{pos.epoch}]"
-                )
-            else:
-                epoch_str = " "
-            return f"Epoch({pos.mode}){epoch_str}{self._counter(batch_done, pos.loader_len)}"
+            counter = self._counter(pos.batch_idx + 1, pos.loader_len)
+            if pos.mode == "test":
+                return f"Epoch(test) {counter}"
+            if pos.mode == "val" and pos.train_by_epoch is None:  # no train loop: epoch 0, no space
+                return f"Epoch(val)[0]{counter}"
+            width = len(str(pos.max_epochs)) + 3 if pos.max_epochs else 0
+            epoch = f"[{pos.epoch}]".rjust(width) if width else f" [{pos.epoch}]"
+            return f"Epoch({pos.mode}){epoch}{counter}"
         if pos.mode == "train":
             return f"Iter(train) {self._counter(pos.iter, pos.max_iters or None)}"
-        return f"Iter({pos.mode}) {self._counter(batch_done, pos.loader_len)}"
+        return f"Iter({pos.mode}) {self._counter(pos.batch_idx + 1, pos.loader_len)}"
+
+    def epoch_head(self, pos: LogPosition) -> str:
+        """The head of the line at the end of a val/test epoch: ``Epoch(val) [1][313/313]`` (never padded)."""
+        n = pos.loader_len if pos.loader_len is not None else pos.batch_idx + 1
+        if not self.resolved_by_epoch(pos):
+            return f"Iter({pos.mode}) [{n}/{n}]"
+        if pos.mode == "test":
+            return f"Epoch(test) [{n}/{n}]"
+        epoch = pos.epoch if pos.train_by_epoch is not None else 0
+        return f"Epoch(val) [{epoch}][{n}/{n}]"
 
     def _fmt(self, value: float) -> str:
         return f"{value:.{self.num_digits}f}"
@@ -259,47 +279,44 @@ class LogProcessor:
         *,
         memory_mb: int | None = None,
     ) -> tuple[dict[str, float], str]:
-        """The scalars logged at this iteration and the line; reads ``eta`` (seconds) from the hub's info.
+        """The scalars of this iteration (``lr``, ``time`` … and ``memory``) and its line.
 
-        Train lines show every ``train/`` scalar; val/test lines show time, data_time and ``loss*`` keys.
+        Reads ``eta`` (seconds) from the hub's info. Train lines show every ``train/`` scalar; val and test
+        lines only the timings, as MMEngine's do.
         """
         values = self.collect(hub, pos)
         tag = dict(values)
-        parts = [self.head(pos)]
         lrs = [f"{k}: {v:.{self.num_digits}e}" for k, v in values.items() if k.endswith("lr")]
-        parts.append(" ".join(lrs))
+        line = f"{self.head(pos)}  {' '.join(lrs)}  "
+        rest = {k: v for k, v in values.items() if not k.endswith("lr")}
         eta = hub.get_info("eta")
-        if isinstance(eta, (int, float)):
-            parts.append(f"eta: {datetime.timedelta(seconds=int(eta))}")
-        if "time" in values:
-            parts.append(f"time: {self._fmt(values['time'])}")
-        if "data_time" in values:
-            parts.append(f"data_time: {self._fmt(values['data_time'])}")
+        if "time" in rest and "data_time" in rest and isinstance(eta, (int, float)):
+            line += f"eta: {datetime.timedelta(seconds=int(eta))}  "
+            line += f"time: {self._fmt(rest.pop('time'))}  data_time: {self._fmt(rest.pop('data_time'))}  "
         if memory_mb is not None:
-            parts.append(f"memory: {memory_mb}")
+            line += f"memory: {memory_mb}  "
             tag["memory"] = float(memory_mb)
-        for name, value in values.items():
-            if name.endswith("lr") or name in ("time", "data_time"):
-                continue
-            if pos.mode != "train" and not name.startswith("loss"):
-                tag.pop(name)
-                continue
-            parts.append(f"{name}: {self._fmt(value)}")
-        return tag, _join(parts)
+        if pos.mode == "train":
+            line += "  ".join(f"{name}: {self._fmt(value)}" for name, value in rest.items())
+        return tag, line
 
-    def epoch_log(self, pos: LogPosition, metrics: Mapping[str, float]) -> tuple[dict[str, float], str]:
-        """The metrics line at the end of a val/test epoch: ``Epoch(val) [1][313/313]  accuracy: 35.7000``."""
+    def epoch_log(
+        self, hub: MessageHub, pos: LogPosition, metrics: Mapping[str, float]
+    ) -> tuple[dict[str, float], str]:
+        """The line at the end of a val/test epoch and its scalars (the numeric metrics, then the epoch means
+        of ``data_time`` and ``time``): ``Epoch(val) [1][313/313]    accuracy: 35.7000  data_time: …``.
+
+        ``pos.batch_idx + 1`` is the number of batches the epoch ran (the window of the time means).
+        """
         tag: dict[str, float] = {}
-        parts = [self.head(pos, end_of_epoch=True)]
         for name, value in metrics.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 continue
             tag[name] = float(value)
-            parts.append(f"{name}: {self._fmt(float(value))}")
-        return tag, "  ".join(parts)
-
-
-def _join(parts: Sequence[str]) -> str:
-    """MMEngine's spacing: the head, then an lr group (possibly empty), then items, two spaces apart."""
-    head, lr, *rest = parts
-    return "  ".join([head, lr, *rest]) if rest else f"{head}  {lr}".rstrip()
+        done = pos.batch_idx + 1
+        for name in ("data_time", "time"):
+            key = f"{pos.mode}/{name}"
+            if name not in tag and hub.has_scalar(key) and len(hub.get_scalar(key)) > 0:
+                tag[name] = hub.get_scalar(key).mean(done)
+        items = "  ".join(f"{name}: {self._fmt(value)}" for name, value in tag.items())
+        return tag, f"{self.epoch_head(pos)}    {items}"

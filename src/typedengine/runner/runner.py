@@ -29,6 +29,7 @@ from ..evaluation.metric import BaseMetric
 from ..evaluation.metric_config import MetricConfig
 from ..hooks.hook import HOOK_POINTS, Hook
 from ..hooks.priority import Priority, get_priority
+from ..logs.console import log_detail
 from ..loops.base import BaseTrainLoop, BaseTrainLoopConfig
 from ..loops.evaluation import TestLoop, TestLoopConfig, ValLoop, ValLoopConfig
 from ..model.base import BaseModel
@@ -188,7 +189,7 @@ class Runner:
         self._register_default_hooks(default_hooks)
         for h in custom_hooks:
             self.register_hook(h if isinstance(h, Hook) else _build_hook(h), priority=_config_priority(h))
-        self.logger.info("Hooks will be executed in the following order:\n" + self.hook_table())
+        log_detail(self.logger, "Hooks will be executed in the following order:\n" + self.hook_table())
         self._record_config()
 
     # ------------------------------------------------------------------------------------------------------
@@ -292,7 +293,7 @@ class Runner:
         data: dict[str, object] = self.config.model_dump(mode="json") if self.config is not None else {}
         self.visualizer.add_config(data, command)
         if self.config is not None:
-            self.logger.info("Config:\n" + self.config.model_dump_json(indent=2))
+            log_detail(self.logger, "Config:\n" + self.config.model_dump_json(indent=2))
 
     def _wrap_model(self, model: nn.Module, wrapper: object | None) -> nn.Module:
         from ..model.wrapping import DDPConfig
@@ -585,14 +586,15 @@ class Runner:
         newest save and never corrupts the previous one. Call :meth:`flush_checkpoints` before reading the
         file back. ``background=False`` writes before returning.
         """
-        from ..checkpoint.contents import gather_checkpoint
+        from ..checkpoint.contents import gather_checkpoint, running_progress
         from ..checkpoint.io import save_checkpoint_file, write_pointer
         from ..checkpoint.writer import freeze_checkpoint
 
         # at most one checkpoint in flight; hooks below see the previous save complete on disk
         self.checkpoint_writer.flush()
         ckpt = gather_checkpoint(self, save_optimizer=save_optimizer, save_param_scheduler=save_param_scheduler)
-        self.call_hook("before_save_checkpoint", checkpoint=ckpt)
+        with running_progress(self.state):  # hooks see MMEngine's counters; ckpt holds the committed ones
+            self.call_hook("before_save_checkpoint", checkpoint=ckpt)
         path = (out_dir or self.work_dir) / filename
         failure: Exception | None = None
         if self.rank == 0:
