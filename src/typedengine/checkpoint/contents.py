@@ -305,10 +305,7 @@ def apply_checkpoint(runner: Runner, ckpt: Mapping[str, object], *, resume: bool
 
     run_state = ckpt.get("run_state")
     if isinstance(run_state, Mapping):
-        max_epochs, max_iters = runner.state.max_epochs, runner.state.max_iters
-        runner.state.load_state_dict(dict(run_state))
-        if max_epochs or max_iters:  # the new config decides how long the run is
-            runner.state.max_epochs, runner.state.max_iters = max_epochs, max_iters
+        runner.state.load_state_dict(dict(run_state))  # the run length is the schedule's, not stored
 
     hub = ckpt.get("message_hub")
     if isinstance(hub, Mapping):
