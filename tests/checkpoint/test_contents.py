@@ -55,7 +55,7 @@ def test_checkpoint_contents_are_plain_data_with_mmengine_top_level_names(tmp_pa
     assert meta["world_size"] == 1 and meta["seed"] == 11
     assert ckpt["config"] == runner.config.model_dump(mode="json")  # type: ignore[union-attr]
     assert isinstance(ckpt["rng"], list) and len(ckpt["rng"]) == 1
-    assert ckpt["sampler"] == {"epoch": 0, "samples_per_rank": 24, "batch_size": 4}
+    assert ckpt["sampler"] == {"epoch": 0, "sample_index": 24, "batch_size": 4, "world_size": 1}
     path = save_checkpoint_file(ckpt, tmp_path / "c.pth")
     torch.load(path, weights_only=True)
     without = gather_checkpoint(runner, save_optimizer=False, save_param_scheduler=False)
@@ -101,7 +101,7 @@ def test_scheduler_count_mismatch_is_refused(tmp_path: Path) -> None:
     _train_until(runner, 3)
     ckpt = gather_checkpoint(runner, save_optimizer=True, save_param_scheduler=True)
     ckpt["param_schedulers"] = [*ckpt["param_schedulers"], {}]  # type: ignore[misc]
-    with pytest.raises(ValueError, match="2 parameter scheduler state"):
+    with pytest.raises(IncompatibleResumeError, match="2 parameter scheduler state"):
         apply_checkpoint(runner, ckpt, resume=True)
 
 
