@@ -24,7 +24,8 @@ class EpochBasedTrainLoop(BaseTrainLoop):
     Validation runs after epoch ``e`` (1-based) when ``e >= val_begin`` and ``e % interval == 0``, and
     always after the last epoch (``self.schedule`` decides). ``stop_training`` is checked between epochs.
     A resumed run continues mid-epoch from the next batch: the sampler skips the samples already seen
-    (no loader replay).
+    (no loader replay); resumed at the end of an epoch whose validation had not started (the epoch's
+    checkpoint is written before it), it validates first.
     """
 
     def __init__(
@@ -53,11 +54,19 @@ class EpochBasedTrainLoop(BaseTrainLoop):
         runner = self.runner
         state = runner.state
         runner.call_hook("before_train")
+        if state.inner_iter == 0:
+            self._validate_if_due()  # a resume between an epoch's checkpoint and its validation
         while state.epoch < self.max_epochs and not self.stop_training:
             self.run_epoch()
-            if runner.val_loop_configured and self.schedule.validates_after(state.epoch):
-                runner.val_loop.run()
+            self._validate_if_due()
         runner.call_hook("after_train")
+
+    def _validate_if_due(self) -> None:
+        runner, state = self.runner, self.runner.state
+        done = state.epoch
+        if done and done > state.validated and runner.val_loop_configured and self.schedule.validates_after(done):
+            state.validated = done  # a checkpoint written during the validation counts it as done
+            runner.val_loop.run()
 
     def run_epoch(self) -> None:
         """One epoch: ``before_train_epoch`` → iterations → ``after_train_epoch`` → ``state.epoch += 1``."""

@@ -62,13 +62,20 @@ class IterBasedTrainLoop(BaseTrainLoop):
             self.resume_sampler(state.iter)
         stream = self.data_stream()
         runner.model.train()  # once: validation restores the mode, so no module-tree walk per iteration
+        self._validate_if_due()  # a resume between a checkpoint and the validation due at that iteration
         while state.iter < self.max_iters and not self.stop_training:
             batch = next(stream)
             self.run_iter(state.iter, batch)
-            if runner.val_loop_configured and self.schedule.validates_after(state.iter):
-                runner.val_loop.run()  # hands the model back in training mode
+            self._validate_if_due()
         runner.call_hook("after_train_epoch")
         runner.call_hook("after_train")
+
+    def _validate_if_due(self) -> None:
+        runner, state = self.runner, self.runner.state
+        done = state.iter
+        if done and done > state.validated and runner.val_loop_configured and self.schedule.validates_after(done):
+            state.validated = done  # a checkpoint written during the validation counts it as done
+            runner.val_loop.run()  # hands the model back in training mode
 
     def data_stream(self) -> Iterator[object]:
         """The batches of the run, one per ``next()``."""

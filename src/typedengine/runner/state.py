@@ -15,7 +15,9 @@ class RunState:
     finished inside the current epoch (the resume position). ``best_scores``: best value per monitored key
     (checkpoint/early stopping). ``kept_checkpoints``: regular checkpoint files kept (oldest first), so
     ``max_keep_ckpts`` survives resume. ``phase``: the loop that is running ("train", "val", "test" or ""
-    between runs).
+    between runs). ``validated``: the epoch (epoch-based) or iteration (iteration-based) count after which
+    the train loop last started a validation, so a run killed between a checkpoint and the validation due
+    at that point validates on resume instead of skipping it.
 
     Only progress lives here: the run length and every cadence belong to the train loop's
     :class:`~typedengine.runner.schedule.RunSchedule` (``runner.train_loop.schedule``).
@@ -24,6 +26,7 @@ class RunState:
     epoch: int = 0
     iter: int = 0
     inner_iter: int = 0
+    validated: int = 0
     phase: str = ""
     best_scores: dict[str, float] = field(default_factory=dict)
     best_checkpoints: dict[str, str] = field(default_factory=dict)
