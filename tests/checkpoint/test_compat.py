@@ -90,16 +90,18 @@ def test_run_length_is_safe_when_no_schedule_ends_with_the_run() -> None:
 
 
 def test_an_amp_switch_applies_and_still_compares_the_shared_fields() -> None:
-    amp = _with("optim_wrapper", {**BASE["optim_wrapper"], "type": "amp", "dtype": "bfloat16"})  # type: ignore[dict-item]
+    wrapper = {**BASE["optim_wrapper"], "type": "amp", "dtype": "bfloat16"}  # type: ignore[dict-item]
+    amp = _with("optim_wrapper", wrapper)
     amp["optim_wrapper"]["optimizer"] = {"type": "sgd", "lr": 0.2, "momentum": 0.9}  # type: ignore[index]
     diffs = diff_configs(BASE, amp)
     assert [(d.path, d.level) for d in diffs] == [
         ("optim_wrapper.optimizer.lr", "apply"),
         ("optim_wrapper.type", "apply"),
     ]
-    assert [d.path for d in check_resume_compat(BASE, amp, world_size_old=1, world_size_new=1, force=False).replays] == [
-        "optim_wrapper.optimizer.lr"
-    ]
+    assert [
+        d.path
+        for d in check_resume_compat(BASE, amp, world_size_old=1, world_size_new=1, force=False).replays
+    ] == ["optim_wrapper.optimizer.lr"]
     several = _with("optim_wrapper", {"type": "dict", "wrappers": {}})
     assert [(d.path, d.level) for d in diff_configs(BASE, several)] == [("optim_wrapper", "refuse")]
 

@@ -47,7 +47,8 @@ class FakeLoop:
     def schedule(self) -> RunSchedule:
         """The run schedule hooks ask for cadences (as a real loop's)."""
         if self.by_epoch:
-            return RunSchedule(by_epoch=True, run_length=self.max_epochs, iters_per_epoch=len(self.dataloader))
+            length = len(self.dataloader)
+            return RunSchedule(by_epoch=True, run_length=self.max_epochs, iters_per_epoch=length)
         return RunSchedule(by_epoch=False, run_length=self.max_iters)
 
 

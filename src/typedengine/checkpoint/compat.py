@@ -84,7 +84,9 @@ DEFAULT_RULES: tuple[CompatRule, ...] = (
     CompatRule("model", "refuse", _REFUSE_MODEL),
     CompatRule("model.*", "refuse", _REFUSE_MODEL),
     CompatRule("model_wrapper*", "refuse", "the model wrapping (DDP/FSDP) changed"),
-    CompatRule("data_preprocessor*", "refuse", "the data preprocessing changed: batches reach the model differently"),
+    CompatRule(
+        "data_preprocessor*", "refuse", "the data preprocessing changed: batches reach the model differently"
+    ),
     CompatRule("train_dataloader.batch_size", "refuse", "the training batch size changed", replays=True),
     CompatRule("train_dataloader.dataset", "refuse", _REFUSE_DATA, replays=True),
     CompatRule("train_dataloader.dataset.*", "refuse", _REFUSE_DATA, replays=True),
@@ -139,21 +141,38 @@ DEFAULT_RULES: tuple[CompatRule, ...] = (
     CompatRule("train_dataloader.prefetch_factor", "safe", "loader performance setting"),
     # --- apply: deliberate changes to the optimisation, in force from the resume point
     CompatRule("optim_wrapper*optimizer.*", "apply", _APPLY_HYPER, replays=True),
-    CompatRule("optim_wrapper*paramwise*", "apply", "paramwise multipliers of the same param groups", replays=True),
+    CompatRule(
+        "optim_wrapper*paramwise*", "apply", "paramwise multipliers of the same param groups", replays=True
+    ),
     CompatRule("optim_wrapper*clip_grad*", "apply", "gradient clipping " + _APPLY_NOW),
     CompatRule("optim_wrapper*dtype", "apply", "the mixed-precision dtype " + _APPLY_NOW),
     CompatRule("optim_wrapper*loss_scale", "apply", "the loss-scale mode " + _APPLY_NOW),
     CompatRule("optim_wrapper*scaler.*", "apply", "loss-scaler growth settings " + _APPLY_NOW),
-    CompatRule("optim_wrapper*type", "apply", "the optim wrapper changed (mixed precision on/off): the grad scaler starts fresh"),
-    CompatRule("optim_wrapper.wrappers*", "refuse", "the set of optimizers changed: their states cannot be matched"),
-    CompatRule("param_scheduler*", "apply", "the parameter schedule: rebuilt and replayed to the resume point", replays=True),
-    CompatRule("auto_scale_lr*", "apply", "learning-rate scaling: re-applied from the resume point", replays=True),
+    CompatRule(
+        "optim_wrapper*type",
+        "apply",
+        "the optim wrapper changed (mixed precision on/off): the grad scaler starts fresh",
+    ),
+    CompatRule(
+        "optim_wrapper.wrappers*", "refuse", "the set of optimizers changed: their states cannot be matched"
+    ),
+    CompatRule(
+        "param_scheduler*",
+        "apply",
+        "the parameter schedule: rebuilt and replayed to the resume point",
+        replays=True,
+    ),
+    CompatRule(
+        "auto_scale_lr*", "apply", "learning-rate scaling: re-applied from the resume point", replays=True
+    ),
     CompatRule("randomness.*", "apply", "determinism settings " + _APPLY_NOW),
     CompatRule("compile*", "apply", "compilation " + _APPLY_NOW + " (kernels and rounding may differ)"),
 )
 """The built-in classification; anything no rule matches is refused (see the module docstring)."""
 
-_UNKNOWN = CompatRule("*", "refuse", "no rule knows whether this setting changes the run; pass --resume-force if it does not")
+_UNKNOWN = CompatRule(
+    "*", "refuse", "no rule knows whether this setting changes the run; pass --resume-force if it does not"
+)
 
 
 def _generic(path: str) -> str:
@@ -322,7 +341,9 @@ def _classify(
         longer = isinstance(old, (int, float)) and isinstance(new, (int, float)) and new >= old
         kind = "a longer run" if longer else "a shorter run"
         if _schedule_ends_with_run(new_root):
-            return CompatRule(path, "apply", f"{kind}: the schedules that end with the run are replayed", replays=True)
+            return CompatRule(
+                path, "apply", f"{kind}: the schedules that end with the run are replayed", replays=True
+            )
         return CompatRule(path, "safe", f"{kind} (no schedule ends with the run)")
     if leaf == "type" and path.startswith("optim_wrapper") and "dict" in (old, new):
         return CompatRule(path, "refuse", "one optimizer vs several named ones: the states cannot be matched")
@@ -333,6 +354,7 @@ def diff_configs(
     old: Mapping[str, object], new: Mapping[str, object], *, rules: Sequence[CompatRule] = DEFAULT_RULES
 ) -> tuple[ConfigDifference, ...]:
     """Every differing path between two JSON config dicts, classified, most serious first (then by path)."""
+
     def classify(path: str, a: object, b: object) -> CompatRule:
         return _classify(path, a, b, rules, new)
 

@@ -303,9 +303,9 @@ def apply_checkpoint(runner: Runner, ckpt: Mapping[str, object], *, resume: bool
         state = runner.state
         if point.moved:
             runner.logger.warning(
-                f"the checkpoint's position (epoch {state.epoch}, iteration {state.iter}) continues at iteration "
-                f"{point.iter} ({point.inner_iter} of the epoch, sample {point.sample_index}) with this run's "
-                "batch size and world size (--resume-force)"
+                f"the checkpoint's position (epoch {state.epoch}, iteration {state.iter}) continues at "
+                f"iteration {point.iter} ({point.inner_iter} of the epoch, sample {point.sample_index}) "
+                "with this run's batch size and world size (--resume-force)"
             )
         state.epoch, state.iter, state.inner_iter = point.epoch, point.iter, point.inner_iter
 

@@ -1,4 +1,4 @@
-"""Resume with an edited config: the optimizer, the schedulers and the position a checkpoint gives the new run.
+"""Resume with an edited config: the optimizer, schedulers and position a checkpoint gives the new run.
 
 :func:`~typedengine.checkpoint.contents.apply_checkpoint` calls :func:`landing_point` (where the checkpoint's
 progress lands in this run's :class:`~typedengine.runner.schedule.RunSchedule`) and then
@@ -89,7 +89,11 @@ def _saved_layout(state: Mapping[str, object], name: str | None) -> list[int] | 
     groups = sub.get("param_groups") if isinstance(sub, Mapping) else None
     if not isinstance(groups, (list, tuple)):
         return None
-    sizes = [len(g["params"]) for g in groups if isinstance(g, Mapping) and isinstance(g.get("params"), (list, tuple))]
+    sizes = [
+        len(g["params"])
+        for g in groups
+        if isinstance(g, Mapping) and isinstance(g.get("params"), (list, tuple))
+    ]
     return sizes if len(sizes) == len(groups) else None
 
 
@@ -98,7 +102,9 @@ def _hyperparameters(wrappers: list[tuple[str | None, OptimWrapper]]) -> list[li
     return [[{k: v for k, v in g.items() if k != "params"} for g in w.param_groups] for _, w in wrappers]
 
 
-def _set_hyperparameters(wrappers: list[tuple[str | None, OptimWrapper]], values: list[list[dict[str, Any]]]) -> None:
+def _set_hyperparameters(
+    wrappers: list[tuple[str | None, OptimWrapper]], values: list[list[dict[str, Any]]]
+) -> None:
     for (_, wrapper), groups in zip(wrappers, values):
         for group, settings in zip(wrapper.param_groups, groups):
             params = group.get("params")
@@ -116,7 +122,14 @@ def _config_scaler_settings(wrappers: list[tuple[str | None, OptimWrapper]]) -> 
     for _, wrapper in wrappers:
         scaler = getattr(wrapper, "loss_scaler", None)
         if scaler is not None:
-            kept.append((scaler, scaler.get_growth_factor(), scaler.get_backoff_factor(), scaler.get_growth_interval()))
+            kept.append(
+                (
+                    scaler,
+                    scaler.get_growth_factor(),
+                    scaler.get_backoff_factor(),
+                    scaler.get_growth_interval(),
+                )
+            )
     yield
     for scaler, growth, backoff, interval in kept:
         scaler.set_growth_factor(growth)
@@ -129,8 +142,7 @@ def _optimizer_key(path: str) -> str | None:
     head, sep, key = path.rpartition(".")
     if not sep:
         return None
-    if head.endswith(".kwargs"):
-        head = head[: -len(".kwargs")]
+    head = head.removesuffix(".kwargs")
     return key if head.endswith("optimizer") and key not in ("type", "target") else None
 
 
@@ -173,12 +185,14 @@ def restore_optimization(
             saved = _saved_layout(state, name)
             built = [len(g["params"]) for g in wrapper.optimizer.param_groups]
             if saved is not None and saved != built:
-                changed = [d.path for d in report.differences if "paramwise" in d.path or d.path.startswith("model")]
+                changed = [
+                    d.path for d in report.differences if "paramwise" in d.path or d.path.startswith("model")
+                ]
                 where = changed[0] if changed else "optim_wrapper" + (f".wrappers.{name}" if name else "")
                 refusals.refuse(
                     where,
-                    f"the checkpoint's optimizer has param groups of {saved} parameters but this config builds "
-                    f"{built}, so its state (moment buffers) cannot be mapped onto them",
+                    f"the checkpoint's optimizer has param groups of {saved} parameters but this "
+                    f"config builds {built}, so its state (moment buffers) cannot be mapped onto them",
                     "a fresh optimizer state",
                 )
                 fresh = True
@@ -188,7 +202,8 @@ def restore_optimization(
         if key is not None and key not in group_keys and not fresh:
             refusals.refuse(
                 d.path,
-                f"{key!r} is not a param-group setting of the optimizer, so it cannot act on the loaded state",
+                f"{key!r} is not a param-group setting of the optimizer, "
+                "so it cannot act on the loaded state",
                 "a fresh optimizer state built with it",
             )
             fresh = True
@@ -201,11 +216,13 @@ def restore_optimization(
             cause = report.replays[0].path if report.replays else "the optimizer state"
             refusals.refuse(
                 f"param_scheduler[{plateau[0]}]",
-                f"ReduceOnPlateau's reductions follow the validation history, which cannot be replayed to apply "
-                f"the change of {cause}",
+                "ReduceOnPlateau's reductions follow the validation history, which cannot be "
+                f"replayed to apply the change of {cause}",
                 "the schedule rebuilt without the reductions made so far",
             )
-        replay_schedulers(schedulers, runner.train_loop.schedule, epochs=point.epoch, inner_iters=point.inner_iter)
+        replay_schedulers(
+            schedulers, runner.train_loop.schedule, epochs=point.epoch, inner_iters=point.inner_iter
+        )
         replayed = _hyperparameters(wrappers)
 
     assert runner.optim_wrapper is not None
@@ -234,8 +251,9 @@ def _load_scheduler_states(runner: Runner, ckpt: Mapping[str, object]) -> None:
     if len(saved) != len(schedulers):
         if not runner.resume_force:
             raise IncompatibleResumeError(
-                f"cannot resume: the checkpoint holds {len(saved)} parameter scheduler state(s) but the run has "
-                f"{len(schedulers)}; build the same schedulers, or pass --resume-force to load the matching ones"
+                f"cannot resume: the checkpoint holds {len(saved)} parameter scheduler state(s) "
+                f"but the run has {len(schedulers)}; build the same schedulers, or pass --resume-force to "
+                "load the matching ones"
             )
         runner.logger.warning(
             f"loading {min(len(saved), len(schedulers))} of {len(saved)} scheduler states (--resume-force)"

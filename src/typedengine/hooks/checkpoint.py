@@ -138,7 +138,9 @@ class CheckpointHook(Hook):
         self.save_begin = save_begin
         self.max_keep_ckpts = max_keep_ckpts
         self.save_last = save_last
-        self.cadence = SaveCadence(interval=interval, by_epoch=by_epoch, save_begin=save_begin, save_last=save_last)
+        self.cadence = SaveCadence(
+            interval=interval, by_epoch=by_epoch, save_begin=save_begin, save_last=save_last
+        )
         """When regular saves are due; the run's schedule applies it."""
         self.save_best = tuple(save_best)
         self.greater_keys = tuple(greater_keys)

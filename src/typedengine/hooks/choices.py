@@ -63,9 +63,9 @@ class DefaultHooksConfig(Config):
     early_stopping: Annotated[EarlyStoppingHookConfig, tyro.conf.subcommand("early-stopping")] | None = Field(
         None, description="Stops training when a metric stops improving (off by default)."
     )
-    check_invalid_loss: Annotated[CheckInvalidLossHookConfig, tyro.conf.subcommand("check-invalid-loss")] | None = Field(
-        CheckInvalidLossHookConfig(), description="Stops the run when the loss turns NaN/inf (none: off)."
-    )
+    check_invalid_loss: (
+        Annotated[CheckInvalidLossHookConfig, tyro.conf.subcommand("check-invalid-loss")] | None
+    ) = Field(CheckInvalidLossHookConfig(), description="Stops the run on a NaN/inf loss (none: switches it off).")
 
     def build(self) -> list[Hook]:
         """Build the hooks of every filled slot, in slot order."""

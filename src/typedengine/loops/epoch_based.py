@@ -64,7 +64,12 @@ class EpochBasedTrainLoop(BaseTrainLoop):
     def _validate_if_due(self) -> None:
         runner, state = self.runner, self.runner.state
         done = state.epoch
-        if done and done > state.validated and runner.val_loop_configured and self.schedule.validates_after(done):
+        if (
+            done
+            and done > state.validated
+            and runner.val_loop_configured
+            and self.schedule.validates_after(done)
+        ):
             state.validated = done  # a checkpoint written during the validation counts it as done
             runner.val_loop.run()
 
@@ -91,7 +96,9 @@ class EpochBasedTrainLoopConfig(BaseTrainLoopConfig):
     type: Tag[Literal["epoch-based"]] = "epoch-based"
     max_epochs: int = Field(10, ge=1, description="Number of training epochs.")
     val_begin: int = Field(1, ge=1, description="First epoch after which validation may run.")
-    val_interval: int = Field(1, ge=1, description="Validate every N epochs (the last epoch always validates).")
+    val_interval: int = Field(
+        1, ge=1, description="Validate every N epochs (the last epoch always validates)."
+    )
     dynamic_intervals: tuple[tuple[int, int], ...] = Field(
         (), description="(from_epoch, interval) pairs switching the validation interval later in training."
     )

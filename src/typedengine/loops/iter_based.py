@@ -43,7 +43,9 @@ class IterBasedTrainLoop(BaseTrainLoop):
         self.schedule = RunSchedule(
             by_epoch=False,
             run_length=max_iters,
-            pass_length=None if samples is None else loader_length(samples, batch_size, runner.world_size, drop_last=False),
+            pass_length=None
+            if samples is None
+            else loader_length(samples, batch_size, runner.world_size, drop_last=False),
             val_begin=val_begin,
             val_interval=val_interval,
             dynamic_intervals=dynamic_intervals,
@@ -73,7 +75,12 @@ class IterBasedTrainLoop(BaseTrainLoop):
     def _validate_if_due(self) -> None:
         runner, state = self.runner, self.runner.state
         done = state.iter
-        if done and done > state.validated and runner.val_loop_configured and self.schedule.validates_after(done):
+        if (
+            done
+            and done > state.validated
+            and runner.val_loop_configured
+            and self.schedule.validates_after(done)
+        ):
             state.validated = done  # a checkpoint written during the validation counts it as done
             runner.val_loop.run()  # hands the model back in training mode
 
@@ -88,7 +95,9 @@ class IterBasedTrainLoopConfig(BaseTrainLoopConfig):
     type: Tag[Literal["iter-based"]] = "iter-based"
     max_iters: int = Field(1000, ge=1, description="Number of training iterations.")
     val_begin: int = Field(1, ge=1, description="First iteration after which validation may run.")
-    val_interval: int = Field(1000, ge=1, description="Validate every N iterations (the last always validates).")
+    val_interval: int = Field(
+        1000, ge=1, description="Validate every N iterations (the last always validates)."
+    )
     dynamic_intervals: tuple[tuple[int, int], ...] = Field(
         (), description="(from_iter, interval) pairs switching the validation interval later in training."
     )

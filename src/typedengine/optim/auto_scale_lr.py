@@ -36,7 +36,9 @@ class AutoScaleLRConfig(Config):
     enable: bool = Field(False, description="Apply the scaling (off by default, as in MMEngine).")
 
 
-def lr_scale_factor(*, batch_size: int, world_size: int, base_batch_size: int, accumulative_counts: int = 1) -> float:
+def lr_scale_factor(
+    *, batch_size: int, world_size: int, base_batch_size: int, accumulative_counts: int = 1
+) -> float:
     """``batch_size * world_size * accumulative_counts / base_batch_size``."""
     if batch_size < 1 or world_size < 1 or base_batch_size < 1 or accumulative_counts < 1:
         raise ValueError("batch_size, world_size, base_batch_size and accumulative_counts must be >= 1")

@@ -109,7 +109,12 @@ def _lr_curves(
     cfg: RunnerConfig, schedule: RunSchedule, *, per_iteration: bool
 ) -> tuple[dict[str, tuple[float, ...]], list[str]]:
     """The LR of every iteration (or epoch), per optim wrapper, from the configured schedulers."""
-    from ..optim import AmpOptimWrapperConfig, OptimWrapperConfig, OptimWrapperDictConfig, build_param_schedulers
+    from ..optim import (
+        AmpOptimWrapperConfig,
+        OptimWrapperConfig,
+        OptimWrapperDictConfig,
+        build_param_schedulers,
+    )
 
     notes: list[str] = []
     ow = cfg.optim_wrapper
@@ -131,7 +136,9 @@ def _lr_curves(
             max_iters=schedule.max_iters if schedule.max_iters is not None else schedule.max_epochs,
         )
         if any(s.need_val_args for s in schedulers):
-            notes.append("ReduceOnPlateau depends on validation metrics: the curve shows it without reductions")
+            notes.append(
+                "ReduceOnPlateau depends on validation metrics: the curve shows it without reductions"
+            )
         values: list[float] = []
 
         def record(group: dict[str, object] = group, values: list[float] = values) -> None:
@@ -148,7 +155,9 @@ def _lr_curves(
     return curves, notes
 
 
-def _outputs(cfg: RunnerConfig, ckpt: CheckpointHook | None, ckpt_files: Sequence[str]) -> list[tuple[str, str]]:
+def _outputs(
+    cfg: RunnerConfig, ckpt: CheckpointHook | None, ckpt_files: Sequence[str]
+) -> list[tuple[str, str]]:
     from ..hooks.checkpoint import best_checkpoint_name
     from ..logs.backends.local import LocalBackendConfig
     from ..logs.backends.mlflow import MlflowBackendConfig
@@ -177,9 +186,17 @@ def _outputs(cfg: RunnerConfig, ckpt: CheckpointHook | None, ckpt_files: Sequenc
             out.append((str(ckpt_dir / shown), f"{len(ckpt_files)} checkpoints{keep}"))
             out.append((str(work / "last_checkpoint"), "pointer to the newest checkpoint"))
         for key in ckpt.save_best:
-            name = best_checkpoint_name(key, by_epoch=ckpt.by_epoch, count="<n>")
-            out.append((str(ckpt_dir / name), f"best '{key}' weights"))
+            metric = _first_metric_key(cfg) if key == "auto" else key
+            name = best_checkpoint_name(metric, by_epoch=ckpt.by_epoch, count="<n>")
+            out.append((str(ckpt_dir / name), f"best '{metric}' weights"))
     return out
+
+
+def _first_metric_key(cfg: RunnerConfig) -> str:
+    """The key ``save_best="auto"`` picks: the first one the first metric declares."""
+    metrics = cfg.val_evaluator.metrics if cfg.val_evaluator is not None else ()
+    keys = metrics[0].produced_keys() if metrics else ()
+    return keys[0] if keys else "<first metric>"
 
 
 def compute_plan(cfg: RunnerConfig, *, world_size: int = 1) -> RunPlan:
@@ -198,7 +215,9 @@ def compute_plan(cfg: RunnerConfig, *, world_size: int = 1) -> RunPlan:
     iters_per_epoch = schedule.iters_in_epoch
     max_iters = schedule.max_iters
     if iters_per_epoch is None:
-        notes.append(f"{type(loader.dataset).__name__}.declared_length() is None: iterations per epoch unknown")
+        notes.append(
+            f"{type(loader.dataset).__name__}.declared_length() is None: iterations per epoch unknown"
+        )
 
     val_epochs: tuple[int, ...] = ()
     val_iters: tuple[int, ...] | None = ()
@@ -233,7 +252,9 @@ def compute_plan(cfg: RunnerConfig, *, world_size: int = 1) -> RunPlan:
         lr, lr_notes = _lr_curves(cfg, schedule, per_iteration=per_iteration)
         notes.extend(lr_notes)
     else:
-        notes.append("LR curve not computed: iteration schedules need the epoch length or the run is too long")
+        notes.append(
+            "LR curve not computed: iteration schedules need the epoch length or the run is too long"
+        )
 
     epoch_length = iters_per_epoch if iters_per_epoch is not None else 0
     breakpoints: set[int] = set()
@@ -292,7 +313,9 @@ def _sample_indices(n: int, count: int) -> list[int]:
     return sorted({round(i * (n - 1) / (count - 1)) for i in range(count)})
 
 
-def _chart(values: Sequence[float], unit: str, extra: Sequence[int] = (), rows: int = 12, width: int = 40) -> list[str]:
+def _chart(
+    values: Sequence[float], unit: str, extra: Sequence[int] = (), rows: int = 12, width: int = 40
+) -> list[str]:
     top = max(values) if values else 0.0
     lines: list[str] = []
     shown = sorted(set(_sample_indices(len(values), rows)) | {i for i in extra if i < len(values)})
@@ -307,14 +330,20 @@ def render_plan(plan: RunPlan, title: str) -> str:
     """The text ``--plan`` prints."""
     lines = [f"Plan for {title} (world size {plan.world_size})", ""]
     samples = f"{plan.train_samples} samples" if plan.train_samples is not None else "length unknown"
-    per_epoch = f"{plan.iters_per_epoch} iterations per epoch" if plan.iters_per_epoch is not None else "iterations per epoch unknown"
+    per_epoch = (
+        f"{plan.iters_per_epoch} iterations per epoch"
+        if plan.iters_per_epoch is not None
+        else "iterations per epoch unknown"
+    )
     lines.append("Training")
     if plan.by_epoch:
         total = f"{plan.max_iters} iterations" if plan.max_iters is not None else "? iterations"
         lines.append(f"  epoch-based: {plan.max_epochs} epochs x {per_epoch} = {total}")
         lines.append(f"  train data: {samples}, batch {plan.batch_size} per process")
     else:
-        lines.append(f"  iteration-based: {plan.max_iters} iterations (train data: {samples}, batch {plan.batch_size})")
+        lines.append(
+            f"  iteration-based: {plan.max_iters} iterations (train data: {samples}, batch {plan.batch_size})"
+        )
     eff = plan.effective_batch
     lines.append(
         f"  effective batch: {plan.batch_size} x {plan.accumulative_counts} accumulation x {plan.world_size} "
@@ -339,7 +368,9 @@ def render_plan(plan: RunPlan, title: str) -> str:
     for name, values in plan.lr.items():
         label = f" ({name})" if name else ""
         if values:
-            lines.append(f"Learning rate{label} per {plan.lr_unit}: {values[0]:.5g} -> {values[-1]:.5g} (max {max(values):.5g})")
+            lines.append(
+                f"Learning rate{label} per {plan.lr_unit}: {values[0]:.5g} -> {values[-1]:.5g} (max {max(values):.5g})"
+            )
             unit = "iter" if plan.lr_unit == "iteration" else "epoch"
             lines.extend(_chart(values, unit, plan.lr_breakpoints))
             lines.append("")

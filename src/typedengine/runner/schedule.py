@@ -90,7 +90,11 @@ class SaveCadence:
     def due(self, count: int) -> bool:
         """MMEngine's ``every_n``: ``count >= save_begin`` and ``(count - save_begin) % interval == 0``
         (``count >= 1``: nothing is saved before anything ran)."""
-        return self.interval > 0 and count >= max(self.save_begin, 1) and (count - self.save_begin) % self.interval == 0
+        return (
+            self.interval > 0
+            and count >= max(self.save_begin, 1)
+            and (count - self.save_begin) % self.interval == 0
+        )
 
 
 @dataclass(frozen=True)
@@ -152,12 +156,18 @@ class RunSchedule:
         if train is None or loader is None:
             return None
         samples = loader.dataset.declared_length()
-        length = None if samples is None else loader_length(samples, loader.batch_size, world_size, drop_last=loader.drop_last)
+        length = (
+            None
+            if samples is None
+            else loader_length(samples, loader.batch_size, world_size, drop_last=loader.drop_last)
+        )
         return cls(
             by_epoch=train.by_epoch,
             run_length=train.run_length(),
             iters_per_epoch=length if train.by_epoch else None,
-            pass_length=None if train.by_epoch or samples is None else loader_length(samples, loader.batch_size, world_size, drop_last=False),
+            pass_length=None
+            if train.by_epoch or samples is None
+            else loader_length(samples, loader.batch_size, world_size, drop_last=False),
             val_begin=train.val_begin,
             val_interval=train.val_interval,
             dynamic_intervals=train.dynamic_intervals,
@@ -194,7 +204,9 @@ class RunSchedule:
         """``auto_scale_lr``'s factor: batch size x world size / base batch size (MMEngine's linear rule)."""
         from ..optim.auto_scale_lr import lr_scale_factor
 
-        return lr_scale_factor(batch_size=self.batch_size, world_size=self.world_size, base_batch_size=base_batch_size)
+        return lr_scale_factor(
+            batch_size=self.batch_size, world_size=self.world_size, base_batch_size=base_batch_size
+        )
 
     # -- validation --------------------------------------------------------------------------------------
     def validates_after(self, count: int) -> bool:
@@ -281,7 +293,14 @@ class RunSchedule:
         return done * self.batch_size * self.world_size
 
     def resume_point(
-        self, *, epoch: int, iter: int, inner_iter: int, sample_index: int | None, batch_size: int, world_size: int
+        self,
+        *,
+        epoch: int,
+        iter: int,
+        inner_iter: int,
+        sample_index: int | None,
+        batch_size: int,
+        world_size: int,
     ) -> ResumePoint:
         """Where a checkpoint saved with ``batch_size`` x ``world_size`` (its progress and global sample
         index) lands in this run. Unchanged sizes: exactly where it stopped. Changed ones (a forced
@@ -299,7 +318,9 @@ class RunSchedule:
         per_epoch = self.iters_per_epoch
         if per_epoch is None:
             raise ValueError("cannot map a resume position onto a loader without a length")
-        epoch_samples = None if self.samples is None else math.ceil(self.samples / self.world_size) * self.world_size
+        epoch_samples = (
+            None if self.samples is None else math.ceil(self.samples / self.world_size) * self.world_size
+        )
         if epoch_samples is not None and sample_index >= epoch_samples:
             inner = per_epoch
         else:
@@ -333,7 +354,8 @@ class SchedulerLike(Protocol):
     @property
     def by_epoch(self) -> bool: ...
 
-    need_val_args: bool
+    @property
+    def need_val_args(self) -> bool: ...
 
     def step(self) -> None: ...
 
@@ -377,7 +399,9 @@ class StandInTarget:
     """Plain-Python param groups for schedulers to drive when no optimizer exists (``--plan``): each group
     is a dict of hyperparameters (``lr``, ``momentum`` or ``betas``, ``weight_decay`` ...)."""
 
-    def __init__(self, groups: Sequence[Mapping[str, Any]], defaults: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, groups: Sequence[Mapping[str, Any]], defaults: Mapping[str, Any] | None = None
+    ) -> None:
         self._groups = [dict(g) for g in groups]
         self._defaults = dict(defaults if defaults is not None else (groups[0] if groups else {}))
 

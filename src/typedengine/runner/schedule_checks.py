@@ -47,16 +47,29 @@ def _checkpoint_issues(cfg: RunnerConfig, schedule: RunSchedule) -> list[ConfigI
 
     hooks: list[tuple[str, CheckpointHookConfig, str]] = []
     if cfg.default_hooks.checkpoint is not None:
-        hooks.append(("default_hooks.checkpoint", cfg.default_hooks.checkpoint, "--default-hooks.checkpoint.no-by-epoch"))
+        hooks.append(
+            (
+                "default_hooks.checkpoint",
+                cfg.default_hooks.checkpoint,
+                "--default-hooks.checkpoint.no-by-epoch",
+            )
+        )
     for i, hook in enumerate(cfg.custom_hooks):
         if isinstance(hook, CheckpointHookConfig):
             hooks.append((f"custom_hooks[{i}]", hook, '"by_epoch": false in that entry'))
     issues: list[ConfigIssue] = []
     for path, hook, fix in hooks:
-        cadence = SaveCadence(interval=hook.interval, by_epoch=hook.by_epoch, save_begin=hook.save_begin, save_last=hook.save_last)
+        cadence = SaveCadence(
+            interval=hook.interval,
+            by_epoch=hook.by_epoch,
+            save_begin=hook.save_begin,
+            save_last=hook.save_last,
+        )
         problem = schedule.cadence_problem(cadence)
         if problem is not None:
-            issues.append(ConfigIssue(f"{path}.by_epoch", f"{problem}; set {fix} to save every `interval` iterations"))
+            issues.append(
+                ConfigIssue(f"{path}.by_epoch", f"{problem}; set {fix} to save every `interval` iterations")
+            )
     return issues
 
 
@@ -73,8 +86,9 @@ def _window_issues(sched: ParamSchedulerConfig, here: str, schedule: RunSchedule
         issues.append(
             ConfigIssue(
                 f"{here}.end",
-                f"the window ends at {sched.end} {unit} but the run has {_show(length)} {unit}, so the schedule "
-                f"never completes; set end <= {int(length)}, or leave it unset (the end of the run)",
+                f"the window ends at {sched.end} {unit} but the run has {_show(length)} {unit}, "
+                f"so the schedule never completes; set end <= {int(length)}, or leave it unset "
+                "(the end of the run)",
             )
         )
     for field in ("T_max", "total_steps"):
@@ -83,8 +97,8 @@ def _window_issues(sched: ParamSchedulerConfig, here: str, schedule: RunSchedule
             issues.append(
                 ConfigIssue(
                     f"{here}.{field}",
-                    f"{field}={steps} from step {sched.begin} ends at {sched.begin + steps} {unit} but the run has "
-                    f"{_show(length)} {unit}, so the schedule never completes",
+                    f"{field}={steps} from step {sched.begin} ends at {sched.begin + steps} {unit} "
+                    f"but the run has {_show(length)} {unit}, so the schedule never completes",
                 )
             )
     return issues
