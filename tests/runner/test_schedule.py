@@ -290,3 +290,88 @@ def test_plan_names_the_best_checkpoint_the_hook_writes(tmp_path: Path, save_bes
     train(cfg)
     (written,) = [n for n in checkpoint_names(tmp_path) if n.startswith("best")]
     assert re.fullmatch(re.escape(predicted).replace("<n>", r"\d+"), written), (predicted, written)
+
+
+# --- config-time cadence checks ----------------------------------------------------------------------------
+def _issues(**changes: object) -> list[str]:
+    from typedengine.runner.config import cross_field_issues
+
+    cfg = ToyRun.model_construct(**{**dict(ToyRun()), **changes})
+    return [str(issue) for issue in cross_field_issues(cfg)]
+
+
+def test_an_epoch_checkpoint_cadence_in_an_iteration_run_is_refused_with_the_fix() -> None:
+    run = te.IterBasedTrainLoopConfig(max_iters=40)
+    (issue,) = _issues(train=run)
+    assert issue.startswith("default_hooks.checkpoint.by_epoch: by_epoch=True in an iteration-based run")
+    assert "--default-hooks.checkpoint.no-by-epoch" in issue
+    custom = (CheckpointHookConfig(interval=5),)
+    hooks = DefaultHooksConfig(checkpoint=None)
+    (issue,) = _issues(train=run, default_hooks=hooks, custom_hooks=custom)
+    assert issue.startswith("custom_hooks[0].by_epoch:") and '"by_epoch": false' in issue
+    assert (
+        _issues(train=run, default_hooks=DefaultHooksConfig(checkpoint=CheckpointHookConfig(by_epoch=False)))
+        == []
+    )
+    # an iteration cadence in an epoch-based run is fine (MMEngine allows it)
+    assert _issues(default_hooks=DefaultHooksConfig(checkpoint=CheckpointHookConfig(by_epoch=False))) == []
+
+
+def test_the_cli_refuses_it_before_anything_is_built(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.cli.digits import DigitsExperiment
+    from typedengine.cli import cli
+
+    with pytest.raises(SystemExit) as info:
+        cli(DigitsExperiment, args=["train:iter-based", "--param-scheduler.1.no-by-epoch"], environ={})
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "default_hooks.checkpoint.by_epoch: by_epoch=True in an iteration-based run" in err
+
+
+@pytest.mark.parametrize(
+    ("scheduler", "expected"),
+    [
+        (
+            CosineAnnealingLRConfig(end=8),
+            "param_scheduler[0].end: the window ends at 8 epochs but the run has 4 epochs",
+        ),
+        (
+            LinearLRConfig(start_factor=0.5, end_factor=0.1, by_epoch=False, end=30),
+            "param_scheduler[0].end: the window ends at 30 iterations but the run has 24 iterations",
+        ),
+        (
+            CosineAnnealingLRConfig(begin=1, T_max=4),
+            "param_scheduler[0].T_max: T_max=4 from step 1 ends at 5 epochs",
+        ),
+        (
+            CosineAnnealingLRConfig(end=5, convert_to_iter_based=True),
+            "param_scheduler[0].end: the window ends at 5 epochs but the run has 4 epochs",
+        ),
+    ],
+)
+def test_a_schedule_that_never_completes_is_refused(scheduler: ParamSchedulerConfig, expected: str) -> None:
+    (issue,) = _issues(param_scheduler=(scheduler,))
+    assert issue.startswith(expected), issue
+    assert "never completes" in issue
+
+
+def test_windows_inside_the_run_and_open_ends_pass() -> None:
+    fine: tuple[ParamSchedulerConfig, ...] = (
+        LinearLRConfig(start_factor=0.1, by_epoch=False, end=24),
+        CosineAnnealingLRConfig(begin=1, T_max=3),
+        MultiStepLRConfig(milestones=(2, 3)),
+    )
+    assert _issues(param_scheduler=fine) == []
+    hooks = DefaultHooksConfig(checkpoint=CheckpointHookConfig(by_epoch=False))
+    passes = (
+        CosineAnnealingLRConfig(end=3, convert_to_iter_based=True),
+    )  # 3 passes of 6 = 18 <= 20 iterations
+    assert (
+        _issues(train=te.IterBasedTrainLoopConfig(max_iters=20), default_hooks=hooks, param_scheduler=passes)
+        == []
+    )
+    four = (CosineAnnealingLRConfig(end=4, convert_to_iter_based=True),)  # 24 > 20
+    (issue,) = _issues(
+        train=te.IterBasedTrainLoopConfig(max_iters=20), default_hooks=hooks, param_scheduler=four
+    )
+    assert issue.startswith("param_scheduler[0].end: the window ends at 4 epochs (passes over the data)")
