@@ -43,12 +43,24 @@ class BaseTrainLoop:
     A custom loop sets ``self.schedule`` in its constructor.
     """
 
-    schedule: RunSchedule
-
     def __init__(self, runner: Runner, dataloader: DataLoader[object]) -> None:
         self.runner = runner
         self.dataloader = dataloader
         self.stop_training = False
+        self._schedule: RunSchedule | None = None
+
+    @property
+    def schedule(self) -> RunSchedule:
+        """The run's schedule (every "when" and "how long" of this loop)."""
+        if self._schedule is None:
+            raise NotImplementedError(
+                f"{type(self).__name__} has no schedule: set self.schedule = RunSchedule(...) in its constructor"
+            )
+        return self._schedule
+
+    @schedule.setter
+    def schedule(self, schedule: RunSchedule) -> None:
+        self._schedule = schedule
 
     @property
     def by_epoch(self) -> bool:
