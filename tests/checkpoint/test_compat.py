@@ -1,4 +1,4 @@
-"""Resume compatibility: each config difference is classified safe / warn / refuse and rendered."""
+"""Resume compatibility: each config difference is classified safe / apply / refuse and rendered."""
 
 from __future__ import annotations
 
@@ -54,30 +54,56 @@ def _level(path: str, value: object) -> str:
 @pytest.mark.parametrize(
     ("path", "value", "level"),
     [
-        ("train.max_epochs", 20, "safe"),
-        ("train.max_epochs", 5, "warn"),
+        ("train.max_epochs", 20, "apply"),  # the cosine has no end: it ends with the run
+        ("train.max_epochs", 5, "apply"),
         ("train.val_interval", 2, "safe"),
         ("default_hooks.checkpoint.interval", 5, "safe"),
         ("default_hooks.logger.interval", 50, "safe"),
         ("work_dir", "elsewhere", "safe"),
         ("resume", True, "safe"),
         ("train_dataloader.num_workers", 8, "safe"),
-        ("optim_wrapper.optimizer.lr", 0.01, "warn"),
-        ("optim_wrapper.optimizer.momentum", 0.95, "warn"),
-        ("optim_wrapper.clip_grad", {"max_norm": 1.0}, "warn"),
-        ("param_scheduler", [{"type": "cosine", "T_max": 20}], "warn"),
-        ("randomness.deterministic", True, "warn"),
+        ("optim_wrapper.optimizer.lr", 0.01, "apply"),
+        ("optim_wrapper.optimizer.momentum", 0.95, "apply"),
+        ("optim_wrapper.optimizer.amsgrad", True, "refuse"),
+        ("optim_wrapper.clip_grad", {"max_norm": 1.0}, "apply"),
+        ("param_scheduler", [{"type": "cosine", "T_max": 20}], "apply"),
+        ("randomness.deterministic", True, "apply"),
+        ("data_preprocessor", {"mean": [0.5]}, "refuse"),
         ("model.width", 64, "refuse"),
         ("train_dataloader.batch_size", 32, "refuse"),
         ("train_dataloader.dataset.split", "trainval", "refuse"),
         ("train_dataloader.shuffle", False, "refuse"),
         ("randomness.seed", 1, "refuse"),
         ("optim_wrapper.accumulative_counts", 4, "refuse"),
-        ("something_new", 1, "warn"),
+        ("something_new", 1, "refuse"),  # no rule knows it: refused, --resume-force overrides
     ],
 )
 def test_classification(path: str, value: object, level: str) -> None:
     assert _level(path, value) == level
+
+
+def test_run_length_is_safe_when_no_schedule_ends_with_the_run() -> None:
+    fixed = _with("param_scheduler", [{"type": "cosine", "T_max": 10, "end": 10}])
+    longer = _with("param_scheduler", [{"type": "cosine", "T_max": 10, "end": 10}])
+    longer["train"] = {"type": "epoch-based", "max_epochs": 20, "val_interval": 1}
+    assert [(d.path, d.level) for d in diff_configs(fixed, longer)] == [("train.max_epochs", "safe")]
+
+
+def test_an_amp_switch_applies_and_still_compares_the_shared_fields() -> None:
+    wrapper = {**BASE["optim_wrapper"], "type": "amp", "dtype": "bfloat16"}  # type: ignore[dict-item]
+    amp = _with("optim_wrapper", wrapper)
+    amp["optim_wrapper"]["optimizer"] = {"type": "sgd", "lr": 0.2, "momentum": 0.9}  # type: ignore[index]
+    diffs = diff_configs(BASE, amp)
+    assert [(d.path, d.level) for d in diffs] == [
+        ("optim_wrapper.optimizer.lr", "apply"),
+        ("optim_wrapper.type", "apply"),
+    ]
+    assert [
+        d.path
+        for d in check_resume_compat(BASE, amp, world_size_old=1, world_size_new=1, force=False).replays
+    ] == ["optim_wrapper.optimizer.lr"]
+    several = _with("optim_wrapper", {"type": "dict", "wrappers": {}})
+    assert [(d.path, d.level) for d in diff_configs(BASE, several)] == [("optim_wrapper", "refuse")]
 
 
 def test_union_member_swap_is_one_difference() -> None:
@@ -114,13 +140,13 @@ def test_report_orders_by_severity_and_renders_a_table() -> None:
     report = check_resume_compat(BASE, new, world_size_old=1, world_size_new=1, force=False)
     assert [(d.level, d.path) for d in report.differences] == [
         ("refuse", "model.width"),
-        ("warn", "optim_wrapper.optimizer.lr"),
-        ("safe", "train.max_epochs"),
+        ("apply", "optim_wrapper.optimizer.lr"),
+        ("apply", "train.max_epochs"),
     ]
     plain = report.render(rich=False).splitlines()
     assert plain[0].split() == ["level", "path", "checkpoint", "now", "why"]
     assert plain[2].split()[:4] == ["REFUSE", "model.width", "32", "64"]
-    assert plain[4].split()[:4] == ["SAFE", "train.max_epochs", "10", "20"]
+    assert plain[4].split()[:4] == ["APPLY", "train.max_epochs", "10", "20"]
     rich = report.render(rich=True, width=120)
     assert "Resume: config changes since the checkpoint" in rich
     for token in ("model.width", "optim_wrapper.optimizer.lr", "0.01", "train.max_epochs", "REFUSE"):

@@ -55,7 +55,7 @@ def test_checkpoint_contents_are_plain_data_with_mmengine_top_level_names(tmp_pa
     assert meta["world_size"] == 1 and meta["seed"] == 11
     assert ckpt["config"] == runner.config.model_dump(mode="json")  # type: ignore[union-attr]
     assert isinstance(ckpt["rng"], list) and len(ckpt["rng"]) == 1
-    assert ckpt["sampler"] == {"epoch": 0, "samples_per_rank": 24, "batch_size": 4}
+    assert ckpt["sampler"] == {"epoch": 0, "sample_index": 24, "batch_size": 4, "world_size": 1}
     path = save_checkpoint_file(ckpt, tmp_path / "c.pth")
     torch.load(path, weights_only=True)
     without = gather_checkpoint(runner, save_optimizer=False, save_param_scheduler=False)
@@ -84,7 +84,6 @@ def test_apply_restores_weights_optimizer_schedulers_state_rng_and_grads(tmp_pat
     loop = fresh.train_loop  # build what train() builds before resuming
     fresh.optim_wrapper = fresh._build_optim_wrapper()
     fresh.param_schedulers = fresh._build_param_schedulers(loop)
-    fresh.state.max_epochs, fresh.state.max_iters = loop.max_epochs, loop.max_iters
     apply_checkpoint(fresh, load_checkpoint_file(tmp_path / "c.pth"), resume=True)
 
     assert torch.equal(torch.rand(4), expected_draw)
@@ -94,7 +93,7 @@ def test_apply_restores_weights_optimizer_schedulers_state_rng_and_grads(tmp_pat
     assert fresh.optim_wrapper.get_lr() == runner.optim_wrapper.get_lr()  # type: ignore[union-attr]
     assert fresh.param_schedulers[0].state_dict() == runner.param_schedulers[0].state_dict()
     assert (fresh.state.epoch, fresh.state.iter, fresh.state.inner_iter) == (0, 8, 8)
-    assert fresh.state.max_iters == 39
+    assert fresh.train_loop.max_iters == 39  # the run length is the schedule's, not the checkpoint's
 
 
 def test_scheduler_count_mismatch_is_refused(tmp_path: Path) -> None:
@@ -102,7 +101,7 @@ def test_scheduler_count_mismatch_is_refused(tmp_path: Path) -> None:
     _train_until(runner, 3)
     ckpt = gather_checkpoint(runner, save_optimizer=True, save_param_scheduler=True)
     ckpt["param_schedulers"] = [*ckpt["param_schedulers"], {}]  # type: ignore[misc]
-    with pytest.raises(ValueError, match="2 parameter scheduler state"):
+    with pytest.raises(IncompatibleResumeError, match="2 parameter scheduler state"):
         apply_checkpoint(runner, ckpt, resume=True)
 
 

@@ -80,7 +80,7 @@ CASES = [
     ),
     Case(
         "epoch-schedule-in-iter-run",
-        ("train:iter-based", "--train.max-iters", "100"),
+        ("train:iter-based", "--train.max-iters", "100", "--default-hooks.checkpoint.no-by-epoch"),
         ("param_scheduler[1].by_epoch: by_epoch=True in an iteration-based run never steps",),
     ),
     # --- JSON list argument ----------------------------------------------------------------------------------------

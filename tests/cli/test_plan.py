@@ -110,7 +110,11 @@ def test_plan_text_has_every_section() -> None:
 
 def test_cli_plan_exits_0_and_uses_world_size(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
-        cli(DigitsExperiment, args=["--plan", "--train-dataloader.batch-size", "32"], environ={"WORLD_SIZE": "2"})
+        cli(
+            DigitsExperiment,
+            args=["--plan", "--train-dataloader.batch-size", "32"],
+            environ={"WORLD_SIZE": "2"},
+        )
     assert info.value.code == 0
     out = capsys.readouterr().out
     assert "Plan for DigitsExperiment (world size 2)" in out
@@ -128,9 +132,34 @@ def test_plan_of_a_non_runner_config_is_a_clean_error(capsys: pytest.CaptureFixt
 
 def test_plan_without_a_training_part_is_a_clean_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
-        base = replace(DigitsExperiment(), train=None, train_dataloader=None, optim_wrapper=None, param_scheduler=())
+        base = replace(
+            DigitsExperiment(), train=None, train_dataloader=None, optim_wrapper=None, param_scheduler=()
+        )
         cli(DigitsExperiment, default=base, args=["--plan"], environ={})
     assert info.value.code == 2
     assert capsys.readouterr().err.splitlines()[1] == (
         "  --plan: the config has no training part (train, train_dataloader and optim_wrapper)"
     )
+
+
+def test_plan_imports_no_torch_in_a_fresh_process() -> None:
+    """--plan builds nothing: computing a plan must not import torch (it costs seconds)."""
+    import subprocess
+    import sys
+
+    from .digits import ROOT
+
+    code = (
+        "import sys\n"
+        "from tests.cli.digits import DigitsExperiment\n"
+        "from typedengine.runner.plan import compute_plan, make_plan\n"
+        "plan = compute_plan(DigitsExperiment())\n"
+        "make_plan(DigitsExperiment())\n"
+        "assert len(plan.lr['']) == 230, len(plan.lr[''])\n"
+        "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -62,9 +62,33 @@ def test_hook_steps_iteration_epoch_and_metric_schedulers() -> None:
     assert wds == [0.1, 0.05, 0.05]
 
 
-def test_no_schedulers_is_fine() -> None:
+def test_no_schedulers_leave_the_optimizer_alone() -> None:
+    wrapper = OptimWrapperConfig(optimizer=SGDConfig(lr=0.1, weight_decay=0.1)).build(torch.nn.Linear(2, 2))
+    before = [{k: v for k, v in g.items() if k != "params"} for g in wrapper.param_groups]
     hook = ParamSchedulerHook()
-    runner = SimpleNamespace(param_schedulers=[])
-    hook.after_train_iter(runner, 0)
-    hook.after_train_epoch(runner)
-    hook.after_val_epoch(runner, {"loss": 1.0})
+    for runner in (
+        SimpleNamespace(param_schedulers=[], optim_wrapper=wrapper),
+        SimpleNamespace(optim_wrapper=wrapper),
+    ):
+        hook.after_train_iter(runner, 0)  # type: ignore[arg-type]
+        hook.after_train_epoch(runner)  # type: ignore[arg-type]
+        hook.after_val_epoch(runner, {"loss": 1.0})  # type: ignore[arg-type]
+    assert [{k: v for k, v in g.items() if k != "params"} for g in wrapper.param_groups] == before
+
+
+def test_the_hook_and_a_replay_step_identically() -> None:
+    """--plan and resume replay schedulers with the schedule's rule; the hook must step the same way."""
+    from typedengine.runner.schedule import RunSchedule, replay_schedulers
+
+    by_hook, by_replay = _runner(), _runner()
+    hook = ParamSchedulerHook()
+    for _ in range(2):
+        for i in range(3):
+            hook.after_train_iter(by_hook, i)
+        hook.after_train_epoch(by_hook)
+    schedule = RunSchedule(by_epoch=True, run_length=3, iters_per_epoch=3)
+    replay_schedulers(by_replay.param_schedulers, schedule, epochs=2, inner_iters=0)
+    assert by_hook.optim_wrapper.get_lr() == by_replay.optim_wrapper.get_lr()
+    assert [s.state_dict() for s in by_hook.param_schedulers] == [
+        s.state_dict() for s in by_replay.param_schedulers
+    ]

@@ -22,6 +22,7 @@ from typedengine.logs.console import create_logger
 from typedengine.logs.history import MessageHub
 from typedengine.logs.processor import LogProcessor
 from typedengine.logs.visualizer import Visualizer
+from typedengine.runner.schedule import RunSchedule
 from typedengine.runner.state import RunState
 
 
@@ -45,6 +46,14 @@ class FakeLoop:
     max_iters: int = 0
     by_epoch: bool = True
     stop_training: bool = False
+
+    @property
+    def schedule(self) -> RunSchedule:
+        """The run schedule hooks ask for cadences (as a real loop's)."""
+        if self.by_epoch:
+            length = len(self.dataloader)
+            return RunSchedule(by_epoch=True, run_length=self.max_epochs, iters_per_epoch=length)
+        return RunSchedule(by_epoch=False, run_length=self.max_iters)
 
 
 @dataclass

@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import typedengine as te
 from typedengine.evaluation.accuracy import Accuracy
+from typedengine.hooks.checkpoint import CheckpointHookConfig
 from typedengine.hooks.logger import LoggerHookConfig
 from typedengine.optim.grad_clip import ClipGradNormConfig
 
@@ -99,7 +100,11 @@ def toy_run(
         ),
         val_evaluator=Accuracy(prefix="toy"),
         test_evaluator=Accuracy(prefix="toy"),
-        default_hooks=te.DefaultHooksConfig(logger=LoggerHookConfig(interval_iters=interval, progress=False)),
+        default_hooks=te.DefaultHooksConfig(
+            logger=LoggerHookConfig(interval_iters=interval, progress=False),
+            # an iteration-based run saves by iterations (here: once, at the end)
+            checkpoint=CheckpointHookConfig(by_epoch=max_iters is None, interval=1 if max_iters is None else max_iters),
+        ),
     )
     run = ToyRun(runner)
     runner.logger.addHandler(_Lines(run.lines))

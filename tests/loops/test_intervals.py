@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from typedengine.loops.epoch_based import EpochBasedTrainLoopConfig
-from typedengine.loops.intervals import interval_at, should_validate
+from typedengine.runner.schedule import interval_at, should_validate
 from typedengine.loops.iter_based import IterBasedTrainLoopConfig
 
 

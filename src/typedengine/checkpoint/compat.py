@@ -2,19 +2,30 @@
 
 Every differing config path (dotted, ``optim_wrapper.optimizer.lr``) gets one of three levels:
 
-* ``safe``   — cannot change what the resumed run computes: a longer run (``train.max_epochs`` or
-  ``train.max_iters`` increased), logging, visualisation, checkpoint cadence, hooks, validation and test
-  settings, loader worker settings, work_dir/experiment name.
-* ``warn``   — changes the optimisation on purpose and is allowed (printed): optimizer hyperparameters
-  (lr, momentum, weight decay, clipping, parameter-wise rules), parameter schedulers, a shorter run,
-  determinism switches, and any path no rule knows.
-* ``refuse`` — the checkpoint cannot be continued exactly: the model (shapes, architecture), the training
-  batch size, the training dataset or sampler (order and content of batches), the world size, the seed,
-  gradient accumulation, the optimizer or train-loop type. Refused unless forced (``--resume-force``).
+* ``safe``   — cannot change what the resumed run computes: logging, visualisation, checkpoint cadence,
+  hooks, validation and test settings, loader worker settings, work_dir/experiment name, and a longer or
+  shorter run when no schedule ends with the run.
+* ``apply``  — changes the optimisation on purpose and takes effect from the resume point, exactly as if
+  the run had been configured that way from the start: optimizer hyperparameters (lr, momentum, betas,
+  weight decay, ... with paramwise multipliers and auto_scale_lr applied as a fresh build does),
+  parameter schedules and a run length schedules depend on (the schedulers are rebuilt and replayed to
+  the resume point: :mod:`.resume_edits`), clipping, mixed-precision settings, determinism switches,
+  compilation. Each applied field is logged once at WARNING level.
+* ``refuse`` — the checkpoint cannot be continued meaningfully: the model (shapes, architecture), the
+  training batch size, dataset or sampler (order and content of batches), the world size, the seed,
+  gradient accumulation, the optimizer type, settings that shape the optimizer state (``amsgrad``,
+  ``centered``, ``initial_accumulator_value``), the loss scaler's ``init_scale``, the train-loop type, and
+  any path no rule knows. Refused unless forced (``--resume-force``); a forced resume recomputes every
+  derived count from the new config (see :mod:`.resume_edits`).
 
-A union member swap (the ``type`` tag changed) is one difference at the union's path, not one per field.
+Nothing is "warned and ignored". Some refusals can only be seen once the run is built (a different
+param-group layout, a ReduceOnPlateau whose history cannot be replayed): :mod:`.resume_edits` raises
+those. A union member swap (the ``type`` tag changed) is one difference at the union's path, unless the
+swap itself applies (``optim_wrapper.type``: default <-> amp), then the common fields are compared too.
 Paths are matched against :data:`DEFAULT_RULES` (``fnmatch`` patterns, first match wins; list indices are
 written ``[*]`` in patterns); pass your own ``rules`` to extend them.
+
+(Just over 400 lines: most of it is the rule table, which reads best in one place.)
 """
 
 from __future__ import annotations
@@ -22,7 +33,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -38,19 +49,24 @@ __all__ = [
     "diff_configs",
 ]
 
-CompatLevel = Literal["safe", "warn", "refuse"]
+CompatLevel = Literal["safe", "apply", "refuse"]
 
 _MISSING = object()
-_LEVEL_ORDER: dict[CompatLevel, int] = {"refuse": 0, "warn": 1, "safe": 2}
+_LEVEL_ORDER: dict[CompatLevel, int] = {"refuse": 0, "apply": 1, "safe": 2}
 
 
 @dataclass(frozen=True)
 class CompatRule:
-    """Paths matching ``pattern`` (fnmatch over dotted paths; ``[*]`` for list indices) get ``level``."""
+    """Paths matching ``pattern`` (fnmatch over dotted paths; ``[*]`` for list indices) get ``level``.
+
+    ``replays``: the change alters hyperparameter values or the schedule's shape, so a resume that
+    applies it (or is forced through it) rebuilds the schedulers and replays them to the resume point.
+    """
 
     pattern: str
     level: CompatLevel
     reason: str
+    replays: bool = False
 
     def matches(self, path: str) -> bool:
         # "[*]" in a pattern is a literal list index, not an fnmatch character class
@@ -60,21 +76,27 @@ class CompatRule:
 
 _REFUSE_MODEL = "the model changed: stored weights and optimizer state no longer describe it"
 _REFUSE_DATA = "the training data or its order changed: the next batches would differ from the original run"
+_REFUSE_OPTIMIZER = "the optimizer changed: its state cannot be reused"
+_REFUSE_STATE_SHAPE = "shapes the optimizer state, which the checkpoint holds without it"
+_APPLY_HYPER = "optimizer hyperparameter: the new value (and its schedule) acts from the resume point"
+_APPLY_NOW = "takes effect from the resume point"
 
 DEFAULT_RULES: tuple[CompatRule, ...] = (
-    # --- refuse: the run cannot continue exactly
+    # --- refuse: the run cannot continue meaningfully
     CompatRule("model", "refuse", _REFUSE_MODEL),
     CompatRule("model.*", "refuse", _REFUSE_MODEL),
     CompatRule("model_wrapper*", "refuse", "the model wrapping (DDP/FSDP) changed"),
-    CompatRule("train_dataloader.batch_size", "refuse", "the training batch size changed"),
-    CompatRule("train_dataloader.dataset", "refuse", _REFUSE_DATA),
-    CompatRule("train_dataloader.dataset.*", "refuse", _REFUSE_DATA),
+    CompatRule(
+        "data_preprocessor*", "refuse", "the data preprocessing changed: batches reach the model differently"
+    ),
+    CompatRule("train_dataloader.batch_size", "refuse", "the training batch size changed", replays=True),
+    CompatRule("train_dataloader.dataset", "refuse", _REFUSE_DATA, replays=True),
+    CompatRule("train_dataloader.dataset.*", "refuse", _REFUSE_DATA, replays=True),
     CompatRule("train_dataloader.sampler", "refuse", _REFUSE_DATA),
     CompatRule("train_dataloader.sampler.*", "refuse", _REFUSE_DATA),
     CompatRule("train_dataloader.shuffle", "refuse", _REFUSE_DATA),
-    CompatRule("train_dataloader.drop_last", "refuse", _REFUSE_DATA),
+    CompatRule("train_dataloader.drop_last", "refuse", _REFUSE_DATA, replays=True),
     CompatRule("train_dataloader.collate*", "refuse", _REFUSE_DATA),
-    CompatRule("train_dataloader", "refuse", _REFUSE_DATA),
     CompatRule("seed", "refuse", "the seed changed: random streams would differ"),
     CompatRule("randomness.seed", "refuse", "the seed changed: random streams would differ"),
     CompatRule(
@@ -83,13 +105,20 @@ DEFAULT_RULES: tuple[CompatRule, ...] = (
     CompatRule(
         "*accumulative_counts", "refuse", "gradient accumulation changed: the effective batch differs"
     ),
+    CompatRule("optim_wrapper*optimizer.type", "refuse", _REFUSE_OPTIMIZER),
+    CompatRule("optim_wrapper*optimizer.target", "refuse", _REFUSE_OPTIMIZER),
+    CompatRule("optim_wrapper*optimizer", "refuse", _REFUSE_OPTIMIZER),
+    CompatRule("optim_wrapper*optimizer.amsgrad", "refuse", _REFUSE_STATE_SHAPE),
+    CompatRule("optim_wrapper*optimizer.centered", "refuse", _REFUSE_STATE_SHAPE),
+    CompatRule("optim_wrapper*optimizer.initial_accumulator_value", "refuse", _REFUSE_STATE_SHAPE),
     CompatRule(
-        "optim_wrapper.optimizer.type", "refuse", "the optimizer type changed: its state cannot be reused"
+        "optim_wrapper*scaler.init_scale",
+        "refuse",
+        "the loss scale is restored from the checkpoint: init_scale only sets the first value",
     ),
-    CompatRule("optim_wrapper.optimizer", "refuse", "the optimizer changed: its state cannot be reused"),
-    CompatRule("optim_wrapper.type", "warn", "the optimizer wrapper changed (e.g. mixed precision on/off)"),
     CompatRule("train.type", "refuse", "the train loop type changed (epoch- vs iteration-based positions)"),
     CompatRule("train", "refuse", "the train loop changed"),
+    CompatRule("train_dataloader", "refuse", _REFUSE_DATA),
     # --- safe: bookkeeping, evaluation, output
     CompatRule("train.val_*", "safe", "validation cadence"),
     CompatRule("train.dynamic_intervals*", "safe", "validation cadence"),
@@ -112,14 +141,39 @@ DEFAULT_RULES: tuple[CompatRule, ...] = (
     CompatRule("train_dataloader.pin_memory", "safe", "loader performance setting"),
     CompatRule("train_dataloader.persistent_workers", "safe", "loader performance setting"),
     CompatRule("train_dataloader.prefetch_factor", "safe", "loader performance setting"),
-    # --- warn: deliberate changes to optimisation
+    # --- apply: deliberate changes to the optimisation, in force from the resume point
+    CompatRule("optim_wrapper*optimizer.*", "apply", _APPLY_HYPER, replays=True),
     CompatRule(
-        "optim_wrapper.*", "warn", "optimizer hyperparameters changed: training continues differently"
+        "optim_wrapper*paramwise*", "apply", "paramwise multipliers of the same param groups", replays=True
     ),
-    CompatRule("param_scheduler*", "warn", "the learning-rate/parameter schedule changed"),
-    CompatRule("auto_scale_lr*", "warn", "learning-rate scaling changed"),
-    CompatRule("randomness.*", "warn", "determinism settings changed"),
-    CompatRule("compile*", "warn", "compilation changed: kernels (and rounding) may differ"),
+    CompatRule("optim_wrapper*clip_grad*", "apply", "gradient clipping " + _APPLY_NOW),
+    CompatRule("optim_wrapper*dtype", "apply", "the mixed-precision dtype " + _APPLY_NOW),
+    CompatRule("optim_wrapper*loss_scale", "apply", "the loss-scale mode " + _APPLY_NOW),
+    CompatRule("optim_wrapper*scaler.*", "apply", "loss-scaler growth settings " + _APPLY_NOW),
+    CompatRule(
+        "optim_wrapper*type",
+        "apply",
+        "the optim wrapper changed (mixed precision on/off): the grad scaler starts fresh",
+    ),
+    CompatRule(
+        "optim_wrapper.wrappers*", "refuse", "the set of optimizers changed: their states cannot be matched"
+    ),
+    CompatRule(
+        "param_scheduler*",
+        "apply",
+        "the parameter schedule: rebuilt and replayed to the resume point",
+        replays=True,
+    ),
+    CompatRule(
+        "auto_scale_lr*", "apply", "learning-rate scaling: re-applied from the resume point", replays=True
+    ),
+    CompatRule("randomness.*", "apply", "determinism settings " + _APPLY_NOW),
+    CompatRule("compile*", "apply", "compilation " + _APPLY_NOW + " (kernels and rounding may differ)"),
+)
+"""The built-in classification; anything no rule matches is refused (see the module docstring)."""
+
+_UNKNOWN = CompatRule(
+    "*", "refuse", "no rule knows whether this setting changes the run; pass --resume-force if it does not"
 )
 
 
@@ -129,13 +183,15 @@ def _generic(path: str) -> str:
 
 @dataclass(frozen=True)
 class ConfigDifference:
-    """One differing config path: the old and new values (JSON text, or ``<absent>``), its level and why."""
+    """One differing config path: the old and new values (JSON text, or ``<absent>``), its level and why;
+    ``replays``: applying it (or forcing through it) rebuilds and replays the schedulers."""
 
     path: str
     old: str
     new: str
     level: CompatLevel
     reason: str
+    replays: bool = False
 
 
 @dataclass(frozen=True)
@@ -148,12 +204,18 @@ class CompatReport:
 
     @property
     def refused(self) -> tuple[ConfigDifference, ...]:
-        """The differences that prevent an exact resume."""
+        """The differences that prevent resuming (unless forced)."""
         return tuple(d for d in self.differences if d.level == "refuse")
 
     @property
-    def warnings(self) -> tuple[ConfigDifference, ...]:
-        return tuple(d for d in self.differences if d.level == "warn")
+    def applied(self) -> tuple[ConfigDifference, ...]:
+        """The deliberate changes that take effect from the resume point."""
+        return tuple(d for d in self.differences if d.level == "apply")
+
+    @property
+    def replays(self) -> tuple[ConfigDifference, ...]:
+        """The differences (applied, or refused but forced) that need the schedulers replayed."""
+        return tuple(d for d in self.differences if d.replays and d.level != "safe")
 
     @property
     def allowed(self) -> bool:
@@ -161,11 +223,12 @@ class CompatReport:
         return self.forced or not self.refused
 
     def raise_if_refused(self) -> None:
-        """Raise :class:`IncompatibleResumeError` (with the table) unless :attr:`allowed`."""
+        """Raise :class:`IncompatibleResumeError` (carrying the table) unless :attr:`allowed`."""
         if not self.allowed:
+            paths = ", ".join(d.path for d in self.refused)
             raise IncompatibleResumeError(
-                "cannot resume: the config differs from the checkpoint's in ways that change the run "
-                f"({len(self.refused)} refused); pass force (--resume-force) to resume anyway\n"
+                f"cannot resume: {paths} changed since the checkpoint in a way the run cannot continue with "
+                f"({len(self.refused)} refused); undo the change, or pass --resume-force to resume anyway\n"
                 + self.render(rich=False)
             )
 
@@ -224,14 +287,21 @@ def _show(value: object) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def _walk(old: object, new: object, path: str) -> Iterator[tuple[str, object, object]]:
+def _walk(
+    old: object, new: object, path: str, classify: Callable[[str, object, object], CompatRule]
+) -> Iterator[tuple[str, object, object]]:
     if isinstance(old, Mapping) and isinstance(new, Mapping):
-        if "type" in old and "type" in new and old["type"] != new["type"]:
-            yield path, old, new  # a union member swap: one difference for the whole subtree
-            return
-        for key in sorted(set(old) | set(new), key=str):
+        swapped = "type" in old and "type" in new and old["type"] != new["type"]
+        if swapped:
+            tag = f"{path}.type" if path else "type"
+            if classify(tag, old["type"], new["type"]).level != "apply":
+                yield path, old, new  # a union member swap: one difference for the whole subtree
+                return
+            yield tag, old["type"], new["type"]  # an applied swap: its shared fields are compared as well
+        keys = (set(old) & set(new)) - {"type"} if swapped else set(old) | set(new)
+        for key in sorted(keys, key=str):
             sub = f"{path}.{key}" if path else str(key)
-            yield from _walk(old.get(key, _MISSING), new.get(key, _MISSING), sub)
+            yield from _walk(old.get(key, _MISSING), new.get(key, _MISSING), sub, classify)
         return
     if (
         isinstance(old, (list, tuple))
@@ -240,7 +310,7 @@ def _walk(old: object, new: object, path: str) -> Iterator[tuple[str, object, ob
         and any(isinstance(x, Mapping) for x in old)
     ):
         for i, (a, b) in enumerate(zip(old, new)):
-            yield from _walk(a, b, f"{path}[{i}]")
+            yield from _walk(a, b, f"{path}[{i}]", classify)
         return
     if _normal(old) != _normal(new):
         yield path, old, new
@@ -253,27 +323,47 @@ def _normal(value: object) -> object:
     return value
 
 
-def _classify(path: str, old: object, new: object, rules: Sequence[CompatRule]) -> tuple[CompatLevel, str]:
+def _rule_for(path: str, rules: Sequence[CompatRule]) -> CompatRule:
+    return next((rule for rule in rules if rule.matches(path)), _UNKNOWN)
+
+
+def _schedule_ends_with_run(new_root: Mapping[str, object]) -> bool:
+    """Whether some scheduler of the new config has no explicit ``end`` (it ends with the run)."""
+    schedulers = new_root.get("param_scheduler")
+    if not isinstance(schedulers, (list, tuple)):
+        return False
+    return any(isinstance(s, Mapping) and s.get("end") is None for s in schedulers)
+
+
+def _classify(
+    path: str, old: object, new: object, rules: Sequence[CompatRule], new_root: Mapping[str, object]
+) -> CompatRule:
     leaf = path.rsplit(".", 1)[-1]
-    run_length = path.startswith("train.") and leaf in ("max_epochs", "max_iters")
-    if run_length and isinstance(old, (int, float)) and isinstance(new, (int, float)):
-        if new >= old:
-            return "safe", "a longer run"
-        return "warn", "a shorter run: training may already be past the new end"
-    for rule in rules:
-        if rule.matches(path):
-            return rule.level, rule.reason
-    return "warn", "no rule knows this setting"
+    if path.startswith("train.") and leaf in ("max_epochs", "max_iters"):
+        longer = isinstance(old, (int, float)) and isinstance(new, (int, float)) and new >= old
+        kind = "a longer run" if longer else "a shorter run"
+        if _schedule_ends_with_run(new_root):
+            return CompatRule(
+                path, "apply", f"{kind}: the schedules that end with the run are replayed", replays=True
+            )
+        return CompatRule(path, "safe", f"{kind} (no schedule ends with the run)")
+    if leaf == "type" and path.startswith("optim_wrapper") and "dict" in (old, new):
+        return CompatRule(path, "refuse", "one optimizer vs several named ones: the states cannot be matched")
+    return _rule_for(path, rules)
 
 
 def diff_configs(
     old: Mapping[str, object], new: Mapping[str, object], *, rules: Sequence[CompatRule] = DEFAULT_RULES
 ) -> tuple[ConfigDifference, ...]:
     """Every differing path between two JSON config dicts, classified, most serious first (then by path)."""
+
+    def classify(path: str, a: object, b: object) -> CompatRule:
+        return _classify(path, a, b, rules, new)
+
     out = []
-    for path, a, b in _walk(old, new, ""):
-        level, reason = _classify(path, a, b, rules)
-        out.append(ConfigDifference(path, _show(a), _show(b), level, reason))
+    for path, a, b in _walk(old, new, "", classify):
+        rule = classify(path, a, b)
+        out.append(ConfigDifference(path, _show(a), _show(b), rule.level, rule.reason, rule.replays))
     out.sort(key=lambda d: (_LEVEL_ORDER[d.level], d.path))
     return tuple(out)
 
@@ -296,8 +386,8 @@ def check_resume_compat(
 
         report = check_resume_compat(ckpt["config"], cfg.model_dump(mode="json"),
                                      world_size_old=2, world_size_new=2, force=False)
-        logger.info(report.render())
         report.raise_if_refused()
+        logger.info(report.render())
     """
     diffs: list[ConfigDifference] = []
     notes: list[str] = []
@@ -309,6 +399,7 @@ def check_resume_compat(
                 str(world_size_new),
                 "refuse",
                 "the number of processes changed: per-rank data shards and random streams differ",
+                replays=True,
             )
         )
     if old is None or new is None:

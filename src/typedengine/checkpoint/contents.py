@@ -14,8 +14,10 @@ top-level names where MMEngine has them::
     rng               one entry per rank: python / numpy / torch / cuda generator states
     grads             only when saved inside a gradient-accumulation window: per rank, the gradients
                       accumulated so far, so the window continues exactly
-    sampler           where the train sampler stands (informational; the loop restores the position from
-                      run_state with ``sampler.set_start`` — the loader is never replayed)
+    sampler           where the train sampler stands: ``sample_index``, the global index (all ranks together)
+                      of the next sample in the current epoch's order (iteration-based runs: in the stream
+                      since the start), with the ``batch_size`` and ``world_size`` that reached it, so a
+                      resume with other sizes maps the position (the loader is never replayed)
     config            the resolved config as JSON (None for runners built from objects)
 
 :func:`gather_checkpoint` is collective in a distributed run (every rank contributes its RNG state and
@@ -45,12 +47,14 @@ from .compat import CompatReport, check_resume_compat
 from .errors import IncompatibleResumeError
 from .io import check_serialisable, load_checkpoint_file
 from .load import DEFAULT_REVISE_KEYS, LoadReport, extract_state_dict, load_weights, read_weights
+from .resume_edits import landing_point, restore_optimization
 from .rng import capture_rng_state, restore_rng_state
 
 if TYPE_CHECKING:
     import torch
 
     from ..runner.runner import Runner
+    from ..runner.schedule import ResumePoint
     from ..runner.state import RunState
 
 __all__ = [
@@ -173,10 +177,19 @@ def _model_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return full_model_state(model) if is_fully_sharded(model) else model.state_dict()
 
 
-def _batch_size(runner: Runner) -> int:
-    loop = getattr(runner, "_train_loop", None)
-    size = getattr(getattr(loop, "dataloader", None), "batch_size", None)
-    return int(size) if isinstance(size, int) else 0
+def _sampler_position(runner: Runner) -> dict[str, int]:
+    """The ``sampler`` entry: the schedule's global sample index of the current position (empty when no
+    training was set up: the train loop is never built just to describe it)."""
+    if runner.optim_wrapper is None:
+        return {}
+    schedule, state = runner.train_loop.schedule, runner.state
+    done = state.inner_iter if schedule.by_epoch else state.iter
+    return {
+        "epoch": state.epoch,
+        "sample_index": schedule.sample_index(done),
+        "batch_size": schedule.batch_size,
+        "world_size": schedule.world_size,
+    }
 
 
 def gather_checkpoint(
@@ -217,11 +230,7 @@ def gather_checkpoint(
         "run_state": state.state_dict(),
         "message_hub": pack_message_hub(runner.message_hub.state_dict()),
         "rng": list(rng) if rng is not None else [],
-        "sampler": {
-            "epoch": state.epoch,
-            "samples_per_rank": state.inner_iter * _batch_size(runner),
-            "batch_size": _batch_size(runner),
-        },
+        "sampler": _sampler_position(runner),
         "config": runner.config.model_dump(mode="json") if runner.config is not None else None,
     }
     if grads is not None:
@@ -288,10 +297,12 @@ def apply_checkpoint(runner: Runner, ckpt: Mapping[str, object], *, resume: bool
 
     ``resume=False``: weights only (``strict=False``; the report lists mismatches).
     ``resume=True``: check config compatibility (refusal raises
-    :class:`~typedengine.checkpoint.errors.IncompatibleResumeError` unless ``runner.resume_force``), then
-    restore weights (strict), optimizer, schedulers, RunState (keeping the new run length), message hub,
-    this rank's RNG state and accumulated gradients. The train loop resumes the sampler position from
-    ``run_state`` (``set_start``), so no batch is loaded twice.
+    :class:`~typedengine.checkpoint.errors.IncompatibleResumeError`, whose message carries the table of
+    differences, unless ``runner.resume_force``; otherwise the table is logged once), then restore weights
+    (strict), optimizer and schedulers with the config's edits applied (:mod:`.resume_edits`), RunState at
+    the position the checkpoint lands on in this run's schedule, message hub, this rank's RNG state and
+    accumulated gradients. The train loop resumes the sampler position from ``run_state``
+    (``set_start``), so no batch is loaded twice.
     """
     import torch
 
@@ -302,41 +313,29 @@ def apply_checkpoint(runner: Runner, ckpt: Mapping[str, object], *, resume: bool
         return load_weights(runner.unwrapped_model, weights, strict=False)
 
     report = resume_compat(runner, ckpt)
+    report.raise_if_refused()  # the error carries the table: nothing is printed before it
     if report.differences or report.notes:
         runner.logger.info("\n" + report.render())
-    report.raise_if_refused()
 
     loaded = load_weights(runner.unwrapped_model, weights, strict=True, revise_keys=())
 
-    optimizer = ckpt.get("optimizer")
-    if runner.optim_wrapper is not None:
-        if isinstance(optimizer, Mapping):
-            runner.optim_wrapper.load_state_dict(optimizer)
-        else:
-            runner.logger.warning("the checkpoint has no optimizer state: the optimizer starts fresh")
-
-    schedulers = ckpt.get("param_schedulers")
-    if runner.param_schedulers:
-        if not isinstance(schedulers, (list, tuple)):
-            runner.logger.warning(
-                "the checkpoint has no scheduler state: the schedules start from the beginning"
-            )
-        elif len(schedulers) != len(runner.param_schedulers) and not runner.resume_force:
-            raise ValueError(
-                f"the checkpoint holds {len(schedulers)} parameter scheduler state(s) but the run has "
-                f"{len(runner.param_schedulers)}; pass resume_force to resume with the matching ones"
-            )
-        else:
-            for scheduler, sstate in zip(runner.param_schedulers, schedulers):
-                if isinstance(sstate, Mapping):
-                    scheduler.load_state_dict(sstate)
+    training = runner.optim_wrapper is not None  # train() set the run up (not a val/test-only resume)
+    point = landing_point(runner.train_loop.schedule, ckpt) if training else None
+    if point is not None:
+        restore_optimization(runner, ckpt, report, point)
 
     run_state = ckpt.get("run_state")
     if isinstance(run_state, Mapping):
-        max_epochs, max_iters = runner.state.max_epochs, runner.state.max_iters
         runner.state.load_state_dict(dict(run_state))
-        if max_epochs or max_iters:  # the new config decides how long the run is
-            runner.state.max_epochs, runner.state.max_iters = max_epochs, max_iters
+    if point is not None:
+        state = runner.state
+        if point.moved:
+            runner.logger.warning(
+                f"the checkpoint's position (epoch {state.epoch}, iteration {state.iter}) continues at "
+                f"iteration {point.iter} ({point.inner_iter} of the epoch, sample {point.sample_index}) "
+                "with this run's batch size and world size (--resume-force)"
+            )
+        state.epoch, state.iter, state.inner_iter = point.epoch, point.iter, point.inner_iter
 
     hub = ckpt.get("message_hub")
     if isinstance(hub, Mapping):
@@ -350,6 +349,12 @@ def apply_checkpoint(runner: Runner, ckpt: Mapping[str, object], *, resume: bool
                 runner.logger.warning(note)
 
     grads = ckpt.get("grads")
+    if isinstance(grads, (list, tuple)) and grads and point is not None and _window_changed(report, point):
+        runner.logger.warning(
+            "dropped the gradients accumulated before the checkpoint: the accumulation window they belong to "
+            "does not exist with this run's accumulative_counts / batch size / world size (--resume-force)"
+        )
+        grads = None
     if isinstance(grads, (list, tuple)) and runner.rank < len(grads):
         mine_grads = grads[runner.rank]
         if isinstance(mine_grads, Mapping):
@@ -371,6 +376,11 @@ def apply_checkpoint(runner: Runner, ckpt: Mapping[str, object], *, resume: bool
     _warn_dataset_meta(runner, ckpt)
     _warn_global_rng_loaders(runner)
     return loaded
+
+
+def _window_changed(report: CompatReport, point: ResumePoint) -> bool:
+    """Whether a stored partial accumulation window no longer lines up (only a forced resume gets here)."""
+    return point.moved or any(d.path.endswith("accumulative_counts") for d in report.differences)
 
 
 def resume_compat(runner: Runner, ckpt: Mapping[str, object]) -> CompatReport:

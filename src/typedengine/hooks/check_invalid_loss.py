@@ -1,10 +1,14 @@
-"""CheckInvalidLossHook: catch NaN/inf losses without a host sync every iteration.
+"""CheckInvalidLossHook: catch NaN/inf losses without a host sync every iteration — on by default.
 
-``policy="raise"`` (default): each iteration folds ``isfinite(loss)`` into a device-side record of the first
-bad iteration (no sync); every ``interval_iters`` iterations (and at the end of each epoch) that record is
-read once — a single sync — and a :class:`FloatingPointError` names the first iteration whose loss was not
-finite. The error therefore surfaces up to ``interval_iters`` iterations late; ``interval_iters=1`` checks
-every step at the cost of one sync per iteration.
+A default hook (``default_hooks.check_invalid_loss``; ``default-hooks.check-invalid-loss:none`` turns the
+guard off), so a run whose loss turns NaN or inf never ends with exit code 0 unless the user asked for it.
+
+``policy="raise"`` (default): each iteration keeps a reference to its (detached) loss — no kernel, no sync;
+every ``interval_iters`` iterations, at the end of each epoch and at the end of training the kept losses
+are checked at once — a single sync — and a :class:`NonFiniteLossError` (a
+:class:`~typedengine.errors.Fault`, exit code 1, and a :class:`FloatingPointError`) names the first
+iteration whose loss was not finite. The error therefore surfaces up to ``interval_iters`` iterations
+late; ``interval_iters=1`` checks every step at the cost of one sync per iteration.
 
 ``policy="skip"``: a step pre-hook on the optimizer(s) checks that every gradient is finite and, if not,
 drops the gradients so the optimizer leaves the weights (and its moments) unchanged for that step. This
@@ -21,6 +25,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from ..config.base import Config, Tag
+from ..errors import Fault
 from .hook import Hook
 from .priority import Priority
 
@@ -31,9 +36,13 @@ if TYPE_CHECKING:
     from ..batches import DataBatch
     from ..runner.runner import Runner
 
-__all__ = ["CheckInvalidLossHook", "CheckInvalidLossHookConfig"]
+__all__ = ["CheckInvalidLossHook", "CheckInvalidLossHookConfig", "NonFiniteLossError"]
 
 Policy = Literal["raise", "skip"]
+
+
+class NonFiniteLossError(Fault, FloatingPointError):
+    """The training loss became NaN or inf (exit code 1); the message names the first such iteration."""
 
 
 def _optimizers(wrapper: object) -> list[torch.optim.Optimizer]:
@@ -61,8 +70,8 @@ class CheckInvalidLossHook(Hook):
         self.policy = policy
         self.loss_key = loss_key
         self.skipped_iters: list[int] = []
-        self._first_bad: torch.Tensor | None = None
-        self._bad_value: torch.Tensor | None = None
+        self._window: list[torch.Tensor] = []
+        self._window_start = 0
         self._handles: list[RemovableHandle] = []
         self._runner: Runner | None = None
 
@@ -111,18 +120,14 @@ class CheckInvalidLossHook(Hook):
         import torch
 
         loss = (outputs or {}).get(self.loss_key)
+        iteration = runner.state.iter + 1
         if not isinstance(loss, torch.Tensor):
             if isinstance(loss, float) and not math.isfinite(loss):
-                raise FloatingPointError(self._message(runner.state.iter + 1, loss))
+                raise NonFiniteLossError(self._message(iteration, loss))
             return
-        loss = loss.detach().reshape(-1)[0]
-        iteration = runner.state.iter + 1
-        if self._first_bad is None or self._bad_value is None:
-            self._first_bad = torch.full((), -1, dtype=torch.long, device=loss.device)
-            self._bad_value = torch.zeros((), dtype=loss.dtype, device=loss.device)
-        new_bad = ~torch.isfinite(loss) & (self._first_bad < 0)
-        self._first_bad = torch.where(new_bad, iteration, self._first_bad)
-        self._bad_value = torch.where(new_bad, loss, self._bad_value)
+        if not self._window:
+            self._window_start = iteration
+        self._window.append(loss.detach())  # a reference: no kernel, no sync, no autograd graph kept
         if iteration % self.interval_iters == 0:
             self._check(runner)
 
@@ -133,15 +138,22 @@ class CheckInvalidLossHook(Hook):
         return (
             f"the loss ({self.loss_key!r}) became {value} at iteration {iteration} "
             f"(checked every {self.interval_iters} iterations); lower the learning rate, enable gradient "
-            f"clipping or use CheckInvalidLossHook(policy='skip')"
+            "clipping, or skip such steps with --default-hooks.check-invalid-loss.policy skip "
+            "(default-hooks.check-invalid-loss:none turns the check off)"
         )
 
     def _check(self, runner: Runner) -> None:
-        if self._first_bad is None or self._bad_value is None:
+        """Check the losses kept since the last check: one sync, then they are let go."""
+        if not self._window:
             return
-        first = int(self._first_bad)  # one sync per check interval
-        if first >= 0:
-            raise FloatingPointError(self._message(first, float(self._bad_value)))
+        import torch
+
+        window, self._window = self._window, []
+        values = torch.cat([t.reshape(-1)[:1].float() for t in window])
+        bad = ~torch.isfinite(values)
+        if bool(bad.any()):  # the one sync per check interval
+            first = int(bad.nonzero()[0])
+            raise NonFiniteLossError(self._message(self._window_start + first, float(values[first])))
 
 
 class CheckInvalidLossHookConfig(Config):

@@ -21,6 +21,11 @@ Behaviour (MMEngine's ``CheckpointHook``, with its crash-safety gaps closed):
   :mod:`typedengine.checkpoint.preemption`); a second Ctrl-C stops at once.
 
 Priority VERY_LOW: it runs after the logger and the scheduler hook have seen the iteration.
+
+*When* it saves is not decided here: the hook holds its settings as a
+:class:`~typedengine.runner.schedule.SaveCadence` and asks the train loop's
+:class:`~typedengine.runner.schedule.RunSchedule` (as ``--plan`` does), and file names come from
+``filename_tmpl`` and :func:`best_checkpoint_name` (which ``--plan`` prints).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ..checkpoint.contents import committed_progress
 from ..config.base import Config, Tag
+from ..runner.schedule import SaveCadence
 from .hook import Hook
 from .priority import Priority
 
@@ -45,12 +51,14 @@ if TYPE_CHECKING:
     from ..checkpoint.export import ExportFormat
     from ..checkpoint.preemption import PreemptionHandler
     from ..runner.runner import Runner
+    from ..runner.schedule import RunSchedule
 
 __all__ = [
     "DEFAULT_GREATER_KEYS",
     "DEFAULT_LESS_KEYS",
     "CheckpointHook",
     "CheckpointHookConfig",
+    "best_checkpoint_name",
     "infer_rule",
 ]
 
@@ -80,6 +88,13 @@ def infer_rule(key: str, greater_keys: Sequence[str], less_keys: Sequence[str]) 
         f"cannot tell whether a larger or smaller {key!r} is better; give rule=('greater',) or ('less',), "
         "or add the key to greater_keys/less_keys"
     )
+
+
+def best_checkpoint_name(key: str, *, by_epoch: bool, count: int | str) -> str:
+    """The file of the best ``key`` checkpoint after ``count`` epochs (``by_epoch``) or iterations:
+    ``best_accuracy_top1_epoch_3.pth`` (a ``/`` in the key becomes ``_``)."""
+    unit = "epoch" if by_epoch else "iter"
+    return f"best_{key.replace('/', '_')}_{unit}_{count}.pth"
 
 
 class CheckpointHook(Hook):
@@ -123,6 +138,10 @@ class CheckpointHook(Hook):
         self.save_begin = save_begin
         self.max_keep_ckpts = max_keep_ckpts
         self.save_last = save_last
+        self.cadence = SaveCadence(
+            interval=interval, by_epoch=by_epoch, save_begin=save_begin, save_last=save_last
+        )
+        """When regular saves are due; the run's schedule applies it."""
         self.save_best = tuple(save_best)
         self.greater_keys = tuple(greater_keys)
         self.less_keys = tuple(less_keys)
@@ -145,12 +164,22 @@ class CheckpointHook(Hook):
         self.out_dir: Path | None = None
         self._preemption: PreemptionHandler | None = None
         self._last_saved_iter = -1
+        self._schedule: RunSchedule | None = None
 
     # --- set-up ---------------------------------------------------------------------------------------------
     def before_train(self, runner: Runner) -> None:
-        """Resolve the output directory, clear stale temporaries, and install the signal handlers."""
+        """Check the cadence against the run, resolve the output directory, clear stale temporaries, and
+        install the signal handlers."""
         from ..checkpoint.io import remove_stale_temporaries
+        from ..errors import UsageError
 
+        self._schedule = runner.train_loop.schedule
+        problem = self._schedule.cadence_problem(self.cadence)
+        if problem is not None:
+            raise UsageError(
+                f"CheckpointHook: {problem}; pass by_epoch=False (--default-hooks.checkpoint.no-by-epoch) "
+                "to save every `interval` iterations"
+            )
         self.out_dir = self._resolve_out_dir(runner)
         if runner.rank == 0:
             for stale in remove_stale_temporaries(self.out_dir):
@@ -184,7 +213,7 @@ class CheckpointHook(Hook):
     ) -> None:
         """Save on the iteration cadence (``by_epoch=False``) and act on a preemption request."""
         done = runner.state.iter + 1
-        if not self.by_epoch and (self._due(done) or (self.save_last and done == runner.state.max_iters)):
+        if self._run_schedule(runner).saves_after_iter(done, self.cadence):
             with committed_progress(runner.state, iteration_done=True):
                 self._save_regular(runner, self.filename_tmpl.format(done))
         if self._preemption is not None and self._preemption.should_stop(done, world_size=runner.world_size):
@@ -193,20 +222,15 @@ class CheckpointHook(Hook):
 
     def after_train_epoch(self, runner: Runner) -> None:
         """Save on the epoch cadence (``by_epoch=True``)."""
-        if not self.by_epoch:
-            return
         done = runner.state.epoch + 1
-        if self._due(done) or (self.save_last and done == runner.state.max_epochs):
+        if self._run_schedule(runner).saves_after_epoch(done, self.cadence):
             with committed_progress(runner.state, epoch_done=True):
                 self._save_regular(runner, self.filename_tmpl.format(done))
 
-    def _due(self, count: int) -> bool:
-        """MMEngine's cadence: ``count >= save_begin`` and ``(count - save_begin) % interval == 0``."""
-        return (
-            self.interval > 0
-            and count >= max(self.save_begin, 1)
-            and (count - self.save_begin) % self.interval == 0
-        )
+    def _run_schedule(self, runner: Runner) -> RunSchedule:
+        if self._schedule is None:  # driven without before_train (e.g. by hand)
+            self._schedule = runner.train_loop.schedule
+        return self._schedule
 
     def _save_regular(self, runner: Runner, filename: str) -> Path:
         """Write a full checkpoint, move the pointer, then prune (never before the new file is safe)."""
@@ -321,7 +345,7 @@ class CheckpointHook(Hook):
         for key in improved:
             state.best_scores[key] = float(metrics[key])
             previous = state.best_checkpoints.get(key)
-            filename = f"best_{key.replace('/', '_')}_{unit}_{count}.pth"
+            filename = best_checkpoint_name(key, by_epoch=self.by_epoch, count=count)
             state.best_checkpoints[key] = self._relative(runner, directory / filename)
             runner.save_checkpoint(
                 filename,

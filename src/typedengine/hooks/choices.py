@@ -2,7 +2,8 @@
 
 - :class:`DefaultHooksConfig`: named optional slots (``--default-hooks.checkpoint.interval 2``,
   ``default-hooks.checkpoint:none`` switches one off). MMEngine's six defaults are on; ``ema`` and
-  ``early_stopping`` are extra slots, off by default.
+  ``early_stopping`` are extra slots, off by default; ``check_invalid_loss`` is on (a NaN/inf loss stops
+  the run with exit code 1, checked without a per-iteration sync).
 - :data:`HookConfig`: the union of every built-in hook config, for ``custom_hooks`` (a tuple; on the
   CLI one JSON argument: ``--custom-hooks '[{"type": "ema", "momentum": 0.001}]'``).
 """
@@ -62,6 +63,9 @@ class DefaultHooksConfig(Config):
     early_stopping: Annotated[EarlyStoppingHookConfig, tyro.conf.subcommand("early-stopping")] | None = Field(
         None, description="Stops training when a metric stops improving (off by default)."
     )
+    check_invalid_loss: (
+        Annotated[CheckInvalidLossHookConfig, tyro.conf.subcommand("check-invalid-loss")] | None
+    ) = Field(CheckInvalidLossHookConfig(), description="Stops the run on a NaN/inf loss (none: switches it off).")
 
     def build(self) -> list[Hook]:
         """Build the hooks of every filled slot, in slot order."""

@@ -15,6 +15,8 @@
   ``progress=False``, every line is printed as in MMEngine.
 
 Reading the smoothed values syncs the device once per key at each log line, never per iteration.
+*When* a train line is due is the train loop's :class:`~typedengine.runner.schedule.RunSchedule`'s answer
+for this hook's :class:`~typedengine.runner.schedule.LogCadence` (``--plan`` asks the same).
 """
 
 from __future__ import annotations
@@ -28,12 +30,14 @@ from ..config.base import Config, Tag
 from ..logs.console import log_info
 from ..logs.processor import LogPosition
 from ..logs.progress import PhaseProgress, stdout_is_terminal
+from ..runner.schedule import LogCadence
 from .hook import Hook
 from .priority import Priority
 
 if TYPE_CHECKING:
     from ..batches import DataBatch, StepOutputs
     from ..runner.runner import Runner
+    from ..runner.schedule import RunSchedule
 
 __all__ = ["LoggerHook", "LoggerHookConfig"]
 
@@ -92,6 +96,8 @@ class LoggerHook(Hook):
             raise ValueError(f"interval_iters must be >= 1, got {interval_iters}")
         self.interval_iters = interval_iters
         self.ignore_last = ignore_last
+        self.cadence = LogCadence(interval_iters=interval_iters, ignore_last=ignore_last)
+        """When train lines are due; the run's schedule applies it."""
         self.interval_exp_name_iters = interval_exp_name_iters
         self.progress = progress
         self.progress_refresh_per_second = progress_refresh_per_second
@@ -100,6 +106,7 @@ class LoggerHook(Hook):
         self._eval_task = -1
         self._training = False
         self._train_by_epoch: bool | None = None
+        self._schedule: RunSchedule | None = None
         self._train_len: int | None = None
         self._eval_len: int | None = None
         self._eval_done = 0  # batches of the running val/test epoch (the window of its time means)
@@ -116,7 +123,8 @@ class LoggerHook(Hook):
     # --- train -----------------------------------------------------------------------------------------
     def before_train(self, runner: Runner) -> None:
         self._training = True
-        self._train_by_epoch = bool(runner.train_loop.by_epoch)
+        self._schedule = runner.train_loop.schedule
+        self._train_by_epoch = self._schedule.by_epoch
 
     def after_train(self, runner: Runner) -> None:
         self._training = False
@@ -135,16 +143,17 @@ class LoggerHook(Hook):
         self._train_task = -1
         log_info(runner.logger, f"Exp name: {runner.experiment_name}")
 
-    def _should_log_train(self, runner: Runner, batch_idx: int, loader_len: int | None) -> bool:
-        state = runner.state
-        if not self._train_by_epoch:
-            done = state.iter + 1
-            return done % self.interval_iters == 0 or (done == state.max_iters and not self.ignore_last)
-        done = batch_idx + 1
-        if done % self.interval_iters == 0:
-            return True
-        last = loader_len is not None and done == loader_len
-        return last and (not self.ignore_last or loader_len is not None and loader_len <= self.interval_iters)
+    def _run_schedule(self, runner: Runner) -> RunSchedule:
+        if self._schedule is None:  # driven without before_train (e.g. by hand)
+            self._schedule = runner.train_loop.schedule
+        return self._schedule
+
+    def _run_length(self) -> tuple[int, int]:
+        """(max_epochs, max_iters) of the training run for log positions; zeros outside training."""
+        schedule = self._schedule
+        if schedule is None:
+            return 0, 0
+        return schedule.max_epochs, schedule.max_iters or 0
 
     def after_train_iter(
         self,
@@ -160,16 +169,17 @@ class LoggerHook(Hook):
         if self.interval_exp_name_iters > 0 and done_iters % self.interval_exp_name_iters == 0:
             log_info(runner.logger, f"Exp name: {runner.experiment_name}")
         loader_len = self._train_len
-        if not self._should_log_train(runner, batch_idx, loader_len):
+        if not self._run_schedule(runner).logs_after_iter(done_iters, state.inner_iter + 1, self.cadence):
             return
+        max_epochs, max_iters = self._run_length()
         pos = LogPosition(
             "train",
             batch_idx,
             loader_len,
             epoch=state.epoch + 1,
             iter=done_iters,
-            max_epochs=state.max_epochs,
-            max_iters=state.max_iters,
+            max_epochs=max_epochs,
+            max_iters=max_iters,
             train_by_epoch=self._train_by_epoch,
         )
         tag, line = runner.log_processor.iter_log(runner.message_hub, pos, memory_mb=_max_memory_mb(runner))
@@ -194,14 +204,15 @@ class LoggerHook(Hook):
         self, runner: Runner, mode: EvalMode, batch_idx: int, loader_len: int | None
     ) -> LogPosition:
         state = runner.state
+        max_epochs, max_iters = self._run_length()
         return LogPosition(
             mode,
             batch_idx,
             loader_len,
             epoch=state.epoch,
             iter=state.iter,
-            max_epochs=state.max_epochs,
-            max_iters=state.max_iters,
+            max_epochs=max_epochs,
+            max_iters=max_iters,
             # None in a val()/test() run without training: MMEngine's epoch-0 / epoch-style lines
             train_by_epoch=self._train_by_epoch,
         )

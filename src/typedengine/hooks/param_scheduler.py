@@ -4,7 +4,9 @@ After each training iteration it steps the schedulers with ``by_epoch=False``; a
 the ``by_epoch=True`` ones (ReduceOnPlateau included: that only counts the epoch); after each validation
 epoch it feeds the metrics to the schedulers that need them (``need_val_args``, i.e. ReduceOnPlateau).
 Priority LOW, so the logger has recorded the learning rate used by the iteration before it changes.
-It reads ``runner.param_schedulers`` (a list, possibly empty).
+It reads ``runner.param_schedulers`` (a list, possibly empty). The stepping rule itself lives in
+:mod:`typedengine.runner.schedule` (``advance_schedulers`` / ``feed_metrics``), which ``--plan`` and the
+resume replay use too, so a simulated schedule steps exactly as a real run.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from ..config.base import Config, Tag
+from ..runner.schedule import advance_schedulers, feed_metrics
 from .hook import Hook
 from .priority import Priority
 
@@ -42,23 +45,16 @@ class ParamSchedulerHook(Hook):
         outputs: Mapping[str, object] | None = None,
     ) -> None:
         """Step the iteration-based schedulers."""
-        for scheduler in _schedulers(runner):
-            if not scheduler.by_epoch:
-                scheduler.step()
+        advance_schedulers(_schedulers(runner), "iter")
 
     def after_train_epoch(self, runner: Runner) -> None:
         """Step the epoch-based schedulers."""
-        for scheduler in _schedulers(runner):
-            if scheduler.by_epoch:
-                scheduler.step()
+        advance_schedulers(_schedulers(runner), "epoch")
 
     def after_val_epoch(self, runner: Runner, metrics: Mapping[str, float] | None = None) -> None:
         """Feed the validation metrics to the schedulers that need them (ReduceOnPlateau)."""
-        if metrics is None:
-            return
-        for scheduler in _schedulers(runner):
-            if scheduler.by_epoch and scheduler.need_val_args:
-                scheduler.step_with_metrics(metrics)
+        if metrics is not None:
+            feed_metrics(_schedulers(runner), metrics)
 
 
 class ParamSchedulerHookConfig(Config):

@@ -96,7 +96,7 @@ class IterTimerHook(Hook):
         self._train_time_s += self._after_iter(runner, "train")
         state = runner.state
         done = state.iter - self._start_iter + 1  # state.iter is the 0-based index of this iteration
-        remaining = max(state.max_iters - state.iter - 1, 0)
+        remaining = max(runner.train_loop.max_iters - state.iter - 1, 0)
         runner.message_hub.update_info("eta", self._train_time_s / max(done, 1) * remaining)
 
     def _after_eval_iter(self, runner: Runner, mode: str, batch_idx: int) -> None:

@@ -13,8 +13,9 @@ if TYPE_CHECKING:
     from torch.utils.data import DataLoader
 
     from ..runner.runner import Runner
+    from ..runner.schedule import RunSchedule
 
-__all__ = ["BaseTrainLoop", "BaseTrainLoopConfig", "sampler_of"]
+__all__ = ["BaseTrainLoop", "BaseTrainLoopConfig", "dataset_length", "sampler_of"]
 
 
 def sampler_of(dataloader: Iterable[object]) -> object | None:
@@ -24,28 +25,60 @@ def sampler_of(dataloader: Iterable[object]) -> object | None:
     return sampler if sampler is not None else getattr(dataloader, "sampler", None)
 
 
+def dataset_length(dataloader: Iterable[object]) -> int | None:
+    """Samples in the loader's dataset (None for datasets without a length, e.g. iterable ones)."""
+    try:
+        return len(getattr(dataloader, "dataset"))  # noqa: B009  # loaders without .dataset raise below
+    except (AttributeError, TypeError):
+        return None
+
+
 class BaseTrainLoop:
     """A training loop. Subclass it (and :class:`BaseTrainLoopConfig`) to plug in your own loop.
 
-    Attributes the runner and hooks use: ``dataloader``, ``max_epochs``, ``max_iters``, ``by_epoch``,
-    ``stop_training`` (set it to end training at the next check: the next epoch for epoch loops, the
-    next iteration for iteration loops).
+    Attributes the runner and hooks use: ``dataloader``, ``schedule`` (the
+    :class:`~typedengine.runner.schedule.RunSchedule`: run length, epoch length and every cadence),
+    ``max_epochs``, ``max_iters`` and ``by_epoch`` (the schedule's), ``stop_training`` (set it to end
+    training at the next check: the next epoch for epoch loops, the next iteration for iteration loops).
+    A custom loop sets ``self.schedule`` in its constructor.
     """
-
-    by_epoch: bool = True
 
     def __init__(self, runner: Runner, dataloader: DataLoader[object]) -> None:
         self.runner = runner
         self.dataloader = dataloader
         self.stop_training = False
+        self._schedule: RunSchedule | None = None
+
+    @property
+    def schedule(self) -> RunSchedule:
+        """The run's schedule (every "when" and "how long" of this loop)."""
+        if self._schedule is None:
+            raise NotImplementedError(
+                f"{type(self).__name__} has no schedule: set self.schedule = RunSchedule(...) in its constructor"
+            )
+        return self._schedule
+
+    @schedule.setter
+    def schedule(self, schedule: RunSchedule) -> None:
+        self._schedule = schedule
+
+    @property
+    def by_epoch(self) -> bool:
+        """True when the run length is counted in epochs."""
+        return self.schedule.by_epoch
 
     @property
     def max_epochs(self) -> int:
-        raise NotImplementedError
+        """Epochs of the run (1 for an iteration-based loop)."""
+        return self.schedule.max_epochs
 
     @property
     def max_iters(self) -> int:
-        raise NotImplementedError
+        """Iterations of the run (per process)."""
+        total = self.schedule.max_iters
+        if total is None:
+            raise RuntimeError("the train loader has no length, so the run's iteration count is unknown")
+        return total
 
     def run(self) -> None:
         """Train until the end (or ``stop_training``); call ``before_train``/``after_train`` hooks."""
@@ -64,12 +97,29 @@ class BaseTrainLoop:
         runner.state.iter += 1
         runner.state.inner_iter += 1
 
+    def resume_sampler(self, done: int) -> None:
+        """Make the train sampler skip what ``done`` batches (of the epoch, or of the run for iteration
+        loops) consumed, so a resumed run continues with the next batch and never replays the loader."""
+        sampler = sampler_of(self.dataloader)
+        set_start = getattr(sampler, "set_start", None)
+        if set_start is None:
+            raise RuntimeError("resuming mid-epoch needs a sampler with set_start (typedengine's samplers)")
+        start = self.schedule.rank_start(done)
+        length = getattr(sampler, "__len__", None)
+        if self.schedule.by_epoch and callable(length):
+            # clamp: a checkpoint taken after a partial last batch has consumed the whole shard
+            start = min(start, int(length()))
+        set_start(start)
+
 
 class BaseTrainLoopConfig(Config):
     """Base of train-loop configs: they build a loop and tell the run length for config-time checks."""
 
     val_begin: int = Field(1, ge=1, description="First epoch/iteration after which validation may run.")
     val_interval: int = Field(1, ge=1, description="Validate every N epochs/iterations.")
+    dynamic_intervals: tuple[tuple[int, int], ...] = Field(
+        (), description="(from, interval) pairs switching the validation interval later in training."
+    )
 
     @property
     def by_epoch(self) -> bool:
@@ -85,5 +135,14 @@ class BaseTrainLoopConfig(Config):
         raise NotImplementedError
 
     def validation_points(self) -> list[int]:
-        """Epochs (or iterations) after which validation runs, for ``--plan`` and checks."""
-        raise NotImplementedError
+        """Epochs (or iterations) after which validation runs (the schedule's rule)."""
+        from ..runner.schedule import RunSchedule
+
+        schedule = RunSchedule(
+            by_epoch=self.by_epoch,
+            run_length=self.run_length(),
+            val_begin=self.val_begin,
+            val_interval=self.val_interval,
+            dynamic_intervals=self.dynamic_intervals,
+        )
+        return list(schedule.validation_points())

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, model_validator
 
 from ..config.base import Tag
-from .base import BaseTrainLoop, BaseTrainLoopConfig, sampler_of
-from .intervals import should_validate
+from ..runner.schedule import RunSchedule
+from .base import BaseTrainLoop, BaseTrainLoopConfig, dataset_length
 
 if TYPE_CHECKING:
     from torch.utils.data import DataLoader
@@ -22,11 +22,11 @@ class EpochBasedTrainLoop(BaseTrainLoop):
     """Epoch loop: ``before_train`` → per epoch (hooks, iterations, maybe validation) → ``after_train``.
 
     Validation runs after epoch ``e`` (1-based) when ``e >= val_begin`` and ``e % interval == 0``, and
-    always after the last epoch. ``stop_training`` is checked between epochs. A resumed run continues
-    mid-epoch from the next batch: the sampler skips the samples already seen (no loader replay).
+    always after the last epoch (``self.schedule`` decides). ``stop_training`` is checked between epochs.
+    A resumed run continues mid-epoch from the next batch: the sampler skips the samples already seen
+    (no loader replay); resumed at the end of an epoch whose validation had not started (the epoch's
+    checkpoint is written before it), it validates first.
     """
-
-    by_epoch = True
 
     def __init__(
         self,
@@ -38,36 +38,40 @@ class EpochBasedTrainLoop(BaseTrainLoop):
         dynamic_intervals: tuple[tuple[int, int], ...] = (),
     ) -> None:
         super().__init__(runner, dataloader)
-        self._max_epochs = max_epochs
-        self.val_begin = val_begin
-        self.val_interval = val_interval
-        self.dynamic_intervals = dynamic_intervals
-        self._epoch_length = len(dataloader)
-
-    @property
-    def max_epochs(self) -> int:
-        return self._max_epochs
-
-    @property
-    def max_iters(self) -> int:
-        return self._max_epochs * self._epoch_length
+        self.schedule = RunSchedule(
+            by_epoch=True,
+            run_length=max_epochs,
+            iters_per_epoch=len(dataloader),
+            val_begin=val_begin,
+            val_interval=val_interval,
+            dynamic_intervals=dynamic_intervals,
+            batch_size=dataloader.batch_size or 1,
+            world_size=runner.world_size,
+            samples=dataset_length(dataloader),
+        )
 
     def run(self) -> None:
         runner = self.runner
         state = runner.state
-        state.max_epochs, state.max_iters = self.max_epochs, self.max_iters
         runner.call_hook("before_train")
+        if state.inner_iter == 0:
+            self._validate_if_due()  # a resume between an epoch's checkpoint and its validation
         while state.epoch < self.max_epochs and not self.stop_training:
             self.run_epoch()
-            if runner.val_loop_configured and should_validate(
-                state.epoch,
-                total=self.max_epochs,
-                val_begin=self.val_begin,
-                val_interval=self.val_interval,
-                dynamic_intervals=self.dynamic_intervals,
-            ):
-                runner.val_loop.run()
+            self._validate_if_due()
         runner.call_hook("after_train")
+
+    def _validate_if_due(self) -> None:
+        runner, state = self.runner, self.runner.state
+        done = state.epoch
+        if (
+            done
+            and done > state.validated
+            and runner.val_loop_configured
+            and self.schedule.validates_after(done)
+        ):
+            state.validated = done  # a checkpoint written during the validation counts it as done
+            runner.val_loop.run()
 
     def run_epoch(self) -> None:
         """One epoch: ``before_train_epoch`` → iterations → ``after_train_epoch`` → ``state.epoch += 1``."""
@@ -78,12 +82,7 @@ class EpochBasedTrainLoop(BaseTrainLoop):
         runner.model.train()
         start = state.inner_iter
         if start:
-            sampler = sampler_of(self.dataloader)
-            set_start = getattr(sampler, "set_start", None)
-            if set_start is None:
-                raise RuntimeError("resuming mid-epoch needs a sampler with set_start (typedengine's samplers)")
-            # clamp: a checkpoint taken after a partial last batch has consumed the whole shard
-            set_start(min(start * (self.dataloader.batch_size or 1), len(sampler)))  # type: ignore[arg-type]
+            self.resume_sampler(start)
         for idx, batch in enumerate(self.dataloader, start=start):
             self.run_iter(idx, batch)
         runner.call_hook("after_train_epoch")
@@ -97,7 +96,9 @@ class EpochBasedTrainLoopConfig(BaseTrainLoopConfig):
     type: Tag[Literal["epoch-based"]] = "epoch-based"
     max_epochs: int = Field(10, ge=1, description="Number of training epochs.")
     val_begin: int = Field(1, ge=1, description="First epoch after which validation may run.")
-    val_interval: int = Field(1, ge=1, description="Validate every N epochs (the last epoch always validates).")
+    val_interval: int = Field(
+        1, ge=1, description="Validate every N epochs (the last epoch always validates)."
+    )
     dynamic_intervals: tuple[tuple[int, int], ...] = Field(
         (), description="(from_epoch, interval) pairs switching the validation interval later in training."
     )
@@ -115,19 +116,6 @@ class EpochBasedTrainLoopConfig(BaseTrainLoopConfig):
 
     def run_length(self) -> int:
         return self.max_epochs
-
-    def validation_points(self) -> list[int]:
-        return [
-            e
-            for e in range(1, self.max_epochs + 1)
-            if should_validate(
-                e,
-                total=self.max_epochs,
-                val_begin=self.val_begin,
-                val_interval=self.val_interval,
-                dynamic_intervals=self.dynamic_intervals,
-            )
-        ]
 
     def build(self, runner: Runner, dataloader: DataLoader[object]) -> EpochBasedTrainLoop:
         return EpochBasedTrainLoop(

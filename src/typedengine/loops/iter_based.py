@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
 from ..config.base import Tag
-from .base import BaseTrainLoop, BaseTrainLoopConfig, sampler_of
+from ..runner.schedule import RunSchedule, loader_length
+from .base import BaseTrainLoop, BaseTrainLoopConfig, dataset_length
 from .epoch_based import _check_dynamic
-from .intervals import should_validate
 
 if TYPE_CHECKING:
     from torch.utils.data import DataLoader
@@ -23,10 +24,9 @@ class IterBasedTrainLoop(BaseTrainLoop):
     """Iteration loop over an infinite sampler: the data stream never restarts, so no 2 s stall between
     passes (MMEngine) and a resumed run restores the sampler position arithmetically instead of
     replaying batches. Hooks see ``batch_idx`` = the global iteration; ``stop_training`` is checked every
-    iteration. The whole run is one "epoch" for epoch hooks.
+    iteration. The whole run is one "epoch" for epoch hooks; schedulers written in epochs
+    (``convert_to_iter_based``) count one pass over the data as an epoch (``schedule.pass_length``).
     """
-
-    by_epoch = False
 
     def __init__(
         self,
@@ -38,47 +38,55 @@ class IterBasedTrainLoop(BaseTrainLoop):
         dynamic_intervals: tuple[tuple[int, int], ...] = (),
     ) -> None:
         super().__init__(runner, dataloader)
-        self._max_iters = max_iters
-        self.val_begin = val_begin
-        self.val_interval = val_interval
-        self.dynamic_intervals = dynamic_intervals
-
-    @property
-    def max_epochs(self) -> int:
-        return 1
-
-    @property
-    def max_iters(self) -> int:
-        return self._max_iters
+        samples = dataset_length(dataloader)
+        batch_size = dataloader.batch_size or 1
+        self.schedule = RunSchedule(
+            by_epoch=False,
+            run_length=max_iters,
+            pass_length=None
+            if samples is None
+            else loader_length(samples, batch_size, runner.world_size, drop_last=False),
+            val_begin=val_begin,
+            val_interval=val_interval,
+            dynamic_intervals=dynamic_intervals,
+            batch_size=batch_size,
+            world_size=runner.world_size,
+            samples=samples,
+        )
 
     def run(self) -> None:
         runner = self.runner
         state = runner.state
-        state.max_epochs, state.max_iters = 1, self.max_iters
         state.phase = "train"
         runner.call_hook("before_train")
         runner.call_hook("before_train_epoch")
         if state.iter:
-            sampler = sampler_of(self.dataloader)
-            set_start = getattr(sampler, "set_start", None)
-            if set_start is None:
-                raise RuntimeError("resuming needs a sampler with set_start (typedengine's InfiniteSampler)")
-            set_start(state.iter * (self.dataloader.batch_size or 1))
-        stream = iter(self.dataloader)
+            self.resume_sampler(state.iter)
+        stream = self.data_stream()
         runner.model.train()  # once: validation restores the mode, so no module-tree walk per iteration
+        self._validate_if_due()  # a resume between a checkpoint and the validation due at that iteration
         while state.iter < self.max_iters and not self.stop_training:
             batch = next(stream)
             self.run_iter(state.iter, batch)
-            if runner.val_loop_configured and should_validate(
-                state.iter,
-                total=self.max_iters,
-                val_begin=self.val_begin,
-                val_interval=self.val_interval,
-                dynamic_intervals=self.dynamic_intervals,
-            ):
-                runner.val_loop.run()  # hands the model back in training mode
+            self._validate_if_due()
         runner.call_hook("after_train_epoch")
         runner.call_hook("after_train")
+
+    def _validate_if_due(self) -> None:
+        runner, state = self.runner, self.runner.state
+        done = state.iter
+        if (
+            done
+            and done > state.validated
+            and runner.val_loop_configured
+            and self.schedule.validates_after(done)
+        ):
+            state.validated = done  # a checkpoint written during the validation counts it as done
+            runner.val_loop.run()  # hands the model back in training mode
+
+    def data_stream(self) -> Iterator[object]:
+        """The batches of the run, one per ``next()``."""
+        return iter(self.dataloader)
 
 
 class IterBasedTrainLoopConfig(BaseTrainLoopConfig):
@@ -87,7 +95,9 @@ class IterBasedTrainLoopConfig(BaseTrainLoopConfig):
     type: Tag[Literal["iter-based"]] = "iter-based"
     max_iters: int = Field(1000, ge=1, description="Number of training iterations.")
     val_begin: int = Field(1, ge=1, description="First iteration after which validation may run.")
-    val_interval: int = Field(1000, ge=1, description="Validate every N iterations (the last always validates).")
+    val_interval: int = Field(
+        1000, ge=1, description="Validate every N iterations (the last always validates)."
+    )
     dynamic_intervals: tuple[tuple[int, int], ...] = Field(
         (), description="(from_iter, interval) pairs switching the validation interval later in training."
     )
@@ -105,19 +115,6 @@ class IterBasedTrainLoopConfig(BaseTrainLoopConfig):
 
     def run_length(self) -> int:
         return self.max_iters
-
-    def validation_points(self) -> list[int]:
-        return [
-            i
-            for i in range(1, self.max_iters + 1)
-            if should_validate(
-                i,
-                total=self.max_iters,
-                val_begin=self.val_begin,
-                val_interval=self.val_interval,
-                dynamic_intervals=self.dynamic_intervals,
-            )
-        ]
 
     def build(self, runner: Runner, dataloader: DataLoader[object]) -> IterBasedTrainLoop:
         return IterBasedTrainLoop(

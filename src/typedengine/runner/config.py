@@ -40,6 +40,8 @@ from ..optim import AutoScaleLRConfig, OptimWrapperUnion, ParamSchedulerConfig
 from .compile import CompileConfig
 from .env import EnvConfig, resolve_device_type
 from .randomness import RandomnessConfig
+from .schedule import RunSchedule
+from .schedule_checks import schedule_issues
 
 __all__ = ["RunnerConfig"]
 
@@ -148,23 +150,20 @@ def cross_field_issues(cfg: RunnerConfig) -> list[ConfigIssue]:
     if cfg.val_evaluator is not None:
         keys = cfg.val_evaluator.metric_keys()
         metric_keys = keys if keys else None
-    if cfg.train is not None and cfg.param_scheduler:
-        epoch_length = _epoch_length(cfg)
-        by_epoch = cfg.train.by_epoch
+    schedule = RunSchedule.from_config(cfg)
+    if schedule is not None and cfg.param_scheduler:
         issues.extend(
             check_param_schedulers(
                 cfg.param_scheduler,
-                by_epoch_run=by_epoch,
-                max_epochs=cfg.train.run_length() if by_epoch else None,
-                max_iters=(
-                    cfg.train.run_length()
-                    if not by_epoch
-                    else (cfg.train.run_length() * epoch_length if epoch_length else None)
-                ),
-                epoch_length=epoch_length,
+                by_epoch_run=schedule.by_epoch,
+                max_epochs=schedule.max_epochs if schedule.by_epoch else None,
+                max_iters=schedule.max_iters,
+                epoch_length=schedule.epoch_length,
                 metric_keys=metric_keys if cfg.val_evaluator is not None else frozenset(),
             )
         )
+    seen = {issue.path for issue in issues}
+    issues.extend(issue for issue in schedule_issues(cfg) if issue.path not in seen)
     return issues
 
 
@@ -181,14 +180,3 @@ def _device_matters(cfg: RunnerConfig) -> bool:
         return True
     mw = cfg.model_wrapper
     return isinstance(mw, DDPConfig) and mw.sync_bn
-
-
-def _epoch_length(cfg: RunnerConfig) -> int | None:
-    """Iterations per epoch from the train dataset's declared length (None when unknown)."""
-    dl = cfg.train_dataloader
-    if dl is None:
-        return None
-    n = dl.dataset.declared_length()
-    if n is None:
-        return None
-    return n // dl.batch_size if dl.drop_last else -(-n // dl.batch_size)

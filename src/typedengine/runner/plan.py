@@ -1,4 +1,4 @@
-"""``--plan``: what a run will do, computed from its config alone (no data, no model, no GPU).
+"""``--plan``: what a run will do, computed from its config alone (no data, no model, no GPU, no torch).
 
 :func:`compute_plan` returns a :class:`RunPlan` (numbers a test can compare with a real run);
 :func:`make_plan` renders it as text::
@@ -8,9 +8,12 @@
 It answers, before the first batch: how many epochs and iterations (iterations per epoch come from the
 train dataset's ``declared_length()``; unknown when it returns None), the effective batch
 (batch × accumulation × world size), after which iterations validation, checkpoints and log lines fire,
-the learning rate of every iteration (the run's own scheduler classes, stepped exactly as the
-``ParamSchedulerHook`` steps them, on a one-parameter optimizer built from the config), and which files
-the run writes where.
+the learning rate of every iteration, and which files the run writes where.
+
+The plan is the run's :class:`~typedengine.runner.schedule.RunSchedule` printed: every "when" comes from
+the same schedule the loops and hooks ask, with the hooks' own cadences (the checkpoint and logger hook
+configs are built — plain Python — and their ``cadence`` applied), and the LR curve is the run's own
+scheduler classes stepped by the schedule's stepping rule on a plain-Python stand-in of the param groups.
 
 Conventions match the runtime: counts are 1-based "after N iterations/epochs"; ``lr[i]`` is the rate
 used by iteration ``i`` (0-based), which the logger records at step ``i + 1``.
@@ -25,13 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .schedule import RunSchedule, StandInTarget, advance_schedulers, replay_schedulers
+
 if TYPE_CHECKING:
-    from ..hooks.checkpoint import CheckpointHookConfig
-    from ..hooks.logger import LoggerHookConfig
-    from ..optim import OptimWrapperUnion
+    from ..hooks.checkpoint import CheckpointHook
+    from ..optim import OptimizerConfig
     from .config import RunnerConfig
 
-__all__ = ["RunPlan", "compute_plan", "make_plan"]
+__all__ = ["RunPlan", "compute_plan", "make_plan", "optimizer_hyperparameters"]
 
 MAX_SIMULATED_ITERS = 5_000_000
 """Longer runs are not stepped through for the LR curve (it would take seconds)."""
@@ -81,65 +85,30 @@ class RunPlan:
         return math.ceil(self.max_iters / self.accumulative_counts)
 
 
-def _iters_per_epoch(samples: int, batch_size: int, world_size: int, drop_last: bool) -> int:
-    per_rank = math.ceil(samples / world_size)  # DefaultSampler pads to a multiple of the world size
-    return per_rank // batch_size if drop_last else math.ceil(per_rank / batch_size)
+def optimizer_hyperparameters(optimizer: OptimizerConfig) -> dict[str, object]:
+    """The param-group hyperparameters an optimizer config builds (``lr``, ``betas``, ...), without torch
+    for the built-in optimizers (an imported class is inspected for its defaults)."""
+    torch_kwargs = getattr(optimizer, "torch_kwargs", None)
+    if callable(torch_kwargs):
+        values = torch_kwargs()
+        assert isinstance(values, dict)
+        return dict(values)
+    import inspect
 
+    from ..optim import ImportedOptimizerConfig
 
-def _every_n(count: int, n: int, start: int) -> bool:
-    return n > 0 and count > start and (count - start) % n == 0
-
-
-def _checkpoint_points(
-    ckpt: CheckpointHookConfig, *, max_epochs: int, max_iters: int | None
-) -> tuple[tuple[int, ...], tuple[int, ...] | None, tuple[str, ...]]:
-    """(epochs, global iterations, file names) of the periodic/last saves, as CheckpointHook decides them."""
-    if ckpt.by_epoch:
-        # the hook counts epochs in after_train_epoch; an iteration loop has one epoch that ends the run
-        epochs = tuple(
-            e
-            for e in range(1, max_epochs + 1)
-            if _every_n(e, ckpt.interval, ckpt.save_begin) or (ckpt.save_last and e == max_epochs)
-        )
-        tmpl = ckpt.filename_tmpl or "epoch_{}.pth"
-        names = tuple(tmpl.format(e) for e in epochs)
-        if max_iters is None:
-            return epochs, None, names
-        per_epoch = max_iters // max_epochs
-        return epochs, tuple(e * per_epoch for e in epochs), names
-    if max_iters is None:
-        return (), None, ()
-    iters = tuple(
-        i
-        for i in range(1, max_iters + 1)
-        if _every_n(i, ckpt.interval, ckpt.save_begin) or (ckpt.save_last and i == max_iters)
-    )
-    tmpl = ckpt.filename_tmpl or "iter_{}.pth"
-    return (), iters, tuple(tmpl.format(i) for i in iters)
-
-
-def _log_points(
-    logger: LoggerHookConfig, *, by_epoch: bool, max_epochs: int, iters_per_epoch: int | None, max_iters: int | None
-) -> tuple[int, ...] | None:
-    """Global iterations after which the LoggerHook writes a train line (and scalars)."""
-    k = logger.interval_iters
-    if not by_epoch:
-        if max_iters is None:
-            return None
-        return tuple(i for i in range(1, max_iters + 1) if i % k == 0 or (i == max_iters and not logger.ignore_last))
-    if iters_per_epoch is None:
-        return None
-    n = iters_per_epoch
-    in_epoch = [d for d in range(1, n + 1) if d % k == 0 or (d == n and (not logger.ignore_last or n <= k))]
-    return tuple(e * n + d for e in range(max_epochs) for d in in_epoch)
+    assert isinstance(optimizer, ImportedOptimizerConfig)
+    params = inspect.signature(optimizer.optimizer_class()).parameters
+    defaults: dict[str, object] = {
+        name: p.default for name, p in params.items() if p.default is not inspect.Parameter.empty
+    }
+    return {**defaults, **optimizer.kwargs}
 
 
 def _lr_curves(
-    cfg: RunnerConfig, *, world_size: int, epoch_length: int, max_epochs: int, max_iters: int | None, per_iteration: bool
+    cfg: RunnerConfig, schedule: RunSchedule, *, per_iteration: bool
 ) -> tuple[dict[str, tuple[float, ...]], list[str]]:
     """The LR of every iteration (or epoch), per optim wrapper, from the configured schedulers."""
-    import torch  # lazy: only the LR simulation needs it (a one-element tensor on the CPU)
-
     from ..optim import (
         AmpOptimWrapperConfig,
         OptimWrapperConfig,
@@ -148,54 +117,48 @@ def _lr_curves(
     )
 
     notes: list[str] = []
-    ow: OptimWrapperUnion | None = cfg.optim_wrapper
+    ow = cfg.optim_wrapper
     if ow is None:
         return {}, notes
     singles: dict[str, OptimWrapperConfig | AmpOptimWrapperConfig]
-    if isinstance(ow, OptimWrapperDictConfig):
-        singles = dict(ow.wrappers)
-    else:
-        singles = {"": ow}
+    singles = dict(ow.wrappers) if isinstance(ow, OptimWrapperDictConfig) else {"": ow}
     curves: dict[str, tuple[float, ...]] = {}
     for name, single in singles.items():
-        optimizer = single.optimizer.build([torch.zeros(1, requires_grad=True)])
-        if cfg.auto_scale_lr is not None and cfg.auto_scale_lr.enable and cfg.train_dataloader is not None:
-            factor = cfg.train_dataloader.batch_size * world_size / cfg.auto_scale_lr.base_batch_size
-            for group in optimizer.param_groups:
-                group["lr"] = group["lr"] * factor
+        target = StandInTarget([optimizer_hyperparameters(single.optimizer)])
+        group = target.param_groups[0]
+        if cfg.auto_scale_lr is not None and cfg.auto_scale_lr.enable:
+            group["lr"] = group["lr"] * schedule.lr_scale(cfg.auto_scale_lr.base_batch_size)
         schedulers = build_param_schedulers(
             cfg.param_scheduler,
-            optimizer,
-            epoch_length=epoch_length,
-            max_epochs=max_epochs,
-            max_iters=max_iters if max_iters is not None else max_epochs,
+            target,
+            epoch_length=schedule.epoch_length or 0,
+            max_epochs=schedule.max_epochs,
+            max_iters=schedule.max_iters if schedule.max_iters is not None else schedule.max_epochs,
         )
         if any(s.need_val_args for s in schedulers):
-            notes.append("ReduceOnPlateau depends on validation metrics: the curve shows it without reductions")
-        group = optimizer.param_groups[0]
+            notes.append(
+                "ReduceOnPlateau depends on validation metrics: the curve shows it without reductions"
+            )
         values: list[float] = []
+
+        def record(group: dict[str, object] = group, values: list[float] = values) -> None:
+            values.append(float(group["lr"]))  # type: ignore[arg-type]  # the scheduled lr is a number
+
         if per_iteration:
-            assert max_iters is not None
-            iters_in_epoch = max_iters // max_epochs
-            for _ in range(max_epochs):
-                for _ in range(iters_in_epoch):
-                    values.append(float(group["lr"]))
-                    for s in schedulers:
-                        if not s.by_epoch:
-                            s.step()
-                for s in schedulers:
-                    if s.by_epoch:
-                        s.step()
-        else:
-            for _ in range(max_epochs):
-                values.append(float(group["lr"]))
-                for s in schedulers:
-                    s.step()
+            epochs, inner = (schedule.max_epochs, 0) if schedule.by_epoch else (0, schedule.run_length)
+            replay_schedulers(schedulers, schedule, epochs=epochs, inner_iters=inner, before_iter=record)
+        else:  # epoch-based schedules over epochs of unknown length
+            for _ in range(schedule.max_epochs):
+                record()
+                advance_schedulers(schedulers, "epoch")
         curves[name] = tuple(values)
     return curves, notes
 
 
-def _outputs(cfg: RunnerConfig, ckpt: CheckpointHookConfig | None, ckpt_files: Sequence[str]) -> list[tuple[str, str]]:
+def _outputs(
+    cfg: RunnerConfig, ckpt: CheckpointHook | None, ckpt_files: Sequence[str]
+) -> list[tuple[str, str]]:
+    from ..hooks.checkpoint import best_checkpoint_name
     from ..logs.backends.local import LocalBackendConfig
     from ..logs.backends.mlflow import MlflowBackendConfig
     from ..logs.backends.tensorboard import TensorboardBackendConfig
@@ -216,91 +179,84 @@ def _outputs(cfg: RunnerConfig, ckpt: CheckpointHookConfig | None, ckpt_files: S
         elif isinstance(backend, WandbBackendConfig):
             out.append((str(log_dir / "wandb"), "W&B run files"))
     if ckpt is not None:
-        ckpt_dir = (ckpt.out_dir / work.name) if ckpt.out_dir is not None else work
+        ckpt_dir = (ckpt.out_dir_arg / work.name) if ckpt.out_dir_arg is not None else work
         if ckpt_files:
             shown = ", ".join(ckpt_files) if len(ckpt_files) <= 4 else f"{ckpt_files[0]} ... {ckpt_files[-1]}"
             keep = f"; keeps the newest {ckpt.max_keep_ckpts}" if ckpt.max_keep_ckpts > 0 else ""
             out.append((str(ckpt_dir / shown), f"{len(ckpt_files)} checkpoints{keep}"))
             out.append((str(work / "last_checkpoint"), "pointer to the newest checkpoint"))
         for key in ckpt.save_best:
-            out.append((str(ckpt_dir / f"best_{key.replace('/', '_')}_<n>.pth"), f"best '{key}' weights"))
+            metric = _first_metric_key(cfg) if key == "auto" else key
+            name = best_checkpoint_name(metric, by_epoch=ckpt.by_epoch, count="<n>")
+            out.append((str(ckpt_dir / name), f"best '{metric}' weights"))
     return out
+
+
+def _first_metric_key(cfg: RunnerConfig) -> str:
+    """The key ``save_best="auto"`` picks: the first one the first metric declares."""
+    metrics = cfg.val_evaluator.metrics if cfg.val_evaluator is not None else ()
+    keys = metrics[0].produced_keys() if metrics else ()
+    return keys[0] if keys else "<first metric>"
 
 
 def compute_plan(cfg: RunnerConfig, *, world_size: int = 1) -> RunPlan:
     """The run's schedule from ``cfg`` alone (see the module docstring)."""
     if world_size < 1:
         raise ValueError(f"world_size must be >= 1, got {world_size}")
-    train = cfg.train
-    if train is None or cfg.train_dataloader is None or cfg.optim_wrapper is None:
+    schedule = RunSchedule.from_config(cfg, world_size=world_size)
+    if schedule is None or cfg.train_dataloader is None or cfg.optim_wrapper is None:
         raise ValueError("the config has no training part (train, train_dataloader and optim_wrapper)")
     notes: list[str] = []
     loader = cfg.train_dataloader
-    samples = loader.dataset.declared_length()
-    by_epoch = train.by_epoch
+    by_epoch = schedule.by_epoch
     accumulation = getattr(cfg.optim_wrapper, "accumulative_counts", 1)
     if not isinstance(accumulation, int):
         accumulation = 1
-    iters_per_epoch: int | None
-    if by_epoch:
-        max_epochs = train.run_length()
-        iters_per_epoch = None
-        if samples is not None:
-            iters_per_epoch = _iters_per_epoch(samples, loader.batch_size, world_size, loader.drop_last)
-        else:
-            notes.append(f"{type(loader.dataset).__name__}.declared_length() is None: iterations per epoch unknown")
-        max_iters = None if iters_per_epoch is None else max_epochs * iters_per_epoch
-    else:
-        max_epochs = 1
-        max_iters = train.run_length()
-        iters_per_epoch = max_iters
-    epoch_length = iters_per_epoch if iters_per_epoch is not None else 0
+    iters_per_epoch = schedule.iters_in_epoch
+    max_iters = schedule.max_iters
+    if iters_per_epoch is None:
+        notes.append(
+            f"{type(loader.dataset).__name__}.declared_length() is None: iterations per epoch unknown"
+        )
 
     val_epochs: tuple[int, ...] = ()
     val_iters: tuple[int, ...] | None = ()
     if cfg.val_dataloader is not None:
-        points = tuple(train.validation_points())
+        points = schedule.validation_points()
         if by_epoch:
             val_epochs = points
             val_iters = None if iters_per_epoch is None else tuple(e * iters_per_epoch for e in points)
         else:
             val_iters = points
 
-    ckpt = cfg.default_hooks.checkpoint
+    ckpt = cfg.default_hooks.checkpoint.build() if cfg.default_hooks.checkpoint is not None else None
     ckpt_epochs: tuple[int, ...] = ()
     ckpt_iters: tuple[int, ...] | None = ()
     ckpt_files: tuple[str, ...] = ()
     if ckpt is not None:
-        ckpt_epochs, ckpt_iters, ckpt_files = _checkpoint_points(
-            ckpt, max_epochs=max_epochs, max_iters=max_iters
-        )
-        if ckpt.by_epoch and not by_epoch:
-            notes.append("checkpoint.by_epoch with an iteration-based loop: it saves once, at the end of the run")
+        ckpt_epochs, ckpt_iters = schedule.checkpoint_points(ckpt.cadence)
+        counts = ckpt_epochs if ckpt.cadence.by_epoch else (ckpt_iters or ())
+        ckpt_files = tuple(ckpt.filename_tmpl.format(c) for c in counts)
+        problem = schedule.cadence_problem(ckpt.cadence)
+        if problem is not None:
+            notes.append(f"default_hooks.checkpoint: {problem}")
 
     logger = cfg.default_hooks.logger
-    log_iters = (
-        _log_points(logger, by_epoch=by_epoch, max_epochs=max_epochs, iters_per_epoch=iters_per_epoch, max_iters=max_iters)
-        if logger is not None
-        else ()
-    )
+    log_iters = schedule.log_points(logger.build().cadence) if logger is not None else ()
 
     per_iteration = max_iters is not None and max_iters <= MAX_SIMULATED_ITERS
     only_epoch_schedules = all(s.by_epoch and not s.convert_to_iter_based for s in cfg.param_scheduler)
     lr: dict[str, tuple[float, ...]] = {}
     lr_unit = "iteration" if per_iteration else "epoch"
     if per_iteration or (by_epoch and only_epoch_schedules):
-        lr, lr_notes = _lr_curves(
-            cfg,
-            world_size=world_size,
-            epoch_length=epoch_length,
-            max_epochs=max_epochs,
-            max_iters=max_iters,
-            per_iteration=per_iteration,
-        )
+        lr, lr_notes = _lr_curves(cfg, schedule, per_iteration=per_iteration)
         notes.extend(lr_notes)
     else:
-        notes.append("LR curve not computed: iteration schedules need the epoch length or the run is too long")
+        notes.append(
+            "LR curve not computed: iteration schedules need the epoch length or the run is too long"
+        )
 
+    epoch_length = iters_per_epoch if iters_per_epoch is not None else 0
     breakpoints: set[int] = set()
     for sched in cfg.param_scheduler:
         scale = epoch_length if (per_iteration and sched.by_epoch) else 1
@@ -311,10 +267,10 @@ def compute_plan(cfg: RunnerConfig, *, world_size: int = 1) -> RunPlan:
     return RunPlan(
         world_size=world_size,
         by_epoch=by_epoch,
-        max_epochs=max_epochs,
+        max_epochs=schedule.max_epochs,
         iters_per_epoch=iters_per_epoch,
         max_iters=max_iters,
-        train_samples=samples,
+        train_samples=schedule.samples,
         batch_size=loader.batch_size,
         accumulative_counts=accumulation,
         val_epochs=val_epochs,
@@ -357,7 +313,9 @@ def _sample_indices(n: int, count: int) -> list[int]:
     return sorted({round(i * (n - 1) / (count - 1)) for i in range(count)})
 
 
-def _chart(values: Sequence[float], unit: str, extra: Sequence[int] = (), rows: int = 12, width: int = 40) -> list[str]:
+def _chart(
+    values: Sequence[float], unit: str, extra: Sequence[int] = (), rows: int = 12, width: int = 40
+) -> list[str]:
     top = max(values) if values else 0.0
     lines: list[str] = []
     shown = sorted(set(_sample_indices(len(values), rows)) | {i for i in extra if i < len(values)})
@@ -372,14 +330,20 @@ def render_plan(plan: RunPlan, title: str) -> str:
     """The text ``--plan`` prints."""
     lines = [f"Plan for {title} (world size {plan.world_size})", ""]
     samples = f"{plan.train_samples} samples" if plan.train_samples is not None else "length unknown"
-    per_epoch = f"{plan.iters_per_epoch} iterations per epoch" if plan.iters_per_epoch is not None else "iterations per epoch unknown"
+    per_epoch = (
+        f"{plan.iters_per_epoch} iterations per epoch"
+        if plan.iters_per_epoch is not None
+        else "iterations per epoch unknown"
+    )
     lines.append("Training")
     if plan.by_epoch:
         total = f"{plan.max_iters} iterations" if plan.max_iters is not None else "? iterations"
         lines.append(f"  epoch-based: {plan.max_epochs} epochs x {per_epoch} = {total}")
         lines.append(f"  train data: {samples}, batch {plan.batch_size} per process")
     else:
-        lines.append(f"  iteration-based: {plan.max_iters} iterations (train data: {samples}, batch {plan.batch_size})")
+        lines.append(
+            f"  iteration-based: {plan.max_iters} iterations (train data: {samples}, batch {plan.batch_size})"
+        )
     eff = plan.effective_batch
     lines.append(
         f"  effective batch: {plan.batch_size} x {plan.accumulative_counts} accumulation x {plan.world_size} "
@@ -404,7 +368,9 @@ def render_plan(plan: RunPlan, title: str) -> str:
     for name, values in plan.lr.items():
         label = f" ({name})" if name else ""
         if values:
-            lines.append(f"Learning rate{label} per {plan.lr_unit}: {values[0]:.5g} -> {values[-1]:.5g} (max {max(values):.5g})")
+            lines.append(
+                f"Learning rate{label} per {plan.lr_unit}: {values[0]:.5g} -> {values[-1]:.5g} (max {max(values):.5g})"
+            )
             unit = "iter" if plan.lr_unit == "iteration" else "epoch"
             lines.extend(_chart(values, unit, plan.lr_breakpoints))
             lines.append("")
@@ -419,5 +385,5 @@ def render_plan(plan: RunPlan, title: str) -> str:
 
 
 def make_plan(cfg: RunnerConfig, *, world_size: int = 1) -> str:
-    """The ``--plan`` text for ``cfg`` (nothing is built; a one-element CPU tensor drives the schedulers)."""
+    """The ``--plan`` text for ``cfg`` (nothing is built; torch is not imported)."""
     return render_plan(compute_plan(cfg, world_size=world_size), type(cfg).__name__)

@@ -464,18 +464,20 @@ class Runner:
             w.sharded_model = self.unwrapped_model
 
     def _build_param_schedulers(self, loop: BaseTrainLoop) -> list[ParamScheduler]:
+        """Build the scheduler configs on the optim wrapper; the loop's schedule gives the run length and
+        the epoch length that ``convert_to_iter_based`` multiplies by."""
         from ..optim import ParamScheduler, build_param_schedulers
 
         assert self.optim_wrapper is not None
         objects = [s for s in self._param_scheduler_spec if isinstance(s, ParamScheduler)]
         configs = [s for s in self._param_scheduler_spec if not isinstance(s, ParamScheduler)]
         if configs:
-            epoch_length = len(loop.dataloader) if loop.by_epoch else _passes_length(loop.dataloader)
+            schedule = loop.schedule
             objects += build_param_schedulers(
                 configs,
                 self.optim_wrapper,
-                epoch_length=epoch_length,
-                max_epochs=loop.max_epochs,
+                epoch_length=schedule.epoch_length or 0,
+                max_epochs=schedule.max_epochs,
                 max_iters=loop.max_iters,
             )
         return objects
@@ -493,7 +495,6 @@ class Runner:
         self.param_schedulers = self._build_param_schedulers(loop)
         if self.val_loop_configured:
             _ = self.val_loop
-        self.state.max_epochs, self.state.max_iters = loop.max_epochs, loop.max_iters
         self.call_hook("before_run")
         init_weights = getattr(self.unwrapped_model, "init_weights", None)
         if callable(init_weights):
@@ -533,19 +534,16 @@ class Runner:
         return metrics
 
     def _scale_lr(self, loop: BaseTrainLoop) -> None:
-        from ..optim import scale_lr
+        """auto_scale_lr: multiply every lr by the schedule's factor (before the schedulers are built)."""
+        from ..optim.auto_scale_lr import apply_lr_scale
 
         assert self._auto_scale_lr is not None and self.optim_wrapper is not None
-        batch = loop.dataloader.batch_size or 1
-        factor = scale_lr(
-            self.optim_wrapper,
-            batch_size=batch,
-            world_size=self.world_size,
-            base_batch_size=self._auto_scale_lr.base_batch_size,
-        )
+        schedule, base = loop.schedule, self._auto_scale_lr.base_batch_size
+        factor = schedule.lr_scale(base)
+        apply_lr_scale(self.optim_wrapper, factor)
         self.logger.info(
-            f"LR scaled by {factor:.4g} = batch {batch} x world size {self.world_size} / "
-            f"base_batch_size {self._auto_scale_lr.base_batch_size}"
+            f"LR scaled by {factor:.4g} = batch {schedule.batch_size} x world size {schedule.world_size} / "
+            f"base_batch_size {base}"
         )
 
     # -- checkpoints --------------------------------------------------------------------------------------------
@@ -637,14 +635,6 @@ class Runner:
         from ..checkpoint.contents import load_from_file
 
         load_from_file(self, path, strict=strict, revise_keys=revise_keys)
-
-
-def _passes_length(dataloader: DataLoader[object]) -> int:
-    """Batches in one pass over the data (an "epoch" of an iteration-based run's infinite loader)."""
-    import math
-
-    size = len(dataloader.dataset)  # type: ignore[arg-type]  # map-style datasets have __len__
-    return max(1, math.ceil(size / (dataloader.batch_size or 1)))
 
 
 def _build_hook(cfg: object) -> Hook:

@@ -12,17 +12,21 @@ class RunState:
     """Progress of a run. Counters are *completed* counts.
 
     ``epoch``: epochs finished. ``iter``: training iterations finished (global). ``inner_iter``: iterations
-    finished inside the current epoch (the resume position). ``max_epochs``/``max_iters``: the run length.
-    ``best_scores``: best value per monitored key (checkpoint/early stopping). ``kept_checkpoints``: regular
-    checkpoint files kept (oldest first), so ``max_keep_ckpts`` survives resume. ``phase``: the loop that is
-    running ("train", "val", "test" or "" between runs).
+    finished inside the current epoch (the resume position). ``best_scores``: best value per monitored key
+    (checkpoint/early stopping). ``kept_checkpoints``: regular checkpoint files kept (oldest first), so
+    ``max_keep_ckpts`` survives resume. ``phase``: the loop that is running ("train", "val", "test" or ""
+    between runs). ``validated``: the epoch (epoch-based) or iteration (iteration-based) count after which
+    the train loop last started a validation, so a run killed between a checkpoint and the validation due
+    at that point validates on resume instead of skipping it.
+
+    Only progress lives here: the run length and every cadence belong to the train loop's
+    :class:`~typedengine.runner.schedule.RunSchedule` (``runner.train_loop.schedule``).
     """
 
     epoch: int = 0
     iter: int = 0
     inner_iter: int = 0
-    max_epochs: int = 0
-    max_iters: int = 0
+    validated: int = 0
     phase: str = ""
     best_scores: dict[str, float] = field(default_factory=dict)
     best_checkpoints: dict[str, str] = field(default_factory=dict)
