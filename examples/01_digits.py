@@ -25,8 +25,8 @@ from typedengine.evaluation.evaluator import EvaluatorConfig
 from typedengine.loops.choices import TrainLoopConfig
 from typedengine.loops.epoch_based import EpochBasedTrainLoopConfig
 from typedengine.optim import (
-    CosineAnnealingLRConfig,
-    LinearLRConfig,
+    CosineAnnealingSchedulerConfig,
+    LinearSchedulerConfig,
     OptimWrapperConfig,
     OptimWrapperUnion,
     ParamSchedulerConfig,
@@ -89,8 +89,8 @@ class DigitsExperiment(te.RunnerConfig):
         optimizer=SGDConfig(lr=0.05, momentum=0.9, weight_decay=1e-4)
     )
     param_scheduler: tuple[ParamSchedulerConfig, ...] = (
-        LinearLRConfig(start_factor=0.1, by_epoch=False, begin=0, end=20),
-        CosineAnnealingLRConfig(by_epoch=True, begin=0),
+        LinearSchedulerConfig(start_factor=0.1, by_epoch=False, begin=0, end=20),
+        CosineAnnealingSchedulerConfig(by_epoch=True, begin=0),
     )
     val_evaluator: EvaluatorConfig[AccuracyConfig] | None = EvaluatorConfig[AccuracyConfig](
         metrics=(AccuracyConfig(),)

@@ -29,7 +29,7 @@ from typedengine.loops.choices import TrainLoopConfig
 from typedengine.loops.epoch_based import EpochBasedTrainLoopConfig
 from typedengine.optim import (
     AdamConfig,
-    LinearLRConfig,
+    LinearSchedulerConfig,
     OptimWrapper,
     OptimWrapperConfig,
     OptimWrapperDict,
@@ -126,7 +126,7 @@ class GANExperiment(te.RunnerConfig):
         wrappers={"generator": _adam(), "discriminator": _adam()}
     )
     param_scheduler: tuple[ParamSchedulerConfig, ...] = (
-        LinearLRConfig(start_factor=0.1, by_epoch=False, end=20),
+        LinearSchedulerConfig(start_factor=0.1, by_epoch=False, end=20),
     )
     randomness: RandomnessConfig = RandomnessConfig(seed=0)
 

@@ -22,7 +22,12 @@ from typing import cast
 import typedengine as te
 from typedengine.config import replace
 from typedengine.loops.epoch_based import EpochBasedTrainLoopConfig
-from typedengine.optim import AdamWConfig, CosineAnnealingLRConfig, LinearLRConfig, OptimWrapperConfig
+from typedengine.optim import (
+    AdamWConfig,
+    CosineAnnealingSchedulerConfig,
+    LinearSchedulerConfig,
+    OptimWrapperConfig,
+)
 
 # The digits experiment of example 01 (its file name starts with a digit, so it is imported by name).
 DigitsExperiment = cast("type[te.RunnerConfig]", import_module("01_digits").DigitsExperiment)
@@ -47,8 +52,8 @@ def presets() -> dict[str, tuple[str, te.RunnerConfig]]:
                 base,
                 optim_wrapper=OptimWrapperConfig(optimizer=AdamWConfig(lr=2e-3, weight_decay=0.05)),
                 param_scheduler=(
-                    LinearLRConfig(start_factor=0.01, by_epoch=False, begin=0, end=30),
-                    CosineAnnealingLRConfig(by_epoch=True, begin=0),
+                    LinearSchedulerConfig(start_factor=0.01, by_epoch=False, begin=0, end=30),
+                    CosineAnnealingSchedulerConfig(by_epoch=True, begin=0),
                 ),
             ),
         ),

@@ -35,7 +35,7 @@ from typedengine.hooks.choices import DefaultHooksConfig
 from typedengine.loops.choices import TrainLoopConfig
 from typedengine.loops.epoch_based import EpochBasedTrainLoopConfig
 from typedengine.optim import (
-    LinearLRConfig,
+    LinearSchedulerConfig,
     OptimWrapperConfig,
     OptimWrapperUnion,
     ParamSchedulerConfig,
@@ -89,7 +89,7 @@ class ResumeExperiment(te.RunnerConfig):
         optimizer=SGDConfig(lr=0.05, momentum=0.9), accumulative_counts=2
     )
     param_scheduler: tuple[ParamSchedulerConfig, ...] = (
-        LinearLRConfig(start_factor=0.1, by_epoch=False, begin=0, end=20),
+        LinearSchedulerConfig(start_factor=0.1, by_epoch=False, begin=0, end=20),
     )
     default_hooks: DefaultHooksConfig = DefaultHooksConfig(
         checkpoint=CheckpointHookConfig(interval=5, by_epoch=False, max_keep_ckpts=3)

@@ -41,7 +41,7 @@ from typedengine.hooks.choices import DefaultHooksConfig
 from typedengine.loops.choices import TrainLoopConfig
 from typedengine.model.wrapping import DDPConfig, FSDPConfig
 from typedengine.optim import (
-    LinearLRConfig,
+    LinearSchedulerConfig,
     OptimWrapperConfig,
     OptimWrapperUnion,
     ParamSchedulerConfig,
@@ -94,7 +94,7 @@ class ToyExperiment(te.RunnerConfig):
         optimizer=SGDConfig(lr=0.1, momentum=0.9), accumulative_counts=3
     )
     param_scheduler: tuple[ParamSchedulerConfig, ...] = (
-        LinearLRConfig(start_factor=0.2, by_epoch=False, begin=0, end=17),
+        LinearSchedulerConfig(start_factor=0.2, by_epoch=False, begin=0, end=17),
     )
     randomness: te.RandomnessConfig = te.RandomnessConfig(seed=11)
 

@@ -12,8 +12,8 @@ from typedengine.optim import (
     AmpOptimWrapperConfig,
     CustomKeyRule,
     ImportedOptimizerConfig,
-    LinearLRConfig,
-    MultiStepLRConfig,
+    LinearSchedulerConfig,
+    MultiStepSchedulerConfig,
     OptimWrapperConfig,
     OptimWrapperDictConfig,
     OptimWrapperUnion,
@@ -29,7 +29,7 @@ class Root(Config):
         description="Optimizer.",
     )
     param_scheduler: tuple[ParamSchedulerConfig, ...] = Field(
-        (LinearLRConfig(by_epoch=False, end=10), MultiStepLRConfig(milestones=(3,))),
+        (LinearSchedulerConfig(by_epoch=False, end=10), MultiStepSchedulerConfig(milestones=(3,))),
         description="Schedulers.",
     )
 
@@ -49,7 +49,7 @@ def test_wrapper_kinds_and_scheduler_fields() -> None:
         "optim-wrapper:amp", "--optim-wrapper.dtype", "bfloat16", "--param-scheduler.1.milestones", "4", "6"
     )
     assert isinstance(cfg.optim_wrapper, AmpOptimWrapperConfig) and cfg.optim_wrapper.dtype == "bfloat16"
-    assert cfg.param_scheduler[1] == MultiStepLRConfig(milestones=(4, 6))
+    assert cfg.param_scheduler[1] == MultiStepSchedulerConfig(milestones=(4, 6))
     assert isinstance(_cli("optim-wrapper:dict").optim_wrapper, OptimWrapperDictConfig)
     assert _cli("optim-wrapper:None").optim_wrapper is None
 

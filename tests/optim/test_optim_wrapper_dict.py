@@ -11,7 +11,7 @@ from typedengine.optim import (
     AdamConfig,
     AmpOptimWrapperConfig,
     AutoScaleLRConfig,
-    LinearLRConfig,
+    LinearSchedulerConfig,
     OptimWrapper,
     OptimWrapperConfig,
     OptimWrapperDict,
@@ -98,7 +98,7 @@ def test_dict_needs_optim_wrappers() -> None:
 def test_schedulers_are_built_per_wrapper() -> None:
     wrappers = _dict_cfg().build(GAN())
     scheds = build_param_schedulers(
-        [LinearLRConfig(start_factor=0.5, end=3, by_epoch=False)],
+        [LinearSchedulerConfig(start_factor=0.5, end=3, by_epoch=False)],
         wrappers,
         epoch_length=1,
         max_epochs=3,

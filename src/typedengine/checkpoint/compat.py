@@ -26,6 +26,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..config.base import canonical_tags
 from .errors import IncompatibleResumeError
 
 __all__ = [
@@ -226,6 +227,7 @@ def _show(value: object) -> str:
 
 def _walk(old: object, new: object, path: str) -> Iterator[tuple[str, object, object]]:
     if isinstance(old, Mapping) and isinstance(new, Mapping):
+        old, new = canonical_tags(old), canonical_tags(new)  # older checkpoints: snake-case or former tags
         if "type" in old and "type" in new and old["type"] != new["type"]:
             yield path, old, new  # a union member swap: one difference for the whole subtree
             return

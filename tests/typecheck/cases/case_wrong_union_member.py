@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from typedengine.optim import CosineAnnealingLRConfig, OptimWrapperConfig
+from typedengine.optim import CosineAnnealingSchedulerConfig, OptimWrapperConfig
 
 from .common import Exp
 
-cfg = Exp(optim_wrapper=OptimWrapperConfig(optimizer=CosineAnnealingLRConfig()))  # E: Argument "optimizer" to "OptimWrapperConfig" has incompatible type "CosineAnnealingLRConfig"
+cfg = Exp(optim_wrapper=OptimWrapperConfig(optimizer=CosineAnnealingSchedulerConfig()))  # E: Argument "optimizer" to "OptimWrapperConfig" has incompatible type "CosineAnnealingSchedulerConfig"

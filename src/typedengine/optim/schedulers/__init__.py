@@ -1,93 +1,51 @@
-"""Parameter schedulers: MMEngine's 10 schedule kinds for lr, momentum and any param-group key."""
+"""Parameter schedulers: MMEngine's 10 schedule kinds, one config each, for lr, momentum or any key."""
 
 from .base import INF, ParamScheduler, SchedulerConfigBase, SchedulerTarget
 from .choices import ParamSchedulerConfig, build_param_schedulers
 from .cosine import (
-    CosineAnnealingLRConfig,
-    CosineAnnealingMomentumConfig,
-    CosineAnnealingParamConfig,
     CosineAnnealingParamScheduler,
-    CosineRestartLRConfig,
-    CosineRestartMomentumConfig,
-    CosineRestartParamConfig,
+    CosineAnnealingSchedulerConfig,
     CosineRestartParamScheduler,
+    CosineRestartSchedulerConfig,
 )
-from .linear import LinearLRConfig, LinearMomentumConfig, LinearParamConfig, LinearParamScheduler
-from .one_cycle import OneCycleLRConfig, OneCycleParamScheduler
-from .plateau import (
-    ReduceOnPlateauLRConfig,
-    ReduceOnPlateauMomentumConfig,
-    ReduceOnPlateauParamConfig,
-    ReduceOnPlateauParamScheduler,
-)
+from .linear import LinearParamScheduler, LinearSchedulerConfig
+from .one_cycle import OneCycleParamScheduler, OneCycleSchedulerConfig
+from .plateau import ReduceOnPlateauParamScheduler, ReduceOnPlateauSchedulerConfig
 from .simple import (
-    ConstantLRConfig,
-    ConstantMomentumConfig,
-    ConstantParamConfig,
     ConstantParamScheduler,
-    ExponentialLRConfig,
-    ExponentialMomentumConfig,
-    ExponentialParamConfig,
+    ConstantSchedulerConfig,
     ExponentialParamScheduler,
-    PolyLRConfig,
-    PolyMomentumConfig,
-    PolyParamConfig,
+    ExponentialSchedulerConfig,
     PolyParamScheduler,
+    PolySchedulerConfig,
 )
-from .step import (
-    MultiStepLRConfig,
-    MultiStepMomentumConfig,
-    MultiStepParamConfig,
-    MultiStepParamScheduler,
-    StepLRConfig,
-    StepMomentumConfig,
-    StepParamConfig,
-    StepParamScheduler,
-)
+from .step import MultiStepParamScheduler, MultiStepSchedulerConfig, StepParamScheduler, StepSchedulerConfig
 
 __all__ = [
     "INF",
-    "ConstantLRConfig",
-    "ConstantMomentumConfig",
-    "ConstantParamConfig",
     "ConstantParamScheduler",
-    "CosineAnnealingLRConfig",
-    "CosineAnnealingMomentumConfig",
-    "CosineAnnealingParamConfig",
+    "ConstantSchedulerConfig",
     "CosineAnnealingParamScheduler",
-    "CosineRestartLRConfig",
-    "CosineRestartMomentumConfig",
-    "CosineRestartParamConfig",
+    "CosineAnnealingSchedulerConfig",
     "CosineRestartParamScheduler",
-    "ExponentialLRConfig",
-    "ExponentialMomentumConfig",
-    "ExponentialParamConfig",
+    "CosineRestartSchedulerConfig",
     "ExponentialParamScheduler",
-    "LinearLRConfig",
-    "LinearMomentumConfig",
-    "LinearParamConfig",
+    "ExponentialSchedulerConfig",
     "LinearParamScheduler",
-    "MultiStepLRConfig",
-    "MultiStepMomentumConfig",
-    "MultiStepParamConfig",
+    "LinearSchedulerConfig",
     "MultiStepParamScheduler",
-    "OneCycleLRConfig",
+    "MultiStepSchedulerConfig",
     "OneCycleParamScheduler",
+    "OneCycleSchedulerConfig",
     "ParamScheduler",
     "ParamSchedulerConfig",
-    "PolyLRConfig",
-    "PolyMomentumConfig",
-    "PolyParamConfig",
     "PolyParamScheduler",
-    "ReduceOnPlateauLRConfig",
-    "ReduceOnPlateauMomentumConfig",
-    "ReduceOnPlateauParamConfig",
+    "PolySchedulerConfig",
     "ReduceOnPlateauParamScheduler",
+    "ReduceOnPlateauSchedulerConfig",
     "SchedulerConfigBase",
     "SchedulerTarget",
-    "StepLRConfig",
-    "StepMomentumConfig",
-    "StepParamConfig",
     "StepParamScheduler",
+    "StepSchedulerConfig",
     "build_param_schedulers",
 ]
