@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
 import pytest
@@ -136,3 +138,128 @@ def test_old_scheduler_tags_in_a_stored_checkpoint_config_make_no_resume_differe
     changed = [{**stored["param_scheduler"][0], "type": "linear_momentum"}, stored["param_scheduler"][1]]
     (diff,) = diff_configs({"param_scheduler": changed}, new)
     assert diff.path == "param_scheduler[0].param"
+
+
+# --- every built-in tag, through every way a config arrives (the real digits experiment) -------------------
+
+
+def _tagged_configs() -> list[type[Config]]:
+    import typedengine.runner.config  # noqa: F401  (imports every built-in union)
+
+    seen: list[type[Config]] = []
+    todo: list[type[Config]] = [Config]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.__module__.startswith("typedengine.") and cls.variant_tag() is not None and cls not in seen:
+            seen.append(cls)
+    return seen
+
+
+def test_every_built_in_tag_is_kebab_case() -> None:
+    tags = {cls.__name__: cls.variant_tag() for cls in _tagged_configs()}
+    assert len(tags) > 40
+    assert {name: tag for name, tag in tags.items() if tag is None or "_" in tag or tag != tag.lower()} == {}
+    assert tags["EarlyStoppingHookConfig"] == "early-stopping"
+    assert tags["CheckInvalidLossHookConfig"] == "check-invalid-loss"
+
+
+def _tags_in(value: object) -> set[str]:
+    if isinstance(value, dict):
+        own = {value["type"]} if isinstance(value.get("type"), str) else set()
+        return own.union(*(_tags_in(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_tags_in(v) for v in value))
+    return set()
+
+
+def test_snake_case_in_a_file_the_environment_and_on_the_command_line(tmp_path: Path) -> None:
+    from typedengine.cli import cli
+    from typedengine.hooks.early_stopping import EarlyStoppingHookConfig
+    from typedengine.hooks.sync_buffers import SyncBuffersHookConfig
+    from typedengine.loops.iter_based import IterBasedTrainLoopConfig
+    from typedengine.optim.schedulers.step import MultiStepSchedulerConfig
+
+    from ..cli.digits import DigitsExperiment
+
+    base = DigitsExperiment()
+    file = tmp_path / "snake.yaml"
+    file.write_text(
+        "train: {type: epoch_based, val_interval: 2}\n"
+        "default_hooks: {runtime_info: {type: runtime_info}, sampler_seed: {type: sampler_seed}}\n"
+        "custom_hooks: [{type: early_stopping, monitor: accuracy/top1}]\n"
+    )
+    from_file = cli(DigitsExperiment, args=["--config", str(file)], environ={})
+    assert from_file.custom_hooks == (EarlyStoppingHookConfig(monitor="accuracy/top1"),)
+    # the same variant spelled differently merges into the defaults (max_epochs kept), it does not replace them
+    assert from_file.train == base.train.model_copy(update={"val_interval": 2})
+    assert from_file.default_hooks == base.default_hooks
+    env = {
+        "TYPEDENGINE_TRAIN__TYPE": "iter_based",
+        "TYPEDENGINE_CUSTOM_HOOKS": '[{"type": "sync_buffers"}]',
+        "TYPEDENGINE_PARAM_SCHEDULER": '[{"type": "multistep_momentum", "milestones": [10], "by_epoch": false}]',
+    }
+    from_env = cli(DigitsExperiment, args=[], environ=env)
+    assert isinstance(from_env.train, IterBasedTrainLoopConfig)
+    assert from_env.custom_hooks == (SyncBuffersHookConfig(),)
+    assert from_env.param_scheduler == (
+        MultiStepSchedulerConfig(param="momentum", milestones=(10,), by_epoch=False),
+    )
+    snake_cli = cli(
+        DigitsExperiment,
+        args=["train:iter_based", "default-hooks.runtime_info:runtime_info", "--custom-hooks",
+              '[{"type": "sync_buffers"}]', "param-scheduler.1:cosine_annealing", "--param-scheduler.1.param",
+              "momentum", "--param-scheduler.1.no-by-epoch"],
+        environ={},
+    )  # fmt: skip
+    kebab_cli = cli(
+        DigitsExperiment,
+        args=["train:iter-based", "default-hooks.runtime-info:runtime-info", "--custom-hooks",
+              '[{"type": "sync-buffers"}]', "param-scheduler.1:cosine-annealing", "--param-scheduler.1.param",
+              "momentum", "--param-scheduler.1.no-by-epoch"],
+        environ={},
+    )  # fmt: skip
+    assert snake_cli == kebab_cli
+    tags = _tags_in(snake_cli.model_dump(mode="json"))
+    assert {"iter-based", "runtime-info", "sync-buffers", "cosine-annealing"} <= tags
+    assert [t for t in tags if "_" in t] == []
+
+
+def test_snake_case_tags_in_a_stored_checkpoint_config_make_no_resume_difference() -> None:
+    from ..cli.digits import DigitsExperiment
+
+    new = DigitsExperiment().model_dump(mode="json")
+
+    def snake(value: object) -> object:
+        if isinstance(value, dict):
+            out = {k: snake(v) for k, v in value.items()}
+            if isinstance(out.get("type"), str):
+                out["type"] = str(out["type"]).replace("-", "_")
+            return out
+        if isinstance(value, list):
+            return [snake(v) for v in value]
+        return value
+
+    stored = snake(new)
+    assert isinstance(stored, dict) and stored["default_hooks"]["runtime_info"]["type"] == "runtime_info"
+    assert diff_configs(stored, new) == ()
+    assert DigitsExperiment.model_validate(stored) == DigitsExperiment()
+
+
+def test_the_json_schema_validates_saved_and_partial_files(tmp_path: Path) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    from typedengine.config.files import save_config
+    from typedengine.config.schema import config_json_schema
+
+    from ..cli.digits import DigitsExperiment
+
+    validator = jsonschema.Draft202012Validator(config_json_schema(DigitsExperiment))
+    saved = json.loads(save_config(DigitsExperiment(), tmp_path / "full.json").read_text())
+    assert list(validator.iter_errors(saved)) == []
+    partial = {
+        "train": {"type": "iter-based", "max_iters": 40},
+        "custom_hooks": [{"type": "early-stopping", "monitor": "accuracy/top1"}],
+        "param_scheduler": [{"type": "cosine-annealing", "param": "momentum"}],
+    }
+    assert list(validator.iter_errors(partial)) == []
+    assert list(validator.iter_errors({"custom_hooks": [{"type": "early-stoping"}]}))  # a typo is caught

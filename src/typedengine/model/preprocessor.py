@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 import tyro
 from pydantic import Field, model_validator
 
-from ..config.base import Config, Tag
+from ..config.base import Config, Tag, Variants
 
 if TYPE_CHECKING:
     import torch
@@ -93,7 +93,7 @@ class ImgDataPreprocessorConfig(Config):
 
 DataPreprocessorConfig = Annotated[
     Annotated[BaseDataPreprocessorConfig, tyro.conf.subcommand("base")] | Annotated[ImgDataPreprocessorConfig, tyro.conf.subcommand("img")],
-    Field(discriminator="type"),
+    Variants,
 ]
 """The built-in preprocessors (``data_preprocessor:base`` / ``data_preprocessor:img``)."""
 

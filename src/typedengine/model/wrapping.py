@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import tyro
 from pydantic import Field
 
-from typedengine.config.base import Config, Tag
+from typedengine.config.base import Config, Tag, Variants
 from typedengine.config.errors import ConfigIssue
 
 if TYPE_CHECKING:
@@ -178,7 +178,7 @@ ModelWrapperConfig = Annotated[
     Annotated[NoWrapperConfig, tyro.conf.subcommand("none")]
     | Annotated[DDPConfig, tyro.conf.subcommand("ddp")]
     | Annotated[FSDPConfig, tyro.conf.subcommand("fsdp")],
-    Field(discriminator="type"),
+    Variants,
 ]
 """How to distribute the model: ``none``, ``ddp`` or ``fsdp`` (select with ``model-wrapper:NAME``)."""
 
