@@ -52,7 +52,7 @@ _EXPORTS: dict[str, str] = {
     "InfiniteSampler": "typedengine.data.samplers",
     # evaluation
     "BaseMetric": "typedengine.evaluation.metric",
-    "MetricConfig": "typedengine.evaluation.metric_config",
+    "MetricConfig": "typedengine.evaluation.metric",
     "Evaluator": "typedengine.evaluation.evaluator",
     "EvaluatorConfig": "typedengine.evaluation.evaluator",
     "Accuracy": "typedengine.evaluation.accuracy",
@@ -134,7 +134,7 @@ if TYPE_CHECKING:
     from .evaluation.evaluator import Evaluator as Evaluator
     from .evaluation.evaluator import EvaluatorConfig as EvaluatorConfig
     from .evaluation.metric import BaseMetric as BaseMetric
-    from .evaluation.metric_config import MetricConfig as MetricConfig
+    from .evaluation.metric import MetricConfig as MetricConfig
     from .hooks.choices import DefaultHooksConfig as DefaultHooksConfig
     from .hooks.choices import HookConfig as HookConfig
     from .hooks.hook import Hook as Hook

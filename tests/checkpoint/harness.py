@@ -39,7 +39,8 @@ from typedengine.evaluation.evaluator import EvaluatorConfig
 from typedengine.hooks.checkpoint import CheckpointHookConfig
 from typedengine.hooks.choices import DefaultHooksConfig
 from typedengine.loops.choices import TrainLoopConfig
-from typedengine.model.wrapping import DDPConfig, FSDPConfig
+from typedengine.model.fsdp import FSDPConfig
+from typedengine.model.wrapping import DDPConfig
 from typedengine.optim import (
     LinearSchedulerConfig,
     OptimWrapperConfig,

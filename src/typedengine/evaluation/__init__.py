@@ -14,7 +14,7 @@ _EXPORTS: dict[str, str] = {
     "Evaluator": ".evaluator",
     "EvaluatorConfig": ".evaluator",
     "BaseMetric": ".metric",
-    "MetricConfig": ".metric_config",
+    "MetricConfig": ".metric",
     "TorchMetric": ".torchmetric",
     "TorchMetricConfig": ".torchmetric",
 }
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from .evaluator import Evaluator as Evaluator
     from .evaluator import EvaluatorConfig as EvaluatorConfig
     from .metric import BaseMetric as BaseMetric
-    from .metric_config import MetricConfig as MetricConfig
+    from .metric import MetricConfig as MetricConfig
     from .torchmetric import TorchMetric as TorchMetric
     from .torchmetric import TorchMetricConfig as TorchMetricConfig
 

@@ -12,7 +12,7 @@ from ..config.base import Config
 from .metric import BaseMetric
 
 if TYPE_CHECKING:
-    from .metric_config import MetricConfig
+    from .metric import MetricConfig
 
 __all__ = ["Evaluator", "EvaluatorConfig"]
 

@@ -14,7 +14,7 @@ _EXPORTS: dict[str, str] = {
     "DataPreprocessorConfig": ".preprocessor",
     "ImgDataPreprocessorConfig": ".preprocessor",
     "DDPConfig": ".wrapping",
-    "FSDPConfig": ".wrapping",
+    "FSDPConfig": ".fsdp",
     "ModelWrapperConfig": ".wrapping",
     "NoWrapperConfig": ".wrapping",
     "is_model_wrapper": ".ddp",
@@ -42,11 +42,11 @@ if TYPE_CHECKING:
     from .config import ModelConfig as ModelConfig
     from .ddp import is_model_wrapper as is_model_wrapper
     from .ddp import unwrap_model as unwrap_model
+    from .fsdp import FSDPConfig as FSDPConfig
     from .preprocessor import BaseDataPreprocessorConfig as BaseDataPreprocessorConfig
     from .preprocessor import DataPreprocessorConfig as DataPreprocessorConfig
     from .preprocessor import ImgDataPreprocessorConfig as ImgDataPreprocessorConfig
     from .wrapping import DDPConfig as DDPConfig
-    from .wrapping import FSDPConfig as FSDPConfig
     from .wrapping import ModelWrapperConfig as ModelWrapperConfig
     from .wrapping import NoWrapperConfig as NoWrapperConfig
 

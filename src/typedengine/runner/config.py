@@ -114,7 +114,8 @@ def cross_field_issues(cfg: RunnerConfig) -> list[ConfigIssue]:
     """Every cross-field problem of ``cfg`` (empty when consistent)."""
     from ..hooks.ema import EMAHookConfig
     from ..logs.visualizer import check_visualizer
-    from ..model.wrapping import FSDPConfig, check_model_wrapper
+    from ..model.fsdp import FSDPConfig
+    from ..model.wrapping import check_model_wrapper
     from ..optim import check_optim_wrapper, check_param_schedulers
 
     issues: list[ConfigIssue] = []

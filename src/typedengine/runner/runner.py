@@ -25,8 +25,7 @@ from ..data.dataloader import DataLoaderConfig
 from ..data.dataset import DatasetConfig
 from ..distributed import ops as dist_ops
 from ..evaluation.evaluator import Evaluator, EvaluatorConfig
-from ..evaluation.metric import BaseMetric
-from ..evaluation.metric_config import MetricConfig
+from ..evaluation.metric import BaseMetric, MetricConfig
 from ..hooks.hook import HOOK_POINTS, Hook
 from ..hooks.priority import Priority, get_priority
 from ..loops.base import BaseTrainLoop, BaseTrainLoopConfig
