@@ -41,13 +41,11 @@ from typedengine.hooks.choices import DefaultHooksConfig
 from typedengine.loops.choices import TrainLoopConfig
 from typedengine.model.fsdp import FSDPConfig
 from typedengine.model.wrapping import DDPConfig
-from typedengine.optim import (
-    LinearSchedulerConfig,
-    OptimWrapperConfig,
-    OptimWrapperUnion,
-    ParamSchedulerConfig,
-    SGDConfig,
-)
+from typedengine.optim.choices import OptimWrapperUnion
+from typedengine.optim.optimizers import SGDConfig
+from typedengine.optim.schedulers.choices import ParamSchedulerConfig
+from typedengine.optim.schedulers.linear import LinearSchedulerConfig
+from typedengine.optim.wrapper import OptimWrapperConfig
 
 
 class DropoutMLP(te.BaseModel):

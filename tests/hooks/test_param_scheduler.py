@@ -10,14 +10,12 @@ import torch
 
 from typedengine.hooks.param_scheduler import ParamSchedulerHook, ParamSchedulerHookConfig
 from typedengine.hooks.priority import Priority
-from typedengine.optim import (
-    LinearSchedulerConfig,
-    MultiStepSchedulerConfig,
-    OptimWrapperConfig,
-    ReduceOnPlateauSchedulerConfig,
-    SGDConfig,
-    build_param_schedulers,
-)
+from typedengine.optim.optimizers import SGDConfig
+from typedengine.optim.schedulers.choices import build_param_schedulers
+from typedengine.optim.schedulers.linear import LinearSchedulerConfig
+from typedengine.optim.schedulers.plateau import ReduceOnPlateauSchedulerConfig
+from typedengine.optim.schedulers.step import MultiStepSchedulerConfig
+from typedengine.optim.wrapper import OptimWrapperConfig
 
 
 def _runner() -> Any:

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from typedengine.optim import (
-    AmpOptimWrapperConfig,
-    CosineAnnealingSchedulerConfig,
-    CosineRestartSchedulerConfig,
-    LinearSchedulerConfig,
-    MultiStepSchedulerConfig,
-    OptimWrapperConfig,
-    OptimWrapperDictConfig,
-    ReduceOnPlateauSchedulerConfig,
-    StepSchedulerConfig,
-    check_optim_wrapper,
-    check_param_schedulers,
-)
+from typedengine.optim.amp import AmpOptimWrapperConfig
+from typedengine.optim.checks import check_optim_wrapper, check_param_schedulers
+from typedengine.optim.schedulers.cosine import CosineAnnealingSchedulerConfig, CosineRestartSchedulerConfig
+from typedengine.optim.schedulers.linear import LinearSchedulerConfig
+from typedengine.optim.schedulers.plateau import ReduceOnPlateauSchedulerConfig
+from typedengine.optim.schedulers.step import MultiStepSchedulerConfig, StepSchedulerConfig
+from typedengine.optim.wrapper import OptimWrapperConfig
+from typedengine.optim.wrapper_dict import OptimWrapperDictConfig
 
 
 def _check(cfgs: list, **kw: object) -> list[tuple[str, str]]:  # type: ignore[type-arg]

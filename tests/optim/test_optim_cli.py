@@ -7,20 +7,15 @@ import tyro
 from pydantic import Field
 
 from typedengine.config.base import Config
-from typedengine.optim import (
-    AdamWConfig,
-    AmpOptimWrapperConfig,
-    CustomKeyRule,
-    ImportedOptimizerConfig,
-    LinearSchedulerConfig,
-    MultiStepSchedulerConfig,
-    OptimWrapperConfig,
-    OptimWrapperDictConfig,
-    OptimWrapperUnion,
-    ParamSchedulerConfig,
-    ParamwiseConfig,
-    SGDConfig,
-)
+from typedengine.optim.amp import AmpOptimWrapperConfig
+from typedengine.optim.choices import OptimWrapperUnion
+from typedengine.optim.optimizers import AdamWConfig, ImportedOptimizerConfig, SGDConfig
+from typedengine.optim.param_groups import CustomKeyRule, ParamwiseConfig
+from typedengine.optim.schedulers.choices import ParamSchedulerConfig
+from typedengine.optim.schedulers.linear import LinearSchedulerConfig
+from typedengine.optim.schedulers.step import MultiStepSchedulerConfig
+from typedengine.optim.wrapper import OptimWrapperConfig
+from typedengine.optim.wrapper_dict import OptimWrapperDictConfig
 
 
 class Root(Config):

@@ -9,16 +9,11 @@ import pytest
 import torch
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from typedengine.optim import (
-    AdamConfig,
-    OneCycleSchedulerConfig,
-    OptimWrapperConfig,
-    ParamSchedulerConfig,
-    ReduceOnPlateauParamScheduler,
-    ReduceOnPlateauSchedulerConfig,
-    SGDConfig,
-    build_param_schedulers,
-)
+from typedengine.optim.optimizers import AdamConfig, SGDConfig
+from typedengine.optim.schedulers.choices import ParamSchedulerConfig, build_param_schedulers
+from typedengine.optim.schedulers.one_cycle import OneCycleSchedulerConfig
+from typedengine.optim.schedulers.plateau import ReduceOnPlateauParamScheduler, ReduceOnPlateauSchedulerConfig
+from typedengine.optim.wrapper import OptimWrapperConfig
 
 SETTINGS: dict[str, dict[str, object]] = {
     "constant": {"factor": 0.5, "end": 4},

@@ -9,27 +9,27 @@ from collections.abc import Callable, Sequence
 import pytest
 import torch
 
-from typedengine.optim import (
-    INF,
-    AdamConfig,
-    ConstantSchedulerConfig,
+from typedengine.optim.optimizers import AdamConfig, SGDConfig
+from typedengine.optim.schedulers.base import INF, ParamScheduler
+from typedengine.optim.schedulers.choices import ParamSchedulerConfig, build_param_schedulers
+from typedengine.optim.schedulers.cosine import (
     CosineAnnealingParamScheduler,
     CosineAnnealingSchedulerConfig,
     CosineRestartSchedulerConfig,
+)
+from typedengine.optim.schedulers.linear import LinearSchedulerConfig
+from typedengine.optim.schedulers.one_cycle import OneCycleSchedulerConfig
+from typedengine.optim.schedulers.simple import (
+    ConstantSchedulerConfig,
     ExponentialSchedulerConfig,
-    LinearSchedulerConfig,
-    MultiStepSchedulerConfig,
-    OneCycleSchedulerConfig,
-    OptimWrapper,
-    OptimWrapperConfig,
-    ParamScheduler,
-    ParamSchedulerConfig,
     PolySchedulerConfig,
-    SGDConfig,
+)
+from typedengine.optim.schedulers.step import (
+    MultiStepSchedulerConfig,
     StepParamScheduler,
     StepSchedulerConfig,
-    build_param_schedulers,
 )
+from typedengine.optim.wrapper import OptimWrapper, OptimWrapperConfig
 
 TOL = 1e-9
 BASE_LR = 0.1

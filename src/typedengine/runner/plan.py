@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..hooks.checkpoint import CheckpointHookConfig
     from ..hooks.logger import LoggerHookConfig
-    from ..optim import OptimWrapperUnion
+    from ..optim.choices import OptimWrapperUnion
     from .config import RunnerConfig
 
 __all__ = ["RunPlan", "compute_plan", "make_plan"]
@@ -140,12 +140,10 @@ def _lr_curves(
     """The LR of every iteration (or epoch), per optim wrapper, from the configured schedulers."""
     import torch  # lazy: only the LR simulation needs it (a one-element tensor on the CPU)
 
-    from ..optim import (
-        AmpOptimWrapperConfig,
-        OptimWrapperConfig,
-        OptimWrapperDictConfig,
-        build_param_schedulers,
-    )
+    from ..optim.amp import AmpOptimWrapperConfig
+    from ..optim.schedulers.choices import build_param_schedulers
+    from ..optim.wrapper import OptimWrapperConfig
+    from ..optim.wrapper_dict import OptimWrapperDictConfig
 
     notes: list[str] = []
     ow: OptimWrapperUnion | None = cfg.optim_wrapper

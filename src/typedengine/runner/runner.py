@@ -40,13 +40,11 @@ if TYPE_CHECKING:
     from ..logs.history import MessageHub
     from ..logs.processor import LogProcessor, LogProcessorConfig
     from ..logs.visualizer import Visualizer, VisualizerConfig
-    from ..optim import (
-        AutoScaleLRConfig,
-        OptimWrapper,
-        OptimWrapperDict,
-        ParamScheduler,
-        ParamSchedulerConfig,
-    )
+    from ..optim.auto_scale_lr import AutoScaleLRConfig
+    from ..optim.schedulers.base import ParamScheduler
+    from ..optim.schedulers.choices import ParamSchedulerConfig
+    from ..optim.wrapper import OptimWrapper
+    from ..optim.wrapper_dict import OptimWrapperDict
     from .compile import CompileConfig
     from .config import RunnerConfig
 
@@ -438,7 +436,8 @@ class Runner:
         return self._test_loop
 
     def _build_optim_wrapper(self) -> OptimWrapper | OptimWrapperDict:
-        from ..optim import OptimWrapper, OptimWrapperDict
+        from ..optim.wrapper import OptimWrapper
+        from ..optim.wrapper_dict import OptimWrapperDict
 
         spec = self._optim_wrapper_spec
         if isinstance(spec, (OptimWrapper, OptimWrapperDict)):
@@ -453,7 +452,7 @@ class Runner:
     def _attach_sharded_model(self, wrapper: OptimWrapper | OptimWrapperDict) -> None:
         """Tell the optim wrapper(s) that the model is FSDP2-sharded (full, named optimizer state dicts)."""
         from ..model.fsdp import is_fully_sharded
-        from ..optim import OptimWrapper
+        from ..optim.wrapper import OptimWrapper
 
         if not is_fully_sharded(self.unwrapped_model):
             return
@@ -462,7 +461,8 @@ class Runner:
             w.sharded_model = self.unwrapped_model
 
     def _build_param_schedulers(self, loop: BaseTrainLoop) -> list[ParamScheduler]:
-        from ..optim import ParamScheduler, build_param_schedulers
+        from ..optim.schedulers.base import ParamScheduler
+        from ..optim.schedulers.choices import build_param_schedulers
 
         assert self.optim_wrapper is not None
         objects = [s for s in self._param_scheduler_spec if isinstance(s, ParamScheduler)]
@@ -531,7 +531,7 @@ class Runner:
         return metrics
 
     def _scale_lr(self, loop: BaseTrainLoop) -> None:
-        from ..optim import scale_lr
+        from ..optim.auto_scale_lr import scale_lr
 
         assert self._auto_scale_lr is not None and self.optim_wrapper is not None
         batch = loop.dataloader.batch_size or 1

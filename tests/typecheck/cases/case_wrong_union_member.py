@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typedengine.optim import CosineAnnealingSchedulerConfig, OptimWrapperConfig
+from typedengine.optim.schedulers.cosine import CosineAnnealingSchedulerConfig
+from typedengine.optim.wrapper import OptimWrapperConfig
 
 from .common import Exp
 

@@ -33,7 +33,7 @@ INF = int(1e9)
 
 
 class SchedulerTarget(Protocol):
-    """What a scheduler drives: an :class:`~typedengine.optim.OptimWrapper` or a torch optimizer."""
+    """What a scheduler drives: an :class:`~typedengine.optim.wrapper.OptimWrapper` or a torch optimizer."""
 
     @property
     def param_groups(self) -> list[dict[str, Any]]:

@@ -67,7 +67,7 @@ def build_param_schedulers(
 
     An unset ``end`` becomes the run length (``max_epochs`` for by-epoch configs, else ``max_iters``);
     ``convert_to_iter_based`` configs are multiplied by ``epoch_length``. For an
-    :class:`~typedengine.optim.OptimWrapperDict` every config is built once per wrapper (MMEngine shares a
+    :class:`~typedengine.optim.wrapper_dict.OptimWrapperDict` every config is built once per wrapper (MMEngine shares a
     scheduler list across all optimizers the same way), wrapper by wrapper.
     """
     from ..wrapper_dict import OptimWrapperDict
