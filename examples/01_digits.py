@@ -19,20 +19,6 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 import typedengine as te
-from typedengine.data.dataloader import DataLoaderConfig
-from typedengine.evaluation.accuracy import AccuracyConfig
-from typedengine.evaluation.evaluator import EvaluatorConfig
-from typedengine.loops.choices import TrainLoopConfig
-from typedengine.loops.epoch_based import EpochBasedTrainLoopConfig
-from typedengine.optim import (
-    CosineAnnealingLRConfig,
-    LinearLRConfig,
-    OptimWrapperConfig,
-    OptimWrapperUnion,
-    ParamSchedulerConfig,
-    SGDConfig,
-)
-from typedengine.runner.randomness import RandomnessConfig
 
 if TYPE_CHECKING:
     from digits_parts import DigitsNet
@@ -78,24 +64,24 @@ class DigitsExperiment(te.RunnerConfig):
 
     model: DigitsNetConfig = DigitsNetConfig()
     work_dir: Path = Path("work_dirs/digits")
-    train_dataloader: DataLoaderConfig[DigitsData] | None = DataLoaderConfig[DigitsData](
+    train_dataloader: te.DataLoaderConfig[DigitsData] | None = te.DataLoaderConfig[DigitsData](
         dataset=DigitsData(split="train"), batch_size=64
     )
-    val_dataloader: DataLoaderConfig[DigitsData] | None = DataLoaderConfig[DigitsData](
+    val_dataloader: te.DataLoaderConfig[DigitsData] | None = te.DataLoaderConfig[DigitsData](
         dataset=DigitsData(split="val"), batch_size=256, shuffle=False
     )
-    train: TrainLoopConfig | None = EpochBasedTrainLoopConfig(max_epochs=10, val_interval=1)
-    optim_wrapper: OptimWrapperUnion | None = OptimWrapperConfig(
-        optimizer=SGDConfig(lr=0.05, momentum=0.9, weight_decay=1e-4)
+    train: te.TrainLoopConfig | None = te.EpochBasedTrainLoopConfig(max_epochs=10, val_interval=1)
+    optim_wrapper: te.OptimWrapperUnion | None = te.OptimWrapperConfig(
+        optimizer=te.SGDConfig(lr=0.05, momentum=0.9, weight_decay=1e-4)
     )
-    param_scheduler: tuple[ParamSchedulerConfig, ...] = (
-        LinearLRConfig(start_factor=0.1, by_epoch=False, begin=0, end=20),
-        CosineAnnealingLRConfig(by_epoch=True, begin=0),
+    param_scheduler: tuple[te.ParamSchedulerConfig, ...] = (
+        te.LinearSchedulerConfig(start_factor=0.1, by_epoch=False, begin=0, end=20),
+        te.CosineAnnealingSchedulerConfig(by_epoch=True, begin=0),
     )
-    val_evaluator: EvaluatorConfig[AccuracyConfig] | None = EvaluatorConfig[AccuracyConfig](
-        metrics=(AccuracyConfig(),)
+    val_evaluator: te.EvaluatorConfig[te.AccuracyConfig] | None = te.EvaluatorConfig[te.AccuracyConfig](
+        metrics=(te.AccuracyConfig(),)
     )
-    randomness: RandomnessConfig = RandomnessConfig(seed=0)
+    randomness: te.RandomnessConfig = te.RandomnessConfig(seed=0)
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
-"""04 — a tiny GAN on CPU: two optimizers in an ``OptimWrapperDict``, driven by a custom ``train_step``.
+"""04 — a tiny GAN on CPU: two optimizers in a ``te.OptimWrapperDict``, driven by a custom ``train_step``.
 
 The generator maps noise to 2-D points; the discriminator tells them from samples of a Gaussian blob
-centred at ``(target_x, target_y)``. ``optim_wrapper`` is an ``OptimWrapperDictConfig`` whose keys name
+centred at ``(target_x, target_y)``. ``optim_wrapper`` is a ``te.OptimWrapperDictConfig`` whose keys name
 the model's submodules (``generator``, ``discriminator``): each wrapper optimizes that submodule's
 parameters. ``TinyGAN.train_step`` updates the discriminator, then the generator, each through its own
 wrapper (``optim_wrapper["discriminator"].update_params(loss_d)``). The schedulers in ``param_scheduler``
@@ -24,20 +24,6 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 import typedengine as te
-from typedengine.data.dataloader import DataLoaderConfig
-from typedengine.loops.choices import TrainLoopConfig
-from typedengine.loops.epoch_based import EpochBasedTrainLoopConfig
-from typedengine.optim import (
-    AdamConfig,
-    LinearLRConfig,
-    OptimWrapper,
-    OptimWrapperConfig,
-    OptimWrapperDict,
-    OptimWrapperDictConfig,
-    OptimWrapperUnion,
-    ParamSchedulerConfig,
-)
-from typedengine.runner.randomness import RandomnessConfig
 
 
 class BlobData(te.DatasetConfig):
@@ -74,10 +60,10 @@ class TinyGAN(te.BaseModel):
         return points
 
     def train_step(
-        self, data: object, optim_wrapper: OptimWrapper | OptimWrapperDict
+        self, data: object, optim_wrapper: te.OptimWrapper | te.OptimWrapperDict
     ) -> dict[str, torch.Tensor]:
         """Update the discriminator, then the generator, each with its own optim wrapper."""
-        assert isinstance(optim_wrapper, OptimWrapperDict), "TinyGAN needs OptimWrapperDictConfig"
+        assert isinstance(optim_wrapper, te.OptimWrapperDict), "TinyGAN needs te.OptimWrapperDictConfig"
         batch = self.data_preprocessor(data, True)
         real = batch[0] if isinstance(batch, (list, tuple)) else batch
         n = real.shape[0]
@@ -109,8 +95,8 @@ class TinyGANConfig(te.ModelConfig):
         return TinyGAN(self.latent_dim, self.hidden)
 
 
-def _adam() -> OptimWrapperConfig:
-    return OptimWrapperConfig(optimizer=AdamConfig(lr=2e-3, betas=(0.5, 0.999)))
+def _adam() -> te.OptimWrapperConfig:
+    return te.OptimWrapperConfig(optimizer=te.AdamConfig(lr=2e-3, betas=(0.5, 0.999)))
 
 
 class GANExperiment(te.RunnerConfig):
@@ -118,17 +104,17 @@ class GANExperiment(te.RunnerConfig):
 
     model: TinyGANConfig = TinyGANConfig()
     work_dir: Path = Path("work_dirs/gan")
-    train_dataloader: DataLoaderConfig[BlobData] | None = DataLoaderConfig[BlobData](
+    train_dataloader: te.DataLoaderConfig[BlobData] | None = te.DataLoaderConfig[BlobData](
         dataset=BlobData(), batch_size=64
     )
-    train: TrainLoopConfig | None = EpochBasedTrainLoopConfig(max_epochs=6)
-    optim_wrapper: OptimWrapperUnion | None = OptimWrapperDictConfig(
+    train: te.TrainLoopConfig | None = te.EpochBasedTrainLoopConfig(max_epochs=6)
+    optim_wrapper: te.OptimWrapperUnion | None = te.OptimWrapperDictConfig(
         wrappers={"generator": _adam(), "discriminator": _adam()}
     )
-    param_scheduler: tuple[ParamSchedulerConfig, ...] = (
-        LinearLRConfig(start_factor=0.1, by_epoch=False, end=20),
+    param_scheduler: tuple[te.ParamSchedulerConfig, ...] = (
+        te.LinearSchedulerConfig(start_factor=0.1, by_epoch=False, end=20),
     )
-    randomness: RandomnessConfig = RandomnessConfig(seed=0)
+    randomness: te.RandomnessConfig = te.RandomnessConfig(seed=0)
 
 
 def main(args: list[str] | None = None) -> TinyGAN:

@@ -20,9 +20,6 @@ from importlib import import_module
 from typing import cast
 
 import typedengine as te
-from typedengine.config import replace
-from typedengine.loops.epoch_based import EpochBasedTrainLoopConfig
-from typedengine.optim import AdamWConfig, CosineAnnealingLRConfig, LinearLRConfig, OptimWrapperConfig
 
 # The digits experiment of example 01 (its file name starts with a digit, so it is imported by name).
 DigitsExperiment = cast("type[te.RunnerConfig]", import_module("01_digits").DigitsExperiment)
@@ -34,30 +31,30 @@ def presets() -> dict[str, tuple[str, te.RunnerConfig]]:
     return {
         "smoke": (
             "1 epoch with a narrow network: checks the whole pipeline in seconds",
-            replace(
+            te.replace(
                 base,
-                model=replace(base.model, width=8),
-                train=EpochBasedTrainLoopConfig(max_epochs=1),
+                model=te.replace(base.model, width=8),
+                train=te.EpochBasedTrainLoopConfig(max_epochs=1),
                 param_scheduler=(),
             ),
         ),
         "adamw": (
             "AdamW with warmup and cosine decay instead of SGD",
-            replace(
+            te.replace(
                 base,
-                optim_wrapper=OptimWrapperConfig(optimizer=AdamWConfig(lr=2e-3, weight_decay=0.05)),
+                optim_wrapper=te.OptimWrapperConfig(optimizer=te.AdamWConfig(lr=2e-3, weight_decay=0.05)),
                 param_scheduler=(
-                    LinearLRConfig(start_factor=0.01, by_epoch=False, begin=0, end=30),
-                    CosineAnnealingLRConfig(by_epoch=True, begin=0),
+                    te.LinearSchedulerConfig(start_factor=0.01, by_epoch=False, begin=0, end=30),
+                    te.CosineAnnealingSchedulerConfig(by_epoch=True, begin=0),
                 ),
             ),
         ),
         "long": (
             "30 epochs with dropout; validation every 5 epochs",
-            replace(
+            te.replace(
                 base,
-                model=replace(base.model, dropout=0.2),
-                train=EpochBasedTrainLoopConfig(max_epochs=30, val_interval=5),
+                model=te.replace(base.model, dropout=0.2),
+                train=te.EpochBasedTrainLoopConfig(max_epochs=30, val_interval=5),
             ),
         ),
     }

@@ -21,23 +21,6 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 import typedengine as te
-from typedengine.data.dataloader import DataLoaderConfig
-from typedengine.evaluation.accuracy import AccuracyConfig
-from typedengine.evaluation.evaluator import EvaluatorConfig
-from typedengine.hooks.choices import DefaultHooksConfig
-from typedengine.hooks.early_stopping import EarlyStoppingHookConfig
-from typedengine.hooks.ema import EMAHookConfig
-from typedengine.hooks.logger import LoggerHookConfig
-from typedengine.logs import (
-    LocalBackendConfig,
-    MlflowBackendConfig,
-    TensorboardBackendConfig,
-    VisualizerConfig,
-)
-from typedengine.loops.choices import TrainLoopConfig
-from typedengine.loops.epoch_based import EpochBasedTrainLoopConfig
-from typedengine.optim import OptimWrapperConfig, OptimWrapperUnion, SGDConfig
-from typedengine.runner.randomness import RandomnessConfig
 
 if TYPE_CHECKING:
     from digits_parts import DigitsNet
@@ -77,35 +60,41 @@ class TrackedDigits(te.RunnerConfig):
 
     model: DigitsNetConfig = DigitsNetConfig()
     work_dir: Path = Path("work_dirs/digits_tb_mlflow")
-    train_dataloader: DataLoaderConfig[DigitsData] | None = DataLoaderConfig[DigitsData](
+    train_dataloader: te.DataLoaderConfig[DigitsData] | None = te.DataLoaderConfig[DigitsData](
         dataset=DigitsData(split="train"), batch_size=64
     )
-    val_dataloader: DataLoaderConfig[DigitsData] | None = DataLoaderConfig[DigitsData](
+    val_dataloader: te.DataLoaderConfig[DigitsData] | None = te.DataLoaderConfig[DigitsData](
         dataset=DigitsData(split="val"), batch_size=256, shuffle=False
     )
-    train: TrainLoopConfig | None = EpochBasedTrainLoopConfig(max_epochs=6, val_interval=1)
-    optim_wrapper: OptimWrapperUnion | None = OptimWrapperConfig(optimizer=SGDConfig(lr=0.05, momentum=0.9))
-    val_evaluator: EvaluatorConfig[AccuracyConfig] | None = EvaluatorConfig[AccuracyConfig](
-        metrics=(AccuracyConfig(),)
+    train: te.TrainLoopConfig | None = te.EpochBasedTrainLoopConfig(max_epochs=6, val_interval=1)
+    optim_wrapper: te.OptimWrapperUnion | None = te.OptimWrapperConfig(
+        optimizer=te.SGDConfig(lr=0.05, momentum=0.9)
     )
-    default_hooks: DefaultHooksConfig = DefaultHooksConfig(
-        logger=LoggerHookConfig(interval_iters=5),
-        ema=EMAHookConfig(momentum=0.05),
-        early_stopping=EarlyStoppingHookConfig(monitor="accuracy", patience=2, min_delta=0.05),
+    val_evaluator: te.EvaluatorConfig[te.AccuracyConfig] | None = te.EvaluatorConfig[te.AccuracyConfig](
+        metrics=(te.AccuracyConfig(),)
     )
-    visualizer: VisualizerConfig = VisualizerConfig(
-        backends=(LocalBackendConfig(), TensorboardBackendConfig(), MlflowBackendConfig())
+    default_hooks: te.DefaultHooksConfig = te.DefaultHooksConfig(
+        logger=te.LoggerHookConfig(interval_iters=5),
+        ema=te.EMAHookConfig(momentum=0.05),
+        early_stopping=te.EarlyStoppingHookConfig(monitor="accuracy", patience=2, min_delta=0.05),
     )
-    randomness: RandomnessConfig = RandomnessConfig(seed=0)
+    visualizer: te.VisualizerConfig = te.VisualizerConfig(
+        backends=(te.LocalBackendConfig(), te.TensorboardBackendConfig(), te.MlflowBackendConfig())
+    )
+    randomness: te.RandomnessConfig = te.RandomnessConfig(seed=0)
 
 
 def main() -> None:
-    from typedengine.logs.plot import main as plot
-
     cfg = te.cli(TrackedDigits, description=__doc__)
     with te.Runner.from_config(cfg) as runner:
         runner.train()
-    plot([str(runner.log_dir), "--out", str(runner.log_dir / "curves.png")])
+    curves = runner.log_dir / "curves.png"
+    try:
+        scalars = te.load_scalars(runner.log_dir)
+        drawn = te.plot_curves([(runner.log_dir.name, scalars)], ["loss", "lr", "accuracy"], curves)
+        runner.logger.info(f"Curves:      {curves} ({', '.join(drawn)})")
+    except ImportError:
+        runner.logger.warning("curves not drawn: plotting needs matplotlib (pip install typedengine[plot])")
     runner.logger.info(f"TensorBoard: tensorboard --logdir {runner.log_dir / 'tensorboard'}")
     runner.logger.info(f"MLflow:      mlflow ui --backend-store-uri {runner.work_dir / 'mlruns'}")
 

@@ -29,19 +29,6 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 import typedengine as te
-from typedengine.data.dataloader import DataLoaderConfig
-from typedengine.hooks.checkpoint import CheckpointHookConfig
-from typedengine.hooks.choices import DefaultHooksConfig
-from typedengine.loops.choices import TrainLoopConfig
-from typedengine.loops.epoch_based import EpochBasedTrainLoopConfig
-from typedengine.optim import (
-    LinearLRConfig,
-    OptimWrapperConfig,
-    OptimWrapperUnion,
-    ParamSchedulerConfig,
-    SGDConfig,
-)
-from typedengine.runner.randomness import RandomnessConfig
 
 if TYPE_CHECKING:
     from digits_parts import DigitsNet
@@ -81,20 +68,20 @@ class ResumeExperiment(te.RunnerConfig):
 
     model: DropoutNetConfig = DropoutNetConfig()
     work_dir: Path = Path("work_dirs/resume")
-    train_dataloader: DataLoaderConfig[DigitsData] | None = DataLoaderConfig[DigitsData](
+    train_dataloader: te.DataLoaderConfig[DigitsData] | None = te.DataLoaderConfig[DigitsData](
         dataset=DigitsData(), batch_size=64
     )
-    train: TrainLoopConfig | None = EpochBasedTrainLoopConfig(max_epochs=3)
-    optim_wrapper: OptimWrapperUnion | None = OptimWrapperConfig(
-        optimizer=SGDConfig(lr=0.05, momentum=0.9), accumulative_counts=2
+    train: te.TrainLoopConfig | None = te.EpochBasedTrainLoopConfig(max_epochs=3)
+    optim_wrapper: te.OptimWrapperUnion | None = te.OptimWrapperConfig(
+        optimizer=te.SGDConfig(lr=0.05, momentum=0.9), accumulative_counts=2
     )
-    param_scheduler: tuple[ParamSchedulerConfig, ...] = (
-        LinearLRConfig(start_factor=0.1, by_epoch=False, begin=0, end=20),
+    param_scheduler: tuple[te.ParamSchedulerConfig, ...] = (
+        te.LinearSchedulerConfig(start_factor=0.1, by_epoch=False, begin=0, end=20),
     )
-    default_hooks: DefaultHooksConfig = DefaultHooksConfig(
-        checkpoint=CheckpointHookConfig(interval=5, by_epoch=False, max_keep_ckpts=3)
+    default_hooks: te.DefaultHooksConfig = te.DefaultHooksConfig(
+        checkpoint=te.CheckpointHookConfig(interval=5, by_epoch=False, max_keep_ckpts=3)
     )
-    randomness: RandomnessConfig = RandomnessConfig(seed=0)
+    randomness: te.RandomnessConfig = te.RandomnessConfig(seed=0)
 
 
 def _run(args: list[str]) -> subprocess.Popen[str]:
@@ -104,11 +91,9 @@ def _run(args: list[str]) -> subprocess.Popen[str]:
 
 
 def _final_weights(work_dir: Path) -> dict[str, object]:
-    from typedengine.checkpoint.io import find_latest, load_checkpoint_file
-
-    latest = find_latest(work_dir)
+    latest = te.find_latest(work_dir)
     assert latest is not None, f"no checkpoint in {work_dir}"
-    weights = load_checkpoint_file(latest)["state_dict"]
+    weights = te.load_checkpoint_file(latest)["state_dict"]
     assert isinstance(weights, dict)
     return weights
 

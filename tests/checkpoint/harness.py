@@ -39,14 +39,13 @@ from typedengine.evaluation.evaluator import EvaluatorConfig
 from typedengine.hooks.checkpoint import CheckpointHookConfig
 from typedengine.hooks.choices import DefaultHooksConfig
 from typedengine.loops.choices import TrainLoopConfig
-from typedengine.model.wrapping import DDPConfig, FSDPConfig
-from typedengine.optim import (
-    LinearLRConfig,
-    OptimWrapperConfig,
-    OptimWrapperUnion,
-    ParamSchedulerConfig,
-    SGDConfig,
-)
+from typedengine.model.fsdp import FSDPConfig
+from typedengine.model.wrapping import DDPConfig
+from typedengine.optim.choices import OptimWrapperUnion
+from typedengine.optim.optimizers import SGDConfig
+from typedengine.optim.schedulers.choices import ParamSchedulerConfig
+from typedengine.optim.schedulers.linear import LinearSchedulerConfig
+from typedengine.optim.wrapper import OptimWrapperConfig
 
 
 class DropoutMLP(te.BaseModel):
@@ -94,7 +93,7 @@ class ToyExperiment(te.RunnerConfig):
         optimizer=SGDConfig(lr=0.1, momentum=0.9), accumulative_counts=3
     )
     param_scheduler: tuple[ParamSchedulerConfig, ...] = (
-        LinearLRConfig(start_factor=0.2, by_epoch=False, begin=0, end=17),
+        LinearSchedulerConfig(start_factor=0.2, by_epoch=False, begin=0, end=17),
     )
     randomness: te.RandomnessConfig = te.RandomnessConfig(seed=11)
 

@@ -26,7 +26,7 @@ from tests.conftest import TinyMLP, make_data, state_equal
 from typedengine.checkpoint.errors import CheckpointError
 from typedengine.checkpoint.io import load_checkpoint_file
 from typedengine.checkpoint.mmengine import is_mmengine_file, load_mmengine_checkpoint
-from typedengine.optim import LinearLRConfig, MultiStepLRConfig
+from typedengine import LinearSchedulerConfig, MultiStepSchedulerConfig
 
 MMENGINE_VERSION = "0.10.7"
 
@@ -129,8 +129,8 @@ def _runner(work_dir: Path, max_epochs: int = 4, **kwargs: object) -> te.Runner:
         train=te.EpochBasedTrainLoopConfig(max_epochs=max_epochs),
         optim_wrapper=te.OptimWrapperConfig(optimizer=te.SGDConfig(lr=0.1, momentum=0.9)),
         param_scheduler=[
-            LinearLRConfig(start_factor=0.25, by_epoch=False, begin=0, end=8),
-            MultiStepLRConfig(milestones=(2, 3), gamma=0.5),
+            LinearSchedulerConfig(start_factor=0.25, by_epoch=False, begin=0, end=8),
+            MultiStepSchedulerConfig(milestones=(2, 3), gamma=0.5),
         ],
         randomness=te.RandomnessConfig(seed=3),
         **kwargs,  # type: ignore[arg-type]

@@ -21,16 +21,14 @@ from typedengine.checkpoint.io import load_checkpoint_file
 from typedengine.hooks.checkpoint import CheckpointHookConfig
 from typedengine.hooks.choices import DefaultHooksConfig
 from typedengine.hooks.logger import LoggerHookConfig
-from typedengine.optim import (
+from typedengine import (
     AdamWConfig,
-    CosineAnnealingLRConfig,
-    CosineAnnealingParamConfig,
-    LinearLRConfig,
-    MultiStepLRConfig,
-    MultiStepMomentumConfig,
+    CosineAnnealingSchedulerConfig,
+    LinearSchedulerConfig,
+    MultiStepSchedulerConfig,
     OptimWrapperConfig,
     ParamwiseConfig,
-    ReduceOnPlateauLRConfig,
+    ReduceOnPlateauSchedulerConfig,
     SGDConfig,
 )
 
@@ -61,8 +59,8 @@ def _logged_lr(record: Record) -> dict[int, float]:
 
 def test_epoch_run_resumed_mid_epoch_follows_the_new_lr_momentum_and_length(tmp_path: Path) -> None:
     schedule = (
-        LinearLRConfig(start_factor=0.25, by_epoch=False, end=7),
-        CosineAnnealingLRConfig(by_epoch=True),
+        LinearSchedulerConfig(start_factor=0.25, by_epoch=False, end=7),
+        CosineAnnealingSchedulerConfig(by_epoch=True),
     )
     cfg = ToyRun(
         train=te.EpochBasedTrainLoopConfig(max_epochs=4),
@@ -105,8 +103,8 @@ def test_iteration_run_applies_weight_decay_and_adam_betas_schedules(tmp_path: P
             train=te.IterBasedTrainLoopConfig(max_iters=30, val_interval=10),
             optim_wrapper=OptimWrapperConfig(optimizer=AdamWConfig(lr=1e-3, betas=betas, weight_decay=wd)),
             param_scheduler=(
-                CosineAnnealingParamConfig(param_name="weight_decay", by_epoch=False),
-                MultiStepMomentumConfig(milestones=(milestone,), gamma=0.5, by_epoch=False),
+                CosineAnnealingSchedulerConfig(param="weight_decay", by_epoch=False),
+                MultiStepSchedulerConfig(param="momentum", milestones=(milestone,), gamma=0.5, by_epoch=False),
             ),
             default_hooks=_hooks(every=10),
         )
@@ -138,7 +136,7 @@ def test_convert_to_iter_based_schedule_edit_applies_mid_epoch(tmp_path: Path) -
         return ToyRun(
             train=te.EpochBasedTrainLoopConfig(max_epochs=4),
             param_scheduler=(
-                MultiStepLRConfig(milestones=(milestone,), gamma=gamma, convert_to_iter_based=True),
+                MultiStepSchedulerConfig(milestones=(milestone,), gamma=gamma, convert_to_iter_based=True),
             ),
             default_hooks=_hooks(every=8),
         )
@@ -152,7 +150,7 @@ def test_convert_to_iter_based_schedule_edit_applies_mid_epoch(tmp_path: Path) -
 
 def test_an_unchanged_resume_loads_the_saved_state_exactly(tmp_path: Path) -> None:
     cfg = ToyRun(
-        param_scheduler=(LinearLRConfig(start_factor=0.25, by_epoch=False, end=7), CosineAnnealingLRConfig()),
+        param_scheduler=(LinearSchedulerConfig(start_factor=0.25, by_epoch=False, end=7), CosineAnnealingSchedulerConfig()),
         default_hooks=_hooks(every=9),
     )
     whole = train(te.replace(cfg, work_dir=tmp_path / "whole"))
@@ -163,7 +161,7 @@ def test_an_unchanged_resume_loads_the_saved_state_exactly(tmp_path: Path) -> No
 
 def test_a_replay_through_reduce_on_plateau_is_refused_unless_forced(tmp_path: Path) -> None:
     cfg = ToyRun(
-        param_scheduler=(ReduceOnPlateauLRConfig(monitor="accuracy", rule="greater"),),
+        param_scheduler=(ReduceOnPlateauSchedulerConfig(monitor="accuracy", rule="greater"),),
         default_hooks=_hooks(every=9),
     )
     train(te.replace(cfg, work_dir=tmp_path / "a"), stop=StopAfter(iteration=9))

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from typedengine.config import ConfigError, format_validation_error, load_config, replace
+from typedengine.config.base import replace
+from typedengine.config.errors import ConfigError, format_validation_error
+from typedengine.config.files import load_config
 
 from .digits import DigitsExperiment, run_example
 
@@ -197,7 +199,7 @@ def test_bad_config_exits_2_with_a_clear_message(
 
 def _python_cases() -> list[tuple[str, object, str]]:
     from typedengine.loops.epoch_based import EpochBasedTrainLoopConfig
-    from typedengine.optim import SGDConfig
+    from typedengine.optim.optimizers import SGDConfig
 
     net = DigitsExperiment.model_fields["model"].annotation
     base = DigitsExperiment()

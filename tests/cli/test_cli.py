@@ -19,7 +19,7 @@ from tests.config.toy_configs import (
     Toy,
 )
 from typedengine.cli import cli, reproduce_command
-from typedengine.config import load_config
+from typedengine.config.files import load_config
 
 NO_ENV: dict[str, str] = {}
 
@@ -256,7 +256,7 @@ def test_reproduce_command_quotes_and_keeps_env() -> None:
 def test_a_root_field_named_like_our_options_is_a_developer_error() -> None:
     from pydantic import Field
 
-    from typedengine.config import Config
+    from typedengine.config.base import Config
 
     class Clashing(Config):
         plan: str = Field("a", description="Shadows --plan.")

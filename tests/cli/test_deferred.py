@@ -7,7 +7,7 @@ from pydantic import Field
 
 from tests.config.toy_configs import DatasetBase, EpochLoop, Squares, Toy
 from typedengine.cli import cli
-from typedengine.config import Config
+from typedengine.config.base import Config
 from typedengine.config.deferred import Deferred, deferred_registry, to_data
 
 

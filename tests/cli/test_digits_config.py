@@ -10,11 +10,12 @@ import pytest
 import yaml
 
 from typedengine.cli import cli
-from typedengine.config import load_config, save_config
+from typedengine.config.files import load_config, save_config
 from typedengine.config.schema import config_json_schema
 from typedengine.config.schema import main as schema_main
 from typedengine.loops.iter_based import IterBasedTrainLoopConfig
-from typedengine.optim import AdamWConfig, OptimWrapperConfig
+from typedengine.optim.optimizers import AdamWConfig
+from typedengine.optim.wrapper import OptimWrapperConfig
 
 from .digits import EXAMPLE, ROOT, DigitsExperiment, run_example
 

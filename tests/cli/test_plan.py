@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from typedengine.cli import cli
-from typedengine.config import load_config, replace
+from typedengine.config.base import replace
+from typedengine.config.files import load_config
 from typedengine.runner.plan import compute_plan, make_plan
 
 from .digits import DigitsExperiment, run_example

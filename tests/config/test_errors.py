@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import Field, ValidationError
 
-from typedengine.config import Config, ConfigError, ConfigIssue, format_validation_error
-from typedengine.config.errors import render_issues
+from typedengine.config.base import Config
+from typedengine.config.errors import ConfigError, ConfigIssue, format_validation_error, render_issues
 
 from .toy_configs import CheckpointHook, EMAHook, Toy
 
@@ -72,7 +72,7 @@ def test_cross_field_problems_are_all_reported_with_their_paths() -> None:
 def test_nested_model_validator_paths_are_prefixed() -> None:
     from pydantic import model_validator
 
-    from typedengine.config import ConfigProblems
+    from typedengine.config.errors import ConfigProblems
 
     class Checked(Config):
         low: int = Field(0, description="low")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from typedengine.config import ConfigError, load_config, save_config
-from typedengine.config.files import read_config_file
+from typedengine.config.errors import ConfigError
+from typedengine.config.files import load_config, read_config_file, save_config
 
 from .toy_configs import AdamW, EMAHook, IterLoop, Loader, OptimWrapper, Squares, Toy
 

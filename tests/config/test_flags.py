@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from typedengine.config import Config
+from typedengine.config.base import Config
 from typedengine.config.flags import expand_negated_flags, models_at, unknown_tokens
 
 from .toy_configs import CheckpointHook, DatasetBase, Squares, Toy

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import Field, ValidationError
 
-from typedengine.config import Config, JsonDict, JsonList, format_validation_error
+from typedengine.config.base import Config
+from typedengine.config.errors import format_validation_error
+from typedengine.config.json_args import JsonDict, JsonList
 
 from .toy_configs import CheckpointHook, EMAHook, Hook, Toy
 

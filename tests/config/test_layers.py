@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from typedengine.config import ConfigError, load_layered
-from typedengine.config.layers import deep_merge, env_overrides
+from typedengine.config.errors import ConfigError
+from typedengine.config.layers import deep_merge, env_overrides, load_layered
 
 from .toy_configs import SGD, AdamW, EMAHook, EpochLoop, IterLoop, OptimWrapper, Toy
 

@@ -10,17 +10,10 @@ import pytest
 import torch
 from pydantic import Field, ValidationError
 
-from typedengine.config import (
-    Config,
-    ConfigError,
-    ImportCallConfig,
-    ImportRef,
-    check_call_kwargs,
-    format_validation_error,
-    load_config,
-    save_config,
-)
-from typedengine.config.refs import import_object, object_path
+from typedengine.config.base import Config
+from typedengine.config.errors import ConfigError, format_validation_error
+from typedengine.config.files import load_config, save_config
+from typedengine.config.refs import ImportCallConfig, ImportRef, check_call_kwargs, import_object, object_path
 
 
 def scale(x: float, factor: float = 2.0, *, bias: int = 0) -> float:

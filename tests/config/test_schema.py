@@ -11,7 +11,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from typedengine.config import save_config
+from typedengine.config.files import save_config
 from typedengine.config.schema import config_json_schema, load_target, main
 
 from .toy_configs import AdamW, EMAHook, IterLoop, OptimWrapper, Toy
@@ -118,7 +118,7 @@ def test_schema_rejects_typos_and_bad_values(data: dict[str, object], path: list
 def test_load_target_does_not_run_main_block(tmp_path: Path) -> None:
     exp = tmp_path / "exp_with_main.py"
     exp.write_text(
-        "from pydantic import Field\nfrom typedengine.config import Config\n"
+        "from pydantic import Field\nfrom typedengine.config.base import Config\n"
         "class E(Config):\n    x: int = Field(1, description='x')\n"
         "if __name__ == '__main__':\n    raise SystemExit('main ran')\n"
     )

@@ -11,7 +11,10 @@ from typing import Annotated, Generic, Literal, TypeVar
 import tyro
 from pydantic import Field, model_validator
 
-from typedengine.config import Config, ConfigIssue, ConfigProblems, ImportRef, JsonList, Tag
+from typedengine.config.base import Config, Tag
+from typedengine.config.errors import ConfigIssue, ConfigProblems
+from typedengine.config.json_args import JsonList
+from typedengine.config.refs import ImportRef
 
 
 class SGD(Config):

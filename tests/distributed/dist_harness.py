@@ -2,7 +2,8 @@
 
 ``run_ranks(fn, 2, arg)`` spawns two processes, each with torchrun-style variables (RANK, WORLD_SIZE,
 LOCAL_RANK, MASTER_ADDR, MASTER_PORT on a free port), initialises the group through
-:func:`typedengine.distributed.init_distributed` and returns ``[fn(arg) on rank 0, fn(arg) on rank 1]``.
+:func:`typedengine.distributed.process_group.init_distributed` and returns
+``[fn(arg) on rank 0, fn(arg) on rank 1]``.
 ``fn`` must be a module-level function (it is pickled by reference). ``backend="nccl"`` puts rank ``r``
 on ``cuda:r`` instead of the CPU.
 """
@@ -78,7 +79,7 @@ def _entry(
     torch.set_num_threads(1)
     try:
         if init:
-            from typedengine.distributed import DistConfig, init_distributed
+            from typedengine.distributed.process_group import DistConfig, init_distributed
 
             device = "cuda" if backend == "nccl" else "cpu"
             cfg = DistConfig(backend=backend, timeout_s=timeout_s)  # type: ignore[arg-type]
@@ -90,7 +91,7 @@ def _entry(
         results.put((rank, None, traceback.format_exc()))
     finally:
         if init:
-            from typedengine.distributed import destroy_distributed
+            from typedengine.distributed.process_group import destroy_distributed
 
             destroy_distributed()
 

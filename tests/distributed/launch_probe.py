@@ -9,7 +9,8 @@ from pathlib import Path
 
 import torch
 
-from typedengine.distributed import DistConfig, all_reduce, distributed, get_local_rank
+from typedengine.distributed.ops import all_reduce, get_local_rank
+from typedengine.distributed.process_group import DistConfig, distributed
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.distributed.dist_harness import run_ranks
 from typedengine.data.samplers import DefaultSampler
-from typedengine.distributed import get_rank
+from typedengine.distributed.ops import get_rank
 from typedengine.evaluation.collect import collect_results
 
 

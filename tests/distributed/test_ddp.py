@@ -12,10 +12,11 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from tests.distributed.dist_harness import run_ranks
 from typedengine.data.samplers import DefaultSampler
-from typedengine.distributed import all_gather, all_reduce, get_rank, get_world_size
+from typedengine.distributed.ops import all_gather, all_reduce, get_rank, get_world_size
 from typedengine.model.base import BaseModel
 from typedengine.model.ddp import DDPModel, is_model_wrapper, unwrap_model
-from typedengine.model.wrapping import DDPConfig, FSDPConfig, NoWrapperConfig, check_model_wrapper
+from typedengine.model.fsdp import FSDPConfig
+from typedengine.model.wrapping import DDPConfig, NoWrapperConfig, check_model_wrapper
 from typedengine.optim.wrapper import OptimWrapper
 
 GLOBAL_BATCH = 64

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tests.distributed.dist_harness import run_ranks
-from typedengine import distributed as tdist
+from typedengine.distributed import ops as tdist
 
 
 def test_single_process_ops_are_identities() -> None:

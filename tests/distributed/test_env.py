@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from typedengine.distributed import DistEnv, Placement, detect_launcher, expand_nodelist
+from typedengine.distributed.env import DistEnv, Placement, detect_launcher, expand_nodelist
 
 TORCHRUN = {
     "RANK": "3",

@@ -10,10 +10,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from tests.distributed.dist_harness import run_ranks
-from typedengine.distributed import get_rank, get_world_size
+from typedengine.distributed.ops import get_rank, get_world_size
 from typedengine.model.base import BaseModel
 from typedengine.model.ddp import unwrap_model
-from typedengine.model.wrapping import FSDPConfig
+from typedengine.model.fsdp import FSDPConfig
 from typedengine.optim.wrapper import OptimWrapper
 
 

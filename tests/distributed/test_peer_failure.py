@@ -13,8 +13,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from tests.distributed.dist_harness import run_ranks_raw
-from typedengine.distributed import all_reduce, get_rank
 from typedengine.distributed.failure import PeerFailureError, collective_failures, is_collective_failure
+from typedengine.distributed.ops import all_reduce, get_rank
 from typedengine.model.base import BaseModel
 from typedengine.model.wrapping import DDPConfig
 from typedengine.optim.wrapper import OptimWrapper

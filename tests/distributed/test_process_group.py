@@ -13,15 +13,8 @@ import pytest
 import torch
 
 from tests.distributed.dist_harness import free_port, run_ranks
-from typedengine.distributed import (
-    DistConfig,
-    DistInfo,
-    all_reduce,
-    distributed,
-    get_local_rank,
-    init_distributed,
-    is_distributed,
-)
+from typedengine.distributed.ops import all_reduce, get_local_rank, is_distributed
+from typedengine.distributed.process_group import DistConfig, DistInfo, distributed, init_distributed
 
 PROBE = Path(__file__).with_name("launch_probe.py")
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,8 @@ from tests.conftest import TinyMLP, make_data
 from typedengine.evaluation.accuracy import Accuracy
 from typedengine.hooks.ema import EMAHook, EMAHookConfig, ExponentialMovingAverage
 from typedengine.loops.epoch_based import EpochBasedTrainLoopConfig
-from typedengine.optim import OptimWrapperConfig, SGDConfig
+from typedengine.optim.optimizers import SGDConfig
+from typedengine.optim.wrapper import OptimWrapperConfig
 
 M = 0.25
 

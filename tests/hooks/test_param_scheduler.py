@@ -10,23 +10,21 @@ import torch
 
 from typedengine.hooks.param_scheduler import ParamSchedulerHook, ParamSchedulerHookConfig
 from typedengine.hooks.priority import Priority
-from typedengine.optim import (
-    LinearLRConfig,
-    MultiStepLRConfig,
-    OptimWrapperConfig,
-    ReduceOnPlateauParamConfig,
-    SGDConfig,
-    build_param_schedulers,
-)
+from typedengine.optim.optimizers import SGDConfig
+from typedengine.optim.schedulers.choices import build_param_schedulers
+from typedengine.optim.schedulers.linear import LinearSchedulerConfig
+from typedengine.optim.schedulers.plateau import ReduceOnPlateauSchedulerConfig
+from typedengine.optim.schedulers.step import MultiStepSchedulerConfig
+from typedengine.optim.wrapper import OptimWrapperConfig
 
 
 def _runner() -> Any:
     wrapper = OptimWrapperConfig(optimizer=SGDConfig(lr=0.1, weight_decay=0.1)).build(torch.nn.Linear(2, 2))
     scheds = build_param_schedulers(
         [
-            LinearLRConfig(start_factor=0.5, by_epoch=False, end=4),
-            MultiStepLRConfig(milestones=(1,), gamma=0.1),
-            ReduceOnPlateauParamConfig(param_name="weight_decay", patience=0, factor=0.5),
+            LinearSchedulerConfig(start_factor=0.5, by_epoch=False, end=4),
+            MultiStepSchedulerConfig(milestones=(1,), gamma=0.1),
+            ReduceOnPlateauSchedulerConfig(param="weight_decay", patience=0, factor=0.5),
         ],
         wrapper,
         epoch_length=3,

@@ -12,15 +12,12 @@ import pytest
 import torch
 from pydantic import TypeAdapter
 
-from typedengine.logs.backends import (
-    LocalBackend,
-    LocalBackendConfig,
-    MlflowBackendConfig,
-    TensorboardBackendConfig,
-    VisBackendConfig,
-    WandbBackendConfig,
-)
+from typedengine.logs.backends.choices import VisBackendConfig
+from typedengine.logs.backends.local import LocalBackend, LocalBackendConfig
+from typedengine.logs.backends.mlflow import MlflowBackendConfig
 from typedengine.logs.backends.png import to_hwc_uint8, write_png
+from typedengine.logs.backends.tensorboard import TensorboardBackendConfig
+from typedengine.logs.backends.wandb import WandbBackendConfig
 from typedengine.logs.visualizer import MissingExtraError, Visualizer, VisualizerConfig, check_visualizer
 
 

@@ -25,7 +25,8 @@ import typedengine as te
 from tests.conftest import TinyMLP, make_data
 from typedengine.hooks.choices import DefaultHooksConfig
 from typedengine.hooks.logger import LoggerHookConfig
-from typedengine.logs.backends import LocalBackendConfig, WandbBackend, WandbBackendConfig
+from typedengine.logs.backends.local import LocalBackendConfig
+from typedengine.logs.backends.wandb import WandbBackend, WandbBackendConfig
 from typedengine.logs.visualizer import VisualizerConfig
 
 wandb = pytest.importorskip("wandb", minversion="0.31.0")  # `wandb leet inspect --json` reads the run files

@@ -6,14 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from typedengine.optim import (
-    AmpOptimWrapper,
-    AmpOptimWrapperConfig,
-    ClipGradNormConfig,
-    OptimWrapperConfig,
-    SGDConfig,
-    check_optim_wrapper,
-)
+from typedengine.optim.amp import AmpOptimWrapper, AmpOptimWrapperConfig
+from typedengine.optim.checks import check_optim_wrapper
+from typedengine.optim.grad_clip import ClipGradNormConfig
+from typedengine.optim.optimizers import SGDConfig
+from typedengine.optim.wrapper import OptimWrapperConfig
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 

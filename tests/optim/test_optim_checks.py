@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from typedengine.optim import (
-    AmpOptimWrapperConfig,
-    CosineAnnealingLRConfig,
-    CosineRestartLRConfig,
-    LinearLRConfig,
-    MultiStepLRConfig,
-    OptimWrapperConfig,
-    OptimWrapperDictConfig,
-    ReduceOnPlateauLRConfig,
-    StepLRConfig,
-    check_optim_wrapper,
-    check_param_schedulers,
-)
+from typedengine.optim.amp import AmpOptimWrapperConfig
+from typedengine.optim.checks import check_optim_wrapper, check_param_schedulers
+from typedengine.optim.schedulers.cosine import CosineAnnealingSchedulerConfig, CosineRestartSchedulerConfig
+from typedengine.optim.schedulers.linear import LinearSchedulerConfig
+from typedengine.optim.schedulers.plateau import ReduceOnPlateauSchedulerConfig
+from typedengine.optim.schedulers.step import MultiStepSchedulerConfig, StepSchedulerConfig
+from typedengine.optim.wrapper import OptimWrapperConfig
+from typedengine.optim.wrapper_dict import OptimWrapperDictConfig
 
 
 def _check(cfgs: list, **kw: object) -> list[tuple[str, str]]:  # type: ignore[type-arg]
@@ -31,22 +26,22 @@ def _check(cfgs: list, **kw: object) -> list[tuple[str, str]]:  # type: ignore[t
 
 def test_a_sound_schedule_has_no_issues() -> None:
     cfgs = [
-        LinearLRConfig(start_factor=0.001, by_epoch=False, end=500),
-        MultiStepLRConfig(milestones=(8, 11)),
-        CosineAnnealingLRConfig(begin=1, convert_to_iter_based=True),
-        ReduceOnPlateauLRConfig(monitor="accuracy/top1", rule="greater"),
+        LinearSchedulerConfig(start_factor=0.001, by_epoch=False, end=500),
+        MultiStepSchedulerConfig(milestones=(8, 11)),
+        CosineAnnealingSchedulerConfig(begin=1, convert_to_iter_based=True),
+        ReduceOnPlateauSchedulerConfig(monitor="accuracy/top1", rule="greater"),
     ]
     assert _check(cfgs) == []
 
 
 def test_every_problem_is_reported_with_its_path() -> None:
     cfgs = [
-        CosineAnnealingLRConfig(begin=12),  # window starts at the end of the run
-        MultiStepLRConfig(milestones=(8, 13)),  # 13 is beyond 12 epochs
-        LinearLRConfig(start_factor=0.1, by_epoch=False, end=2000),  # warmup 2000 iters > 1200
-        ReduceOnPlateauLRConfig(monitor="val_loss"),  # nobody produces it
-        StepLRConfig(step_size=20),  # never decays
-        CosineRestartLRConfig(periods=(10, 10), restart_weights=(1.0, 1.0), eta_min=0.0),
+        CosineAnnealingSchedulerConfig(begin=12),  # window starts at the end of the run
+        MultiStepSchedulerConfig(milestones=(8, 13)),  # 13 is beyond 12 epochs
+        LinearSchedulerConfig(start_factor=0.1, by_epoch=False, end=2000),  # warmup 2000 iters > 1200
+        ReduceOnPlateauSchedulerConfig(monitor="val_loss"),  # nobody produces it
+        StepSchedulerConfig(step_size=20),  # never decays
+        CosineRestartSchedulerConfig(periods=(10, 10), restart_weights=(1.0, 1.0), eta_min=0.0),
     ]
     paths = [p for p, _ in _check(cfgs)]
     assert paths == [
@@ -63,24 +58,24 @@ def test_every_problem_is_reported_with_its_path() -> None:
 
 
 def test_milestones_beyond_their_window() -> None:
-    assert [p for p, _ in _check([MultiStepLRConfig(milestones=(3,), begin=2, end=4)])] == [
+    assert [p for p, _ in _check([MultiStepSchedulerConfig(milestones=(3,), begin=2, end=4)])] == [
         "param_scheduler[0].milestones[0]"
     ]
 
 
 def test_iteration_based_run() -> None:
     cfgs = [
-        MultiStepLRConfig(milestones=(2,)),  # by_epoch in an iteration run, no conversion
-        MultiStepLRConfig(milestones=(2,), convert_to_iter_based=True),  # fine
-        LinearLRConfig(by_epoch=False, end=100),  # fine
-        ReduceOnPlateauLRConfig(monitor="accuracy/top1"),  # fed by validation: fine
+        MultiStepSchedulerConfig(milestones=(2,)),  # by_epoch in an iteration run, no conversion
+        MultiStepSchedulerConfig(milestones=(2,), convert_to_iter_based=True),  # fine
+        LinearSchedulerConfig(by_epoch=False, end=100),  # fine
+        ReduceOnPlateauSchedulerConfig(monitor="accuracy/top1"),  # fed by validation: fine
     ]
     issues = _check(cfgs, by_epoch_run=False, max_epochs=None, max_iters=1000, epoch_length=100, path="sched")
     assert [p for p, _ in issues] == ["sched[0].by_epoch"]
 
 
 def test_unknown_lengths_and_metrics_skip_those_checks() -> None:
-    cfgs = [MultiStepLRConfig(milestones=(99,)), ReduceOnPlateauLRConfig(monitor="anything")]
+    cfgs = [MultiStepSchedulerConfig(milestones=(99,)), ReduceOnPlateauSchedulerConfig(monitor="anything")]
     assert _check(cfgs, max_epochs=None, max_iters=None, epoch_length=None, metric_keys=None) == []
 
 

@@ -7,20 +7,15 @@ import tyro
 from pydantic import Field
 
 from typedengine.config.base import Config
-from typedengine.optim import (
-    AdamWConfig,
-    AmpOptimWrapperConfig,
-    CustomKeyRule,
-    ImportedOptimizerConfig,
-    LinearLRConfig,
-    MultiStepLRConfig,
-    OptimWrapperConfig,
-    OptimWrapperDictConfig,
-    OptimWrapperUnion,
-    ParamSchedulerConfig,
-    ParamwiseConfig,
-    SGDConfig,
-)
+from typedengine.optim.amp import AmpOptimWrapperConfig
+from typedengine.optim.choices import OptimWrapperUnion
+from typedengine.optim.optimizers import AdamWConfig, ImportedOptimizerConfig, SGDConfig
+from typedengine.optim.param_groups import CustomKeyRule, ParamwiseConfig
+from typedengine.optim.schedulers.choices import ParamSchedulerConfig
+from typedengine.optim.schedulers.linear import LinearSchedulerConfig
+from typedengine.optim.schedulers.step import MultiStepSchedulerConfig
+from typedengine.optim.wrapper import OptimWrapperConfig
+from typedengine.optim.wrapper_dict import OptimWrapperDictConfig
 
 
 class Root(Config):
@@ -29,7 +24,7 @@ class Root(Config):
         description="Optimizer.",
     )
     param_scheduler: tuple[ParamSchedulerConfig, ...] = Field(
-        (LinearLRConfig(by_epoch=False, end=10), MultiStepLRConfig(milestones=(3,))),
+        (LinearSchedulerConfig(by_epoch=False, end=10), MultiStepSchedulerConfig(milestones=(3,))),
         description="Schedulers.",
     )
 
@@ -49,7 +44,7 @@ def test_wrapper_kinds_and_scheduler_fields() -> None:
         "optim-wrapper:amp", "--optim-wrapper.dtype", "bfloat16", "--param-scheduler.1.milestones", "4", "6"
     )
     assert isinstance(cfg.optim_wrapper, AmpOptimWrapperConfig) and cfg.optim_wrapper.dtype == "bfloat16"
-    assert cfg.param_scheduler[1] == MultiStepLRConfig(milestones=(4, 6))
+    assert cfg.param_scheduler[1] == MultiStepSchedulerConfig(milestones=(4, 6))
     assert isinstance(_cli("optim-wrapper:dict").optim_wrapper, OptimWrapperDictConfig)
     assert _cli("optim-wrapper:None").optim_wrapper is None
 

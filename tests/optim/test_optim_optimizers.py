@@ -8,7 +8,7 @@ import pytest
 import torch
 from pydantic import TypeAdapter, ValidationError
 
-from typedengine.optim import (
+from typedengine.optim.optimizers import (
     AdadeltaConfig,
     AdagradConfig,
     AdamaxConfig,

@@ -6,14 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from typedengine.optim import (
-    AdamWConfig,
-    CustomKeyRule,
-    ImportedOptimizerConfig,
-    OptimWrapperConfig,
-    ParamwiseConfig,
-    SGDConfig,
-)
+from typedengine.optim.optimizers import AdamWConfig, ImportedOptimizerConfig, SGDConfig
+from typedengine.optim.param_groups import CustomKeyRule, ParamwiseConfig
+from typedengine.optim.wrapper import OptimWrapperConfig
 
 BASE_LR, BASE_WD = 0.1, 0.01
 

@@ -9,34 +9,27 @@ from collections.abc import Callable, Sequence
 import pytest
 import torch
 
-from typedengine.optim import (
-    INF,
-    AdamConfig,
-    ConstantLRConfig,
-    ConstantMomentumConfig,
-    CosineAnnealingLRConfig,
-    CosineAnnealingMomentumConfig,
-    CosineAnnealingParamConfig,
+from typedengine.optim.optimizers import AdamConfig, SGDConfig
+from typedengine.optim.schedulers.base import INF, ParamScheduler
+from typedengine.optim.schedulers.choices import ParamSchedulerConfig, build_param_schedulers
+from typedengine.optim.schedulers.cosine import (
     CosineAnnealingParamScheduler,
-    CosineRestartLRConfig,
-    ExponentialLRConfig,
-    LinearLRConfig,
-    LinearMomentumConfig,
-    LinearParamConfig,
-    MultiStepLRConfig,
-    OneCycleLRConfig,
-    OptimWrapper,
-    OptimWrapperConfig,
-    ParamScheduler,
-    ParamSchedulerConfig,
-    PolyLRConfig,
-    PolyParamConfig,
-    SGDConfig,
-    StepLRConfig,
-    StepMomentumConfig,
-    StepParamScheduler,
-    build_param_schedulers,
+    CosineAnnealingSchedulerConfig,
+    CosineRestartSchedulerConfig,
 )
+from typedengine.optim.schedulers.linear import LinearSchedulerConfig
+from typedengine.optim.schedulers.one_cycle import OneCycleSchedulerConfig
+from typedengine.optim.schedulers.simple import (
+    ConstantSchedulerConfig,
+    ExponentialSchedulerConfig,
+    PolySchedulerConfig,
+)
+from typedengine.optim.schedulers.step import (
+    MultiStepSchedulerConfig,
+    StepParamScheduler,
+    StepSchedulerConfig,
+)
+from typedengine.optim.wrapper import OptimWrapper, OptimWrapperConfig
 
 TOL = 1e-9
 BASE_LR = 0.1
@@ -100,7 +93,7 @@ def test_linear_reaches_end_factor_at_end_minus_one() -> None:
     total = end - begin - 1
     expected = _windowed(begin, end, lambda k: BASE_LR * (s + (e - s) * k / total), 10)
     _assert_close(
-        _sequence([LinearLRConfig(start_factor=s, end_factor=e, begin=begin, end=end)], 10), expected
+        _sequence([LinearSchedulerConfig(start_factor=s, end_factor=e, begin=begin, end=end)], 10), expected
     )
     assert expected[end - 1] == pytest.approx(BASE_LR)
 
@@ -108,12 +101,12 @@ def test_linear_reaches_end_factor_at_end_minus_one() -> None:
 def test_linear_decreasing_factor() -> None:
     s, e, end = 1.0, 0.1, 6
     expected = _windowed(0, end, lambda k: BASE_LR * (s + (e - s) * k / (end - 1)), 9)
-    _assert_close(_sequence([LinearLRConfig(start_factor=s, end_factor=e, end=end)], 9), expected)
+    _assert_close(_sequence([LinearSchedulerConfig(start_factor=s, end_factor=e, end=end)], 9), expected)
 
 
 def test_step() -> None:
     expected = [BASE_LR * 0.5 ** (t // 3) for t in range(12)]
-    _assert_close(_sequence([StepLRConfig(step_size=3, gamma=0.5)], 12), expected)
+    _assert_close(_sequence([StepSchedulerConfig(step_size=3, gamma=0.5)], 12), expected)
 
 
 def test_multistep_with_repeated_milestone_and_begin() -> None:
@@ -121,18 +114,18 @@ def test_multistep_with_repeated_milestone_and_begin() -> None:
     expected = [
         BASE_LR * 0.1 ** sum(1 for m in milestones if t >= begin and t - begin >= m) for t in range(10)
     ]
-    _assert_close(_sequence([MultiStepLRConfig(milestones=milestones, begin=begin)], 10), expected)
+    _assert_close(_sequence([MultiStepSchedulerConfig(milestones=milestones, begin=begin)], 10), expected)
 
 
 def test_constant_restores_at_end_minus_one() -> None:
     factor, end = 0.5, 5
     expected = [BASE_LR * factor if t < end - 1 else BASE_LR for t in range(8)]
-    _assert_close(_sequence([ConstantLRConfig(factor=factor, end=end)], 8), expected)
+    _assert_close(_sequence([ConstantSchedulerConfig(factor=factor, end=end)], 8), expected)
 
 
 def test_exponential() -> None:
     expected = _windowed(0, 6, lambda k: BASE_LR * 0.9**k, 9)
-    _assert_close(_sequence([ExponentialLRConfig(gamma=0.9, end=6)], 9), expected)
+    _assert_close(_sequence([ExponentialSchedulerConfig(gamma=0.9, end=6)], 9), expected)
 
 
 @pytest.mark.parametrize("eta_min", [0.0, 0.01])
@@ -144,7 +137,9 @@ def test_cosine_annealing(eta_min: float) -> None:
         return eta_min + (BASE_LR - eta_min) * (1 + math.cos(math.pi * k / t_max)) / 2
 
     expected = _windowed(begin, end, f, 14)
-    _assert_close(_sequence([CosineAnnealingLRConfig(begin=begin, end=end, eta_min=eta_min)], 14), expected)
+    _assert_close(
+        _sequence([CosineAnnealingSchedulerConfig(begin=begin, end=end, eta_min=eta_min)], 14), expected
+    )
 
 
 def test_cosine_eta_min_ratio_and_t_max_beyond_half_period() -> None:
@@ -157,7 +152,7 @@ def test_cosine_eta_min_ratio_and_t_max_beyond_half_period() -> None:
 
     expected = [f(k) for k in range(12)]
     _assert_close(
-        _sequence([CosineAnnealingLRConfig(T_max=t_max, eta_min_ratio=ratio, end=100)], 12), expected
+        _sequence([CosineAnnealingSchedulerConfig(T_max=t_max, eta_min_ratio=ratio, end=100)], 12), expected
     )
 
 
@@ -165,7 +160,7 @@ def test_poly() -> None:
     eta_min, power, end = 0.001, 2.0, 9
     total = end - 1
     expected = _windowed(0, end, lambda k: eta_min + (BASE_LR - eta_min) * (1 - k / total) ** power, 12)
-    _assert_close(_sequence([PolyLRConfig(eta_min=eta_min, power=power, end=end)], 12), expected)
+    _assert_close(_sequence([PolySchedulerConfig(eta_min=eta_min, power=power, end=end)], 12), expected)
 
 
 def test_cosine_restart() -> None:
@@ -181,7 +176,7 @@ def test_cosine_restart() -> None:
             continue
         top = BASE_LR * weights[cycle]
         expected.append(eta_min + (top - eta_min) * (1 + math.cos(math.pi * s / periods[cycle])) / 2)
-    cfg = CosineRestartLRConfig(periods=periods, restart_weights=weights, eta_min=eta_min)
+    cfg = CosineRestartSchedulerConfig(periods=periods, restart_weights=weights, eta_min=eta_min)
     _assert_close(_sequence([cfg], 9), expected)
 
 
@@ -189,7 +184,7 @@ def test_cosine_restart() -> None:
 @pytest.mark.parametrize("strategy", ["cos", "linear"])
 def test_one_cycle_matches_torch(three_phase: bool, strategy: str) -> None:
     n = 20
-    cfg = OneCycleLRConfig(eta_max=0.5, anneal_strategy=strategy, three_phase=three_phase, end=n)  # type: ignore[arg-type]
+    cfg = OneCycleSchedulerConfig(eta_max=0.5, anneal_strategy=strategy, three_phase=three_phase, end=n)  # type: ignore[arg-type]
     ours = _sequence([cfg], n)
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=BASE_LR)
     ref = torch.optim.lr_scheduler.OneCycleLR(
@@ -209,7 +204,7 @@ def test_one_cycle_matches_torch(three_phase: bool, strategy: str) -> None:
 
 
 def test_values_outside_the_window_are_untouched_and_last_value_persists() -> None:
-    seq = _sequence([StepLRConfig(step_size=1, gamma=0.5, begin=3, end=5)], 8)
+    seq = _sequence([StepSchedulerConfig(step_size=1, gamma=0.5, begin=3, end=5)], 8)
     _assert_close(seq, [BASE_LR] * 4 + [BASE_LR * 0.5] * 4)
 
 
@@ -225,8 +220,8 @@ def test_warmup_then_cosine() -> None:
             k = t - warm
             expected.append(eta_min + (BASE_LR - eta_min) * (1 + math.cos(math.pi * k / t_max)) / 2)
     cfgs = [
-        LinearLRConfig(start_factor=s, end=warm, by_epoch=False),
-        CosineAnnealingLRConfig(begin=warm, eta_min=eta_min, by_epoch=False),
+        LinearSchedulerConfig(start_factor=s, end=warm, by_epoch=False),
+        CosineAnnealingSchedulerConfig(begin=warm, eta_min=eta_min, by_epoch=False),
     ]
     _assert_close(_sequence(cfgs, n, max_iters=n), expected)
 
@@ -238,9 +233,9 @@ def test_overlapping_multiplicative_schedulers_compound() -> None:
         for t in range(10)
     ]
     cfgs = [
-        LinearLRConfig(start_factor=s, end=end),
-        MultiStepLRConfig(milestones=(2,), gamma=0.5),
-        ExponentialLRConfig(gamma=0.9),
+        LinearSchedulerConfig(start_factor=s, end=end),
+        MultiStepSchedulerConfig(milestones=(2,), gamma=0.5),
+        ExponentialSchedulerConfig(gamma=0.9),
     ]
     _assert_close(_sequence(cfgs, 10, max_epochs=100), expected)
 
@@ -249,7 +244,7 @@ def test_overlapping_multiplicative_schedulers_compound() -> None:
 def test_unset_end_is_the_run_length() -> None:
     wrapper = _wrapper()
     by_epoch, by_iter = build_param_schedulers(
-        [CosineAnnealingLRConfig(), CosineAnnealingLRConfig(by_epoch=False)],
+        [CosineAnnealingSchedulerConfig(), CosineAnnealingSchedulerConfig(by_epoch=False)],
         wrapper,
         epoch_length=7,
         max_epochs=4,
@@ -262,8 +257,8 @@ def test_unset_end_is_the_run_length() -> None:
 def test_convert_to_iter_based_scales_every_epoch_setting() -> None:
     length = 3
     cfgs = [
-        LinearLRConfig(start_factor=0.5, end=2, convert_to_iter_based=True),
-        MultiStepLRConfig(milestones=(3,), gamma=0.1, begin=2, convert_to_iter_based=True),
+        LinearSchedulerConfig(start_factor=0.5, end=2, convert_to_iter_based=True),
+        MultiStepSchedulerConfig(milestones=(3,), gamma=0.1, begin=2, convert_to_iter_based=True),
     ]
     wrapper = _wrapper()
     scheds = build_param_schedulers(cfgs, wrapper, epoch_length=length, max_epochs=5, max_iters=15)
@@ -284,8 +279,8 @@ def test_convert_cosine_t_max_and_restart_periods() -> None:
     wrapper = _wrapper()
     cos, step = build_param_schedulers(
         [
-            CosineAnnealingLRConfig(T_max=2, convert_to_iter_based=True),
-            StepLRConfig(step_size=2, convert_to_iter_based=True),
+            CosineAnnealingSchedulerConfig(T_max=2, convert_to_iter_based=True),
+            StepSchedulerConfig(step_size=2, convert_to_iter_based=True),
         ],
         wrapper,
         epoch_length=5,
@@ -299,18 +294,27 @@ def test_convert_cosine_t_max_and_restart_periods() -> None:
 # --- momentum and generic params ------------------------------------------------------------------------
 def test_momentum_on_sgd() -> None:
     expected = [0.9 * 0.5 ** (t // 2) for t in range(6)]
-    _assert_close(_sequence([StepMomentumConfig(step_size=2, gamma=0.5)], 6, key="momentum"), expected)
+    _assert_close(
+        _sequence([StepSchedulerConfig(param="momentum", step_size=2, gamma=0.5)], 6, key="momentum"),
+        expected,
+    )
 
 
 def test_momentum_on_adam_writes_betas0() -> None:
     adam = AdamConfig(lr=BASE_LR, betas=(0.9, 0.99))
     end = 5
     expected = _windowed(0, end, lambda k: 0.9 * (0.5 + 0.5 * k / (end - 1)), 7, base=0.9)
-    seq = _sequence([LinearMomentumConfig(start_factor=0.5, end=end)], 7, key="betas0", optimizer=adam)
+    seq = _sequence(
+        [LinearSchedulerConfig(param="momentum", start_factor=0.5, end=end)], 7, key="betas0", optimizer=adam
+    )
     _assert_close(seq, expected)
     wrapper = _wrapper(adam)
     build_param_schedulers(
-        [CosineAnnealingMomentumConfig(end=4)], wrapper, epoch_length=1, max_epochs=4, max_iters=4
+        [CosineAnnealingSchedulerConfig(param="momentum", end=4)],
+        wrapper,
+        epoch_length=1,
+        max_epochs=4,
+        max_iters=4,
     )
     assert wrapper.optimizer.param_groups[0]["betas"][1] == 0.99
     assert wrapper.get_momentum()["momentum"] == [wrapper.optimizer.param_groups[0]["momentum"]]
@@ -318,7 +322,9 @@ def test_momentum_on_adam_writes_betas0() -> None:
 
 def test_constant_momentum_keeps_betas_in_sync() -> None:
     adam = AdamConfig(lr=BASE_LR, betas=(0.8, 0.99))
-    seq = _sequence([ConstantMomentumConfig(factor=0.5, end=3)], 5, key="betas0", optimizer=adam)
+    seq = _sequence(
+        [ConstantSchedulerConfig(param="momentum", factor=0.5, end=3)], 5, key="betas0", optimizer=adam
+    )
     _assert_close(seq, [0.4, 0.4, 0.8, 0.8, 0.8])
 
 
@@ -326,12 +332,12 @@ def test_generic_param_schedulers_drive_weight_decay() -> None:
     wd, end = 1e-2, 6
     expected = _windowed(0, end, lambda k: wd * (1 - k / (end - 1)) ** 1.0, 8, base=wd)
     _assert_close(
-        _sequence([PolyParamConfig(param_name="weight_decay", end=end)], 8, key="weight_decay"), expected
+        _sequence([PolySchedulerConfig(param="weight_decay", end=end)], 8, key="weight_decay"), expected
     )
     expected_lin = _windowed(0, 4, lambda k: wd * (0.5 + 0.5 * k / 3), 6, base=wd)
     _assert_close(
         _sequence(
-            [LinearParamConfig(param_name="weight_decay", start_factor=0.5, end=4)], 6, key="weight_decay"
+            [LinearSchedulerConfig(param="weight_decay", start_factor=0.5, end=4)], 6, key="weight_decay"
         ),
         expected_lin,
     )
@@ -339,14 +345,18 @@ def test_generic_param_schedulers_drive_weight_decay() -> None:
 
 def test_missing_param_key_is_a_clear_error() -> None:
     with pytest.raises(KeyError, match="no 'nope'"):
-        _sequence([CosineAnnealingParamConfig(param_name="nope", end=3)], 1)
+        _sequence([CosineAnnealingSchedulerConfig(param="nope", end=3)], 1)
 
 
 def test_momentum_scheduler_on_an_optimizer_without_momentum() -> None:
     wrapper = OptimWrapper(torch.optim.Adagrad([torch.nn.Parameter(torch.zeros(1))], lr=0.1))
     with pytest.raises(ValueError, match="neither momentum nor betas"):
         build_param_schedulers(
-            [StepMomentumConfig(step_size=1)], wrapper, epoch_length=1, max_epochs=2, max_iters=2
+            [StepSchedulerConfig(param="momentum", step_size=1)],
+            wrapper,
+            epoch_length=1,
+            max_epochs=2,
+            max_iters=2,
         )
 
 
@@ -380,9 +390,9 @@ def _resume_run(cfgs: Sequence[ParamSchedulerConfig], n: int, cut: int) -> tuple
 @pytest.mark.parametrize("cut", [1, 4, 7])
 def test_state_dict_round_trip_continues_the_same_sequence(cut: int) -> None:
     cfgs: list[ParamSchedulerConfig] = [
-        LinearLRConfig(start_factor=0.1, end=3),
-        CosineAnnealingLRConfig(begin=3, eta_min=1e-3),
-        MultiStepLRConfig(milestones=(5,), gamma=0.5),
+        LinearSchedulerConfig(start_factor=0.1, end=3),
+        CosineAnnealingSchedulerConfig(begin=3, eta_min=1e-3),
+        MultiStepSchedulerConfig(milestones=(5,), gamma=0.5),
     ]
     uninterrupted, resumed = _resume_run(cfgs, 10, cut)
     _assert_close(resumed, uninterrupted)
@@ -393,7 +403,7 @@ def test_state_dict_is_plain_data_for_weights_only_loading(tmp_path: object) -> 
 
     wrapper = _wrapper()
     scheds = build_param_schedulers(
-        [MultiStepLRConfig(milestones=(1, 1)), OneCycleLRConfig(eta_max=0.2, by_epoch=False)],
+        [MultiStepSchedulerConfig(milestones=(1, 1)), OneCycleSchedulerConfig(eta_max=0.2, by_epoch=False)],
         wrapper,
         epoch_length=2,
         max_epochs=3,

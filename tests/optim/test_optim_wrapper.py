@@ -10,16 +10,10 @@ import pytest
 import torch
 from torch import nn
 
-from typedengine.optim import (
-    AdamWConfig,
-    ClipGradByNorm,
-    ClipGradNormConfig,
-    ClipGradValueConfig,
-    OptimWrapper,
-    OptimWrapperConfig,
-    ParamwiseConfig,
-    SGDConfig,
-)
+from typedengine.optim.grad_clip import ClipGradByNorm, ClipGradNormConfig, ClipGradValueConfig
+from typedengine.optim.optimizers import AdamWConfig, SGDConfig
+from typedengine.optim.param_groups import ParamwiseConfig
+from typedengine.optim.wrapper import OptimWrapper, OptimWrapperConfig
 
 
 def _model() -> nn.Module:

@@ -7,20 +7,14 @@ import torch
 from pydantic import ValidationError
 from torch import nn
 
-from typedengine.optim import (
-    AdamConfig,
-    AmpOptimWrapperConfig,
-    AutoScaleLRConfig,
-    LinearLRConfig,
-    OptimWrapper,
-    OptimWrapperConfig,
-    OptimWrapperDict,
-    OptimWrapperDictConfig,
-    ParamwiseConfig,
-    SGDConfig,
-    build_param_schedulers,
-    scale_lr,
-)
+from typedengine.optim.amp import AmpOptimWrapperConfig
+from typedengine.optim.auto_scale_lr import AutoScaleLRConfig, scale_lr
+from typedengine.optim.optimizers import AdamConfig, SGDConfig
+from typedengine.optim.param_groups import ParamwiseConfig
+from typedengine.optim.schedulers.choices import build_param_schedulers
+from typedengine.optim.schedulers.linear import LinearSchedulerConfig
+from typedengine.optim.wrapper import OptimWrapper, OptimWrapperConfig
+from typedengine.optim.wrapper_dict import OptimWrapperDict, OptimWrapperDictConfig
 
 
 class GAN(nn.Module):
@@ -98,7 +92,7 @@ def test_dict_needs_optim_wrappers() -> None:
 def test_schedulers_are_built_per_wrapper() -> None:
     wrappers = _dict_cfg().build(GAN())
     scheds = build_param_schedulers(
-        [LinearLRConfig(start_factor=0.5, end=3, by_epoch=False)],
+        [LinearSchedulerConfig(start_factor=0.5, end=3, by_epoch=False)],
         wrappers,
         epoch_length=1,
         max_epochs=3,

@@ -23,7 +23,7 @@ import typedengine as te
 from typedengine.evaluation.accuracy import AccuracyConfig
 from typedengine.evaluation.evaluator import EvaluatorConfig
 from typedengine.loops.choices import TrainLoopConfig
-from typedengine.optim import OptimWrapperConfig, OptimWrapperUnion, ParamSchedulerConfig, SGDConfig
+from typedengine import OptimWrapperConfig, OptimWrapperUnion, ParamSchedulerConfig, SGDConfig
 
 
 class Linear(te.BaseModel):

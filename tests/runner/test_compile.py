@@ -24,7 +24,7 @@ from typedengine.cli import cli
 from typedengine.config.base import Config
 from typedengine.config.errors import format_validation_error
 from typedengine.hooks.choices import DefaultHooksConfig
-from typedengine.optim import OptimWrapper
+from typedengine.optim.wrapper import OptimWrapper
 from typedengine.runner.compile import CompileConfig, check_compile, compile_kwargs, compile_train_step
 
 GRAPHS: list[int] = []

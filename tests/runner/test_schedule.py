@@ -11,7 +11,7 @@ import typedengine as te
 from typedengine.hooks.checkpoint import CheckpointHookConfig
 from typedengine.hooks.choices import DefaultHooksConfig
 from typedengine.hooks.logger import LoggerHookConfig
-from typedengine.optim import CosineAnnealingLRConfig, LinearLRConfig, MultiStepLRConfig, ParamSchedulerConfig
+from typedengine import CosineAnnealingSchedulerConfig, LinearSchedulerConfig, MultiStepSchedulerConfig, ParamSchedulerConfig
 from typedengine.runner.plan import compute_plan
 from typedengine.runner.schedule import (
     LogCadence,
@@ -98,12 +98,12 @@ def test_scheduler_events_follow_the_loops_order() -> None:
 
 
 def test_replay_on_a_stand_in_matches_the_closed_form() -> None:
-    from typedengine.optim import build_param_schedulers
+    from typedengine.optim.schedulers.choices import build_param_schedulers
 
     target = StandInTarget([{"lr": 0.1, "momentum": 0.9}])
     schedule = RunSchedule(by_epoch=True, run_length=4, iters_per_epoch=5)
     schedulers = build_param_schedulers(
-        [LinearLRConfig(start_factor=0.5, by_epoch=False, end=4), CosineAnnealingLRConfig(by_epoch=True)],
+        [LinearSchedulerConfig(start_factor=0.5, by_epoch=False, end=4), CosineAnnealingSchedulerConfig(by_epoch=True)],
         target,
         epoch_length=5,
         max_epochs=4,
@@ -157,12 +157,12 @@ def _hooks(*, ckpt: CheckpointHookConfig, logger: LoggerHookConfig) -> DefaultHo
 
 
 EPOCH_SCHEDULE: tuple[ParamSchedulerConfig, ...] = (
-    LinearLRConfig(start_factor=0.25, by_epoch=False, end=7),
-    MultiStepLRConfig(milestones=(2, 3), gamma=0.5),
+    LinearSchedulerConfig(start_factor=0.25, by_epoch=False, end=7),
+    MultiStepSchedulerConfig(milestones=(2, 3), gamma=0.5),
 )
 ITER_SCHEDULE: tuple[ParamSchedulerConfig, ...] = (
-    LinearLRConfig(start_factor=0.25, by_epoch=False, end=7),
-    CosineAnnealingLRConfig(by_epoch=False, begin=7, eta_min=0.001),
+    LinearSchedulerConfig(start_factor=0.25, by_epoch=False, end=7),
+    CosineAnnealingSchedulerConfig(by_epoch=False, begin=7, eta_min=0.001),
 )
 
 GRID: dict[str, tuple[dict[str, object], dict[str, int] | None]] = {
@@ -332,19 +332,19 @@ def test_the_cli_refuses_it_before_anything_is_built(capsys: pytest.CaptureFixtu
     ("scheduler", "expected"),
     [
         (
-            CosineAnnealingLRConfig(end=8),
+            CosineAnnealingSchedulerConfig(end=8),
             "param_scheduler[0].end: the window ends at 8 epochs but the run has 4 epochs",
         ),
         (
-            LinearLRConfig(start_factor=0.5, end_factor=0.1, by_epoch=False, end=30),
+            LinearSchedulerConfig(start_factor=0.5, end_factor=0.1, by_epoch=False, end=30),
             "param_scheduler[0].end: the window ends at 30 iterations but the run has 24 iterations",
         ),
         (
-            CosineAnnealingLRConfig(begin=1, T_max=4),
+            CosineAnnealingSchedulerConfig(begin=1, T_max=4),
             "param_scheduler[0].T_max: T_max=4 from step 1 ends at 5 epochs",
         ),
         (
-            CosineAnnealingLRConfig(end=5, convert_to_iter_based=True),
+            CosineAnnealingSchedulerConfig(end=5, convert_to_iter_based=True),
             "param_scheduler[0].end: the window ends at 5 epochs but the run has 4 epochs",
         ),
     ],
@@ -357,20 +357,20 @@ def test_a_schedule_that_never_completes_is_refused(scheduler: ParamSchedulerCon
 
 def test_windows_inside_the_run_and_open_ends_pass() -> None:
     fine: tuple[ParamSchedulerConfig, ...] = (
-        LinearLRConfig(start_factor=0.1, by_epoch=False, end=24),
-        CosineAnnealingLRConfig(begin=1, T_max=3),
-        MultiStepLRConfig(milestones=(2, 3)),
+        LinearSchedulerConfig(start_factor=0.1, by_epoch=False, end=24),
+        CosineAnnealingSchedulerConfig(begin=1, T_max=3),
+        MultiStepSchedulerConfig(milestones=(2, 3)),
     )
     assert _issues(param_scheduler=fine) == []
     hooks = DefaultHooksConfig(checkpoint=CheckpointHookConfig(by_epoch=False))
     passes = (
-        CosineAnnealingLRConfig(end=3, convert_to_iter_based=True),
+        CosineAnnealingSchedulerConfig(end=3, convert_to_iter_based=True),
     )  # 3 passes of 6 = 18 <= 20 iterations
     assert (
         _issues(train=te.IterBasedTrainLoopConfig(max_iters=20), default_hooks=hooks, param_scheduler=passes)
         == []
     )
-    four = (CosineAnnealingLRConfig(end=4, convert_to_iter_based=True),)  # 24 > 20
+    four = (CosineAnnealingSchedulerConfig(end=4, convert_to_iter_based=True),)  # 24 > 20
     (issue,) = _issues(
         train=te.IterBasedTrainLoopConfig(max_iters=20), default_hooks=hooks, param_scheduler=four
     )

@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..config.base import canonical_tags
 from .errors import IncompatibleResumeError
 
 __all__ = [
@@ -291,6 +292,7 @@ def _walk(
     old: object, new: object, path: str, classify: Callable[[str, object, object], CompatRule]
 ) -> Iterator[tuple[str, object, object]]:
     if isinstance(old, Mapping) and isinstance(new, Mapping):
+        old, new = canonical_tags(old), canonical_tags(new)  # older checkpoints: snake-case or former tags
         swapped = "type" in old and "type" in new and old["type"] != new["type"]
         if swapped:
             tag = f"{path}.type" if path else "type"

@@ -37,7 +37,7 @@ from .compat import CompatReport
 from .errors import IncompatibleResumeError
 
 if TYPE_CHECKING:
-    from ..optim import OptimWrapper
+    from ..optim.wrapper import OptimWrapper
     from ..runner.runner import Runner
 
 __all__ = ["landing_point", "restore_optimization"]
@@ -73,7 +73,7 @@ def landing_point(schedule: RunSchedule, ckpt: Mapping[str, object]) -> ResumePo
 
 
 def _named_wrappers(runner: Runner) -> list[tuple[str | None, OptimWrapper]]:
-    from ..optim import OptimWrapper
+    from ..optim.wrapper import OptimWrapper
 
     wrapper = runner.optim_wrapper
     if wrapper is None:

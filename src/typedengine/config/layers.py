@@ -30,6 +30,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from typedengine.config.base import same_tag
 from typedengine.config.errors import ConfigError, ConfigIssue, format_validation_error
 from typedengine.config.files import read_config_file
 
@@ -49,7 +50,9 @@ def deep_merge(base: Mapping[str, object], override: Mapping[str, object]) -> di
     for key, value in override.items():
         below = merged.get(key)
         if isinstance(value, Mapping) and isinstance(below, Mapping):
-            switched = TAG_KEY in value and TAG_KEY in below and value[TAG_KEY] != below[TAG_KEY]
+            switched = (
+                TAG_KEY in value and TAG_KEY in below and not same_tag(value[TAG_KEY], below[TAG_KEY])
+            )
             merged[key] = dict(value) if switched else deep_merge(below, value)
         else:
             merged[key] = value

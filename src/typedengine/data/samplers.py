@@ -57,9 +57,9 @@ class DefaultSampler(Sampler[int]):
     """Shards ``range(size)`` by rank, shuffled with ``seed + epoch``, optionally padded to equal shards.
 
     With ``round_up=True`` (the default) every rank yields ``ceil(size / world_size)`` indices; the first
-    few indices are repeated to fill the last stride, and :func:`typedengine.evaluation.collect_results`
-    drops those duplicates again. With ``round_up=False`` rank ``r`` yields ``ceil((size - r) / world_size)``
-    indices and nothing repeats.
+    few indices are repeated to fill the last stride, and
+    :func:`typedengine.evaluation.collect.collect_results` drops those duplicates again. With
+    ``round_up=False`` rank ``r`` yields ``ceil((size - r) / world_size)`` indices and nothing repeats.
 
     ``rank`` and ``world_size`` default to the current process group's (0 and 1 without one).
     """

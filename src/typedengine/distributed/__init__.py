@@ -1,63 +1,9 @@
-"""typedengine.distributed: launcher environment, process group, and collectives that are identities in one process."""
+"""Distributed: the launcher environment, the process group, and collectives that are identities in one process.
 
-from typedengine.distributed.env import (
-    DEFAULT_MASTER_PORT,
-    DistEnv,
-    Launcher,
-    Placement,
-    ResolvedLauncher,
-    detect_launcher,
-    expand_nodelist,
-)
-from typedengine.distributed.ops import (
-    ReduceOpName,
-    all_gather,
-    all_gather_objects,
-    all_reduce,
-    barrier,
-    broadcast_object,
-    gather_objects,
-    get_local_rank,
-    get_rank,
-    get_world_size,
-    is_distributed,
-    is_main_process,
-    sync_random_seed,
-)
-from typedengine.distributed.process_group import (
-    DeviceChoice,
-    DistConfig,
-    DistInfo,
-    destroy_distributed,
-    distributed,
-    init_distributed,
-)
+- :mod:`.env` — ``DistEnv`` (torchrun / SLURM / MPI variables), launcher detection.
+- :mod:`.process_group` — ``DistConfig``, starting and ending the process group.
+- :mod:`.ops` — ``get_rank``, ``all_reduce``, ``broadcast_object``, ... (no-ops at world size 1).
+- :mod:`.failure` — turning a dead peer into one clear error.
 
-__all__ = [
-    "DEFAULT_MASTER_PORT",
-    "DeviceChoice",
-    "DistConfig",
-    "DistEnv",
-    "DistInfo",
-    "Launcher",
-    "Placement",
-    "ReduceOpName",
-    "ResolvedLauncher",
-    "all_gather",
-    "all_gather_objects",
-    "all_reduce",
-    "barrier",
-    "broadcast_object",
-    "destroy_distributed",
-    "detect_launcher",
-    "distributed",
-    "expand_nodelist",
-    "gather_objects",
-    "get_local_rank",
-    "get_rank",
-    "get_world_size",
-    "init_distributed",
-    "is_distributed",
-    "is_main_process",
-    "sync_random_seed",
-]
+Public names are in :mod:`typedengine`; this package re-exports nothing.
+"""

@@ -75,7 +75,7 @@ def get_world_size() -> int:
 def get_local_rank() -> int:
     """The rank of this process on its node (0 without a process group).
 
-    Read from ``LOCAL_RANK``, which torchrun sets and :func:`typedengine.distributed.init_distributed` exports for
+    Read from ``LOCAL_RANK``, which torchrun sets and :func:`.process_group.init_distributed` exports for
     SLURM launches.
     """
     if not is_distributed():

@@ -119,7 +119,7 @@ def init_distributed(
     ``env`` defaults to ``os.environ``. ``device`` picks the rank's device (``auto``: ``cuda:<local rank>``
     when CUDA is available, else CPU); the backend ``auto`` follows it (nccl on CUDA, gloo on CPU). The rendezvous variables (RANK, WORLD_SIZE, LOCAL_RANK,
     MASTER_ADDR, MASTER_PORT) are exported to ``os.environ`` so that child processes and
-    :func:`typedengine.distributed.get_local_rank` see them under SLURM too. If a group already exists (the
+    :func:`.ops.get_local_rank` see them under SLURM too. If a group already exists (the
     caller initialised it), it is reused and its ranks are reported.
     """
     import torch

@@ -10,8 +10,7 @@ from pydantic import Field, field_validator
 
 from ..batches import DataBatch, StepOutputs
 from ..config.base import Tag
-from .metric import BaseMetric
-from .metric_config import MetricConfig
+from .metric import BaseMetric, MetricConfig
 
 __all__ = ["Accuracy", "AccuracyConfig"]
 

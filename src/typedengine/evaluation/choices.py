@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import tyro
-from pydantic import Field
 
+from ..config.base import Variants
 from .accuracy import AccuracyConfig
 from .torchmetric import TorchMetricConfig
 
@@ -14,6 +14,6 @@ __all__ = ["BuiltinMetricConfig"]
 
 BuiltinMetricConfig = Annotated[
     Annotated[AccuracyConfig, tyro.conf.subcommand("accuracy")] | Annotated[TorchMetricConfig, tyro.conf.subcommand("torchmetric")],
-    Field(discriminator="type"),
+    Variants,
 ]
 """The built-in metrics: ``accuracy`` and ``torchmetric`` (any torchmetrics metric)."""

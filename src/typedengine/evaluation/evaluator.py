@@ -11,8 +11,7 @@ from typing_extensions import TypeVar
 from ..batches import DataBatch, StepOutputs
 from ..config.base import Config
 from .choices import BuiltinMetricConfig
-from .metric import BaseMetric
-from .metric_config import MetricConfig
+from .metric import BaseMetric, MetricConfig
 
 __all__ = ["Evaluator", "EvaluatorConfig"]
 

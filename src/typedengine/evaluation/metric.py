@@ -1,4 +1,5 @@
-"""BaseMetric: accumulate per-batch results in ``process``, compute the numbers in ``compute_metrics``.
+"""BaseMetric: accumulate per-batch results in ``process``, compute the numbers in ``compute_metrics``;
+and MetricConfig, the base of the configs that build metrics.
 
 ``evaluate(size)`` gathers the results of every process (dropping the padding a distributed sampler adds),
 computes the metrics on rank 0, prefixes the keys and broadcasts the dict so every rank returns the same
@@ -15,8 +16,9 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from ..batches import DataBatch, StepOutputs
+from ..config.base import Config
 
-__all__ = ["BaseMetric"]
+__all__ = ["BaseMetric", "MetricConfig"]
 
 
 class BaseMetric:
@@ -82,3 +84,13 @@ def _to_float(value: object) -> float:
         raise TypeError(f"metric values must be numbers, got {type(value).__name__}") from None
 
 
+class MetricConfig(Config):
+    """Describes a metric and builds it; ``produced_keys`` lets config checks validate ``save_best`` etc."""
+
+    def build(self) -> BaseMetric:
+        """Build the metric. Subclasses must override this."""
+        raise NotImplementedError(f"{type(self).__name__}.build() is not implemented")
+
+    def produced_keys(self) -> tuple[str, ...]:
+        """Metric keys this metric will report (empty when unknown before running)."""
+        return ()

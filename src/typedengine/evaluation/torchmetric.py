@@ -45,8 +45,7 @@ from ..config.base import Tag
 from ..config.errors import ConfigIssue, ConfigProblems, suggest
 from ..config.json_args import JsonDict
 from ..config.refs import ImportRef, check_call_kwargs
-from .metric import BaseMetric
-from .metric_config import MetricConfig
+from .metric import BaseMetric, MetricConfig
 
 if TYPE_CHECKING:
     from torchmetrics import Metric

@@ -159,7 +159,7 @@ class CheckInvalidLossHook(Hook):
 class CheckInvalidLossHookConfig(Config):
     """Stop on (or skip steps with) NaN/inf losses, checking at an interval to avoid per-step syncs."""
 
-    type: Tag[Literal["check_invalid_loss"]] = "check_invalid_loss"
+    type: Tag[Literal["check-invalid-loss"]] = "check-invalid-loss"
     interval_iters: int = Field(
         50, ge=1, description="Iterations between checks (each check is one host sync)."
     )

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Protocol
 import tyro
 from pydantic import Field
 
-from ..config.base import Config
+from ..config.base import Config, Variants
 from ..config.json_args import JsonList
 from .check_invalid_loss import CheckInvalidLossHookConfig
 from .checkpoint import CheckpointHookConfig
@@ -37,7 +37,7 @@ __all__ = ["DefaultHooksConfig", "HookConfig", "HookList"]
 
 HookConfig = Annotated[
     Annotated[RuntimeInfoHookConfig, tyro.conf.subcommand("runtime-info")] | Annotated[IterTimerHookConfig, tyro.conf.subcommand("timer")] | Annotated[DistSamplerSeedHookConfig, tyro.conf.subcommand("sampler-seed")] | Annotated[LoggerHookConfig, tyro.conf.subcommand("logger")] | Annotated[ParamSchedulerHookConfig, tyro.conf.subcommand("param-scheduler")] | Annotated[CheckpointHookConfig, tyro.conf.subcommand("checkpoint")] | Annotated[EMAHookConfig, tyro.conf.subcommand("ema")] | Annotated[EarlyStoppingHookConfig, tyro.conf.subcommand("early-stopping")] | Annotated[EmptyCacheHookConfig, tyro.conf.subcommand("empty-cache")] | Annotated[SyncBuffersHookConfig, tyro.conf.subcommand("sync-buffers")] | Annotated[ProfilerHookConfig, tyro.conf.subcommand("profiler")] | Annotated[CheckInvalidLossHookConfig, tyro.conf.subcommand("check-invalid-loss")],
-    Field(discriminator="type"),
+    Variants,
 ]
 """Any built-in hook config (discriminated by ``type``)."""
 

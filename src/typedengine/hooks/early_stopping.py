@@ -148,7 +148,7 @@ class EarlyStoppingHookConfig(Config):
     Example: ``EarlyStoppingHookConfig(monitor="accuracy", patience=3, min_delta=0.01)``.
     """
 
-    type: Tag[Literal["early_stopping"]] = "early_stopping"
+    type: Tag[Literal["early-stopping"]] = "early-stopping"
     monitor: str = Field(description="Metric key to watch (as the evaluator names it, e.g. 'accuracy').")
     rule: Rule | None = Field(None, description="'greater' or 'less' is better; None infers from the key.")
     min_delta: float = Field(0.1, ge=0, description="Smallest change that counts as an improvement.")

@@ -96,7 +96,7 @@ class EmptyCacheHook(Hook):
 class EmptyCacheHookConfig(Config):
     """Release cached CUDA memory at epoch (or iteration) boundaries."""
 
-    type: Tag[Literal["empty_cache"]] = "empty_cache"
+    type: Tag[Literal["empty-cache"]] = "empty-cache"
     before_epoch: bool = Field(False, description="Empty the cache before each train/val/test epoch.")
     after_epoch: bool = Field(True, description="Empty the cache after each train/val/test epoch.")
     after_iter: bool = Field(False, description="Empty the cache after every iteration (slow).")

@@ -60,7 +60,7 @@ class ParamSchedulerHook(Hook):
 class ParamSchedulerHookConfig(Config):
     """The parameter-scheduler hook (a default hook; it has no settings)."""
 
-    type: Tag[Literal["param_scheduler"]] = "param_scheduler"
+    type: Tag[Literal["param-scheduler"]] = "param-scheduler"
 
     def build(self) -> ParamSchedulerHook:
         """The hook."""

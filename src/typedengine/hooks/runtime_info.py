@@ -141,7 +141,7 @@ class RuntimeInfoHook(Hook):
 class RuntimeInfoHookConfig(Config):
     """Feeds the message hub (``default_hooks.runtime_info``); no settings."""
 
-    type: Tag[Literal["runtime_info"]] = "runtime_info"
+    type: Tag[Literal["runtime-info"]] = "runtime-info"
 
     def build(self) -> RuntimeInfoHook:
         """The hook."""

@@ -31,7 +31,7 @@ class DistSamplerSeedHook(Hook):
 class DistSamplerSeedHookConfig(Config):
     """Sets the train sampler's epoch before each epoch (``default_hooks.sampler_seed``)."""
 
-    type: Tag[Literal["sampler_seed"]] = "sampler_seed"
+    type: Tag[Literal["sampler-seed"]] = "sampler-seed"
 
     def build(self) -> DistSamplerSeedHook:
         return DistSamplerSeedHook()

@@ -66,7 +66,7 @@ class SyncBuffersHook(Hook):
 class SyncBuffersHookConfig(Config):
     """Average BatchNorm statistics across ranks before validation and checkpoints; no settings."""
 
-    type: Tag[Literal["sync_buffers"]] = "sync_buffers"
+    type: Tag[Literal["sync-buffers"]] = "sync-buffers"
 
     def build(self) -> SyncBuffersHook:
         """The hook."""

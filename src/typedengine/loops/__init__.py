@@ -1,21 +1,7 @@
-"""Train, validation and test loops, and their configs."""
+"""Loops: train (epoch- and iteration-based), validation and test loops, and their configs.
 
-from .base import BaseTrainLoop, BaseTrainLoopConfig
-from .choices import TrainLoopConfig
-from .epoch_based import EpochBasedTrainLoop, EpochBasedTrainLoopConfig
-from .evaluation import TestLoop, TestLoopConfig, ValLoop, ValLoopConfig
-from .iter_based import IterBasedTrainLoop, IterBasedTrainLoopConfig
+:mod:`.base` — the train-loop base; :mod:`.epoch_based`, :mod:`.iter_based`, :mod:`.evaluation` — one loop
+and its config each; :mod:`.choices` — the train-loop union; :mod:`.intervals` — interval arithmetic.
 
-__all__ = [
-    "BaseTrainLoop",
-    "BaseTrainLoopConfig",
-    "EpochBasedTrainLoop",
-    "EpochBasedTrainLoopConfig",
-    "IterBasedTrainLoop",
-    "IterBasedTrainLoopConfig",
-    "TestLoop",
-    "TestLoopConfig",
-    "TrainLoopConfig",
-    "ValLoop",
-    "ValLoopConfig",
-]
+Public names are in :mod:`typedengine`; this package re-exports nothing.
+"""

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import tyro
-from pydantic import Field
 
+from ..config.base import Variants
 from .epoch_based import EpochBasedTrainLoopConfig
 from .iter_based import IterBasedTrainLoopConfig
 
@@ -19,5 +19,5 @@ __all__ = ["TrainLoopConfig"]
 
 TrainLoopConfig = Annotated[
     Annotated[EpochBasedTrainLoopConfig, tyro.conf.subcommand("epoch-based")] | Annotated[IterBasedTrainLoopConfig, tyro.conf.subcommand("iter-based")],
-    Field(discriminator="type"),
+    Variants,
 ]

@@ -1,53 +1,12 @@
-"""Models: the BaseModel contract, ModelConfig, data preprocessors and distributed wrapping."""
+"""Models: the BaseModel contract and ModelConfig, data preprocessors, DDP/FSDP wrapping.
 
-from __future__ import annotations
+- :mod:`.base` — ``BaseModel`` (an ``nn.Module``); :mod:`.config` — ``ModelConfig`` (torch-free).
+- :mod:`.preprocessor` — the preprocessor configs (torch-free); :mod:`.preprocessor_modules` — the modules.
+- :mod:`.wrapping` — the ``model_wrapper`` union, ``NoWrapperConfig``, ``DDPConfig``;
+  :mod:`.ddp` — ``DDPModel``, unwrapping, gradient sync; :mod:`.fsdp` — ``FSDPConfig`` and FSDP2 state.
 
-from typing import TYPE_CHECKING
+A config shares its runtime class's module unless that class is an ``nn.Module`` subclass: such a module
+imports torch when imported, and the config layer must not (``--help``, ``--plan``).
 
-from ..lazy_imports import lazy_getattr
-
-_EXPORTS: dict[str, str] = {
-    "BaseModel": ".base",
-    "ForwardMode": ".base",
-    "ModelConfig": ".config",
-    "BaseDataPreprocessorConfig": ".preprocessor",
-    "DataPreprocessorConfig": ".preprocessor",
-    "ImgDataPreprocessorConfig": ".preprocessor",
-    "DDPConfig": ".wrapping",
-    "FSDPConfig": ".wrapping",
-    "ModelWrapperConfig": ".wrapping",
-    "NoWrapperConfig": ".wrapping",
-    "is_model_wrapper": ".ddp",
-    "unwrap_model": ".ddp",
-}
-
-__all__ = [
-    "BaseDataPreprocessorConfig",
-    "BaseModel",
-    "DDPConfig",
-    "DataPreprocessorConfig",
-    "FSDPConfig",
-    "ForwardMode",
-    "ImgDataPreprocessorConfig",
-    "ModelConfig",
-    "ModelWrapperConfig",
-    "NoWrapperConfig",
-    "is_model_wrapper",
-    "unwrap_model",
-]
-
-if TYPE_CHECKING:
-    from .base import BaseModel as BaseModel
-    from .base import ForwardMode as ForwardMode
-    from .config import ModelConfig as ModelConfig
-    from .ddp import is_model_wrapper as is_model_wrapper
-    from .ddp import unwrap_model as unwrap_model
-    from .preprocessor import BaseDataPreprocessorConfig as BaseDataPreprocessorConfig
-    from .preprocessor import DataPreprocessorConfig as DataPreprocessorConfig
-    from .preprocessor import ImgDataPreprocessorConfig as ImgDataPreprocessorConfig
-    from .wrapping import DDPConfig as DDPConfig
-    from .wrapping import FSDPConfig as FSDPConfig
-    from .wrapping import ModelWrapperConfig as ModelWrapperConfig
-    from .wrapping import NoWrapperConfig as NoWrapperConfig
-
-__getattr__ = lazy_getattr(__name__, _EXPORTS)
+Public names are in :mod:`typedengine`; this package re-exports nothing.
+"""

@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn.modules import module as _module_globals
 
 from ..batches import DataBatch, StepOutputs
-from .preprocessor import build_base_data_preprocessor
+from .preprocessor_modules import build_base_data_preprocessor
 
 if TYPE_CHECKING:
     from ..optim.wrapper import OptimWrapper

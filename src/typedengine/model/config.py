@@ -1,4 +1,10 @@
-"""ModelConfig: the base a user's model config subclasses (the experiment root narrows the field to it)."""
+"""ModelConfig: the base a user's model config subclasses (the experiment root narrows the field to it).
+
+It sits beside :mod:`typedengine.model.base` rather than in it: ``BaseModel`` is an ``nn.Module``, so its
+module imports torch when imported, while this config is part of the config layer that ``--help`` and
+``--plan`` import without torch. The arrow points one way: the config builds the model, the model never
+imports its config.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Runtime side of FSDP2 (``fully_shard``): full state dicts for checkpoints, and local gradient shards.
+"""FSDP2 (``fully_shard``): :class:`FSDPConfig`, full state dicts for checkpoints, and local gradient shards.
+
+:class:`FSDPConfig` is a member of the ``model_wrapper`` union, so the config layer imports this module:
+torch is imported inside the functions, never at module level (``--help`` must not pay for torch).
 
 A sharded model's ``state_dict()`` holds DTensor shards, which a checkpoint file cannot store (and which
 would tie the file to one world size). Checkpoints of a sharded model therefore hold **full** tensors:
@@ -21,15 +24,20 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-import torch
-from torch import nn
+from pydantic import Field
+
+from typedengine.config.base import Config, Tag
 
 if TYPE_CHECKING:
+    import torch
+    from torch import nn
     from torch.distributed.checkpoint.state_dict import StateDictOptions
 
 __all__ = [
+    "DtypeName",
+    "FSDPConfig",
     "full_model_state",
     "full_optimizer_state",
     "is_fully_sharded",
@@ -38,6 +46,69 @@ __all__ = [
     "local_grad",
     "set_local_grad",
 ]
+
+
+DtypeName = Literal["float32", "bfloat16", "float16"]
+
+
+def _dtype(name: DtypeName | None) -> torch.dtype | None:
+    import torch
+
+    return None if name is None else getattr(torch, name)  # "bfloat16" -> torch.bfloat16
+
+
+class FSDPConfig(Config):
+    """Shard parameters, gradients and optimizer state over the ranks with FSDP2 ``fully_shard``.
+
+    Works on CUDA (NCCL) and on the CPU (gloo: for debugging and tests). Checkpoints hold full tensors,
+    gathered to rank 0 (see :func:`full_model_state`).
+
+    Each submodule whose class name is in ``shard_modules`` becomes its own shard unit (e.g. transformer
+    blocks), then the root. Example::
+
+        FSDPConfig(shard_modules=("Block",), param_dtype="bfloat16", reduce_dtype="float32")
+    """
+
+    type: Tag[Literal["fsdp"]] = "fsdp"
+    shard_modules: tuple[str, ...] = Field(
+        (), description="Class names of submodules sharded as separate units before the root."
+    )
+    param_dtype: DtypeName | None = Field(
+        None, description="Dtype parameters are cast to for forward/backward (None: keep their dtype)."
+    )
+    reduce_dtype: DtypeName | None = Field(
+        None, description="Dtype of the gradient reduce-scatter (None: the param dtype)."
+    )
+    reshard_after_forward: bool = Field(
+        True,
+        description="Free gathered parameters after forward (less memory, one more all-gather in backward).",
+    )
+
+    def build(self, model: nn.Module, device: torch.device) -> nn.Module:
+        """``model`` sharded in place on ``device``; unsharded without a process group."""
+        from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+
+        from typedengine.distributed.ops import is_distributed
+
+        model = model.to(device)
+        if not is_distributed():
+            return model
+
+        policy = MixedPrecisionPolicy(
+            param_dtype=_dtype(self.param_dtype), reduce_dtype=_dtype(self.reduce_dtype)
+        )
+        wanted = set(self.shard_modules)
+        found = {type(m).__name__ for m in model.modules()}
+        missing = sorted(wanted - found)
+        if missing:
+            raise ValueError(
+                f"model_wrapper.shard_modules: no submodule of class {missing} in {type(model).__name__}"
+            )
+        for name, sub in model.named_modules():
+            if name and type(sub).__name__ in wanted:
+                fully_shard(sub, mp_policy=policy, reshard_after_forward=self.reshard_after_forward)
+        fully_shard(model, mp_policy=policy, reshard_after_forward=self.reshard_after_forward)
+        return model
 
 
 def is_fully_sharded(model: nn.Module) -> bool:
@@ -57,6 +128,7 @@ def _options(*, gather: bool, strict: bool = True) -> StateDictOptions:
 
 def full_model_state(model: nn.Module) -> dict[str, torch.Tensor]:
     """The full (unsharded) weights of a sharded ``model`` on rank 0's CPU; ``{}`` on other ranks. Collective."""
+    import torch
     from torch.distributed.checkpoint.state_dict import get_model_state_dict
 
     state = get_model_state_dict(model, options=_options(gather=True))
@@ -131,6 +203,8 @@ def load_full_optimizer_state(model: nn.Module, optimizer: torch.optim.Optimizer
 
 def local_grad(param: nn.Parameter) -> torch.Tensor | None:
     """This rank's part of ``param.grad`` (a copy): the local shard of a DTensor gradient, else the gradient."""
+    import torch
+
     grad = param.grad
     if grad is None:
         return None

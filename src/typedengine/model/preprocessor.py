@@ -1,44 +1,25 @@
-"""Data preprocessors: move a batch to the model's device (and normalise images) inside ``train_step``.
+"""Data preprocessor configs: move a batch to the model's device (and normalise images) inside ``train_step``.
 
 The runner never touches batches; the model's ``data_preprocessor`` does, so the same code runs on CPU,
-one GPU or under DDP. Configs sit beside the classes they build.
+one GPU or under DDP. The modules these configs build are ``nn.Module`` subclasses, so they live in the
+sibling :mod:`typedengine.model.preprocessor_modules` (which imports torch); this module is part of the
+config layer (the root config's ``data_preprocessor`` field) and imports them only in ``build()``. The
+arrow points one way: the modules never import the configs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import tyro
 from pydantic import Field, model_validator
 
-from ..config.base import Config, Tag
+from ..config.base import Config, Tag, Variants
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = [
-    "BaseDataPreprocessorConfig",
-    "DataPreprocessorConfig",
-    "ImgDataPreprocessorConfig",
-    "build_base_data_preprocessor",
-]
-
-
-def cast_data(data: object, device: torch.device, non_blocking: bool) -> object:
-    """Recursively move tensors inside dicts, lists and tuples to ``device`` (other values unchanged)."""
-    import torch
-
-    if isinstance(data, torch.Tensor):
-        return data if data.device == device else data.to(device, non_blocking=non_blocking)
-    if isinstance(data, Mapping):
-        return {k: cast_data(v, device, non_blocking) for k, v in data.items()}
-    if isinstance(data, tuple) and hasattr(data, "_fields"):  # namedtuple
-        make = cast(Any, data)._make  # a namedtuple: rebuild it field by field
-        return make(cast_data(v, device, non_blocking) for v in data)
-    if isinstance(data, (list, tuple)):
-        return type(data)(cast_data(v, device, non_blocking) for v in data)
-    return data
+__all__ = ["BaseDataPreprocessorConfig", "DataPreprocessorConfig", "ImgDataPreprocessorConfig"]
 
 
 class BaseDataPreprocessorConfig(Config):
@@ -93,12 +74,6 @@ class ImgDataPreprocessorConfig(Config):
 
 DataPreprocessorConfig = Annotated[
     Annotated[BaseDataPreprocessorConfig, tyro.conf.subcommand("base")] | Annotated[ImgDataPreprocessorConfig, tyro.conf.subcommand("img")],
-    Field(discriminator="type"),
+    Variants,
 ]
 """The built-in preprocessors (``data_preprocessor:base`` / ``data_preprocessor:img``)."""
-
-
-def build_base_data_preprocessor() -> torch.nn.Module:
-    """The default preprocessor of a :class:`BaseModel` built without one."""
-    return BaseDataPreprocessorConfig().build()
-

@@ -1,16 +1,32 @@
-"""The runtime preprocessor modules built by the configs in :mod:`typedengine.model.preprocessor`."""
+"""The runtime preprocessor modules built by the configs in :mod:`typedengine.model.preprocessor`.
+
+They take plain arguments and never import the configs (the configs import this module in ``build()``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .preprocessor import cast_data
+__all__ = ["BaseDataPreprocessor", "ImgDataPreprocessor", "build_base_data_preprocessor", "cast_data"]
 
-__all__ = ["BaseDataPreprocessor", "ImgDataPreprocessor"]
+
+def cast_data(data: object, device: torch.device, non_blocking: bool) -> object:
+    """Recursively move tensors inside dicts, lists and tuples to ``device`` (other values unchanged)."""
+    if isinstance(data, torch.Tensor):
+        return data if data.device == device else data.to(device, non_blocking=non_blocking)
+    if isinstance(data, Mapping):
+        return {k: cast_data(v, device, non_blocking) for k, v in data.items()}
+    if isinstance(data, tuple) and hasattr(data, "_fields"):  # namedtuple
+        make = cast(Any, data)._make  # a namedtuple: rebuild it field by field
+        return make(cast_data(v, device, non_blocking) for v in data)
+    if isinstance(data, (list, tuple)):
+        return type(data)(cast_data(v, device, non_blocking) for v in data)
+    return data
 
 
 class BaseDataPreprocessor(nn.Module):
@@ -131,3 +147,8 @@ class ImgDataPreprocessor(BaseDataPreprocessor):
         if isinstance(data, torch.Tensor):
             return self.process_images(data)
         return self.cast_data(data)
+
+
+def build_base_data_preprocessor() -> nn.Module:
+    """The default preprocessor of a :class:`~typedengine.model.base.BaseModel` built without one."""
+    return BaseDataPreprocessor()

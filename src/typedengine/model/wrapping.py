@@ -12,6 +12,12 @@ Example::
 
 :class:`~typedengine.model.ddp.DDPModel` keeps the runner's model contract (``train_step`` / ``val_step`` / ``test_step``). FSDP2's
 ``fully_shard`` changes the model in place (it stays the user's class), so it needs no wrapper class.
+
+Where the members live: :class:`~typedengine.model.fsdp.FSDPConfig` sits in :mod:`typedengine.model.fsdp`,
+beside the FSDP code it drives (that module imports torch inside functions only). ``none`` and
+:class:`DDPConfig` stay here, beside the union: the class ``DDPConfig`` builds, ``DDPModel``, subclasses
+``DistributedDataParallel``, so :mod:`typedengine.model.ddp` imports torch when it is imported, and the
+config layer (what ``--help`` and ``--plan`` import) must not.
 """
 
 from __future__ import annotations
@@ -23,8 +29,10 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import tyro
 from pydantic import Field
 
-from typedengine.config.base import Config, Tag
+from typedengine.config.base import Config, Tag, Variants
 from typedengine.config.errors import ConfigIssue
+
+from .fsdp import FSDPConfig
 
 if TYPE_CHECKING:
     import torch
@@ -32,20 +40,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DDPConfig",
-    "DtypeName",
-    "FSDPConfig",
     "ModelWrapperConfig",
     "NoWrapperConfig",
     "check_model_wrapper",
 ]
-
-DtypeName = Literal["float32", "bfloat16", "float16"]
-
-
-def _dtype(name: DtypeName | None) -> torch.dtype | None:
-    import torch
-
-    return None if name is None else getattr(torch, name)  # "bfloat16" -> torch.bfloat16
 
 
 class NoWrapperConfig(Config):
@@ -120,65 +118,11 @@ class DDPConfig(Config):
         return wrap(broadcast_buffers=self.broadcast_buffers)
 
 
-class FSDPConfig(Config):
-    """Shard parameters, gradients and optimizer state over the ranks with FSDP2 ``fully_shard``.
-
-    Works on CUDA (NCCL) and on the CPU (gloo: for debugging and tests). Checkpoints hold full tensors,
-    gathered to rank 0 (see :mod:`typedengine.model.fsdp`).
-
-    Each submodule whose class name is in ``shard_modules`` becomes its own shard unit (e.g. transformer
-    blocks), then the root. Example::
-
-        FSDPConfig(shard_modules=("Block",), param_dtype="bfloat16", reduce_dtype="float32")
-    """
-
-    type: Tag[Literal["fsdp"]] = "fsdp"
-    shard_modules: tuple[str, ...] = Field(
-        (), description="Class names of submodules sharded as separate units before the root."
-    )
-    param_dtype: DtypeName | None = Field(
-        None, description="Dtype parameters are cast to for forward/backward (None: keep their dtype)."
-    )
-    reduce_dtype: DtypeName | None = Field(
-        None, description="Dtype of the gradient reduce-scatter (None: the param dtype)."
-    )
-    reshard_after_forward: bool = Field(
-        True,
-        description="Free gathered parameters after forward (less memory, one more all-gather in backward).",
-    )
-
-    def build(self, model: nn.Module, device: torch.device) -> nn.Module:
-        """``model`` sharded in place on ``device``; unsharded without a process group."""
-        from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
-
-        from typedengine.distributed.ops import is_distributed
-
-        model = model.to(device)
-        if not is_distributed():
-            return model
-
-        policy = MixedPrecisionPolicy(
-            param_dtype=_dtype(self.param_dtype), reduce_dtype=_dtype(self.reduce_dtype)
-        )
-        wanted = set(self.shard_modules)
-        found = {type(m).__name__ for m in model.modules()}
-        missing = sorted(wanted - found)
-        if missing:
-            raise ValueError(
-                f"model_wrapper.shard_modules: no submodule of class {missing} in {type(model).__name__}"
-            )
-        for name, sub in model.named_modules():
-            if name and type(sub).__name__ in wanted:
-                fully_shard(sub, mp_policy=policy, reshard_after_forward=self.reshard_after_forward)
-        fully_shard(model, mp_policy=policy, reshard_after_forward=self.reshard_after_forward)
-        return model
-
-
 ModelWrapperConfig = Annotated[
     Annotated[NoWrapperConfig, tyro.conf.subcommand("none")]
     | Annotated[DDPConfig, tyro.conf.subcommand("ddp")]
     | Annotated[FSDPConfig, tyro.conf.subcommand("fsdp")],
-    Field(discriminator="type"),
+    Variants,
 ]
 """How to distribute the model: ``none``, ``ddp`` or ``fsdp`` (select with ``model-wrapper:NAME``)."""
 

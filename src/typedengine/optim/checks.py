@@ -13,10 +13,10 @@ from ..config.errors import ConfigIssue
 from .amp import AmpOptimWrapperConfig, fp16_capable
 from .choices import OptimWrapperUnion
 from .schedulers.choices import ParamSchedulerConfig
-from .schedulers.cosine import _CosineRestartFields
-from .schedulers.linear import _LinearFields
-from .schedulers.plateau import _PlateauFields
-from .schedulers.step import _MultiStepFields, _StepFields
+from .schedulers.cosine import CosineRestartSchedulerConfig
+from .schedulers.linear import LinearSchedulerConfig
+from .schedulers.plateau import ReduceOnPlateauSchedulerConfig
+from .schedulers.step import MultiStepSchedulerConfig, StepSchedulerConfig
 from .wrapper_dict import OptimWrapperDictConfig
 
 __all__ = ["check_optim_wrapper", "check_param_schedulers"]
@@ -60,7 +60,7 @@ def check_param_schedulers(
     for i, cfg in enumerate(cfgs):
         here = f"{path}[{i}]"
         unit = "epochs" if cfg.by_epoch else "iterations"
-        is_plateau = isinstance(cfg, _PlateauFields)
+        is_plateau = isinstance(cfg, ReduceOnPlateauSchedulerConfig)
         if not by_epoch_run and cfg.by_epoch and not cfg.convert_to_iter_based and not is_plateau:
             issues.append(
                 ConfigIssue(
@@ -71,7 +71,7 @@ def check_param_schedulers(
             )
         length = _run_length(cfg.by_epoch, max_epochs, max_iters, epoch_length)
         if is_plateau and metric_keys is not None:
-            assert isinstance(cfg, _PlateauFields)
+            assert isinstance(cfg, ReduceOnPlateauSchedulerConfig)
             if cfg.monitor not in metric_keys:
                 known = ", ".join(sorted(metric_keys)) or "none"
                 issues.append(
@@ -88,7 +88,7 @@ def check_param_schedulers(
             )
             continue
         end = cfg.end if cfg.end is not None else length
-        if isinstance(cfg, _LinearFields) and cfg.start_factor < cfg.end_factor and end > length:
+        if isinstance(cfg, LinearSchedulerConfig) and cfg.start_factor < cfg.end_factor and end > length:
             issues.append(
                 ConfigIssue(
                     f"{here}.end",
@@ -103,7 +103,7 @@ def _step_points(cfg: ParamSchedulerConfig, here: str, end: int, length: int, un
     """Milestones / step sizes / periods (counted from ``begin``) that fall outside the run or window."""
     issues: list[ConfigIssue] = []
     stop = min(end, length)
-    if isinstance(cfg, _MultiStepFields):
+    if isinstance(cfg, MultiStepSchedulerConfig):
         for j, m in enumerate(cfg.milestones):
             if cfg.begin + m >= stop:
                 where = "run" if length <= end else "window"
@@ -113,14 +113,14 @@ def _step_points(cfg: ParamSchedulerConfig, here: str, end: int, length: int, un
                         f"milestone {m} (step {cfg.begin + m}) is beyond the {where}, which ends at {stop} {unit}",
                     )
                 )
-    elif isinstance(cfg, _StepFields):
+    elif isinstance(cfg, StepSchedulerConfig):
         if cfg.begin + cfg.step_size >= stop:
             issues.append(
                 ConfigIssue(
                     f"{here}.step_size", f"step_size {cfg.step_size} never decays before {stop} {unit}"
                 )
             )
-    elif isinstance(cfg, _CosineRestartFields) and cfg.begin + sum(cfg.periods) > stop:
+    elif isinstance(cfg, CosineRestartSchedulerConfig) and cfg.begin + sum(cfg.periods) > stop:
         issues.append(
             ConfigIssue(
                 f"{here}.periods",

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import tyro
-from pydantic import Field
 
+from ..config.base import Variants
 from .amp import AmpOptimWrapperConfig
 from .wrapper import OptimWrapperConfig
 from .wrapper_dict import OptimWrapperDictConfig
@@ -23,6 +23,6 @@ OptimWrapperUnion = Annotated[
     Annotated[OptimWrapperConfig, tyro.conf.subcommand("default")]
     | Annotated[AmpOptimWrapperConfig, tyro.conf.subcommand("amp")]
     | Annotated[OptimWrapperDictConfig, tyro.conf.subcommand("dict")],
-    Field(discriminator="type"),
+    Variants,
 ]
 """The optim wrapper of a run: default, AMP, or a dict of named wrappers."""

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import tyro
 from pydantic import Field
 
-from ..config.base import Config, Tag
+from ..config.base import Config, Tag, Variants
 
 if TYPE_CHECKING:
     import torch
@@ -88,6 +88,6 @@ class ClipGradValueConfig(Config):
 ClipGradConfig = Annotated[
     Annotated[ClipGradNormConfig, tyro.conf.subcommand("norm")]
     | Annotated[ClipGradValueConfig, tyro.conf.subcommand("value")],
-    Field(discriminator="type"),
+    Variants,
 ]
 """Gradient clipping: ``norm`` or ``value``."""

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, TypeAlias
 import tyro
 from pydantic import Field, TypeAdapter, field_validator, model_validator
 
-from ..config.base import Config, Tag
+from ..config.base import Config, Tag, Variants
 from .cli_json import json_spec
 
 if TYPE_CHECKING:
@@ -342,6 +342,6 @@ OptimizerConfig = Annotated[
     | Annotated[NAdamConfig, tyro.conf.subcommand("nadam")]
     | Annotated[RAdamConfig, tyro.conf.subcommand("radam")]
     | Annotated[ImportedOptimizerConfig, tyro.conf.subcommand("import")],
-    Field(discriminator="type"),
+    Variants,
 ]
 """The optimizer: a discriminated union selected by ``type`` (``optimizer:adamw`` on the CLI)."""

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import tyro
 from pydantic import Field, field_validator
 
-from ..config.base import Config, Tag
+from ..config.base import Config, Tag, Variants
 from .amp import AmpOptimWrapperConfig
 from .wrapper import OptimWrapper, OptimWrapperConfig
 
@@ -133,7 +133,7 @@ class OptimWrapperDict:
 SingleOptimWrapperConfig = Annotated[
     Annotated[OptimWrapperConfig, tyro.conf.subcommand("default")]
     | Annotated[AmpOptimWrapperConfig, tyro.conf.subcommand("amp")],
-    Field(discriminator="type"),
+    Variants,
 ]
 """One optim wrapper: default or AMP."""
 

@@ -36,7 +36,9 @@ from ..loops.evaluation import TestLoopConfig, ValLoopConfig
 from ..model.config import ModelConfig
 from ..model.preprocessor import DataPreprocessorConfig
 from ..model.wrapping import DDPConfig, ModelWrapperConfig
-from ..optim import AutoScaleLRConfig, OptimWrapperUnion, ParamSchedulerConfig
+from ..optim.auto_scale_lr import AutoScaleLRConfig
+from ..optim.choices import OptimWrapperUnion
+from ..optim.schedulers.choices import ParamSchedulerConfig
 from .compile import CompileConfig
 from .env import EnvConfig, resolve_device_type
 from .randomness import RandomnessConfig
@@ -116,8 +118,9 @@ def cross_field_issues(cfg: RunnerConfig) -> list[ConfigIssue]:
     """Every cross-field problem of ``cfg`` (empty when consistent)."""
     from ..hooks.ema import EMAHookConfig
     from ..logs.visualizer import check_visualizer
-    from ..model.wrapping import FSDPConfig, check_model_wrapper
-    from ..optim import check_optim_wrapper, check_param_schedulers
+    from ..model.fsdp import FSDPConfig
+    from ..model.wrapping import check_model_wrapper
+    from ..optim.checks import check_optim_wrapper, check_param_schedulers
 
     issues: list[ConfigIssue] = []
     _all_or_none(
@@ -169,7 +172,8 @@ def cross_field_issues(cfg: RunnerConfig) -> list[ConfigIssue]:
 
 def _device_matters(cfg: RunnerConfig) -> bool:
     """Whether any check depends on the device: AMP wrappers, SyncBatchNorm, or an explicit device."""
-    from ..optim import AmpOptimWrapperConfig, OptimWrapperDictConfig
+    from ..optim.amp import AmpOptimWrapperConfig
+    from ..optim.wrapper_dict import OptimWrapperDictConfig
 
     if cfg.env.device != "auto":
         return True

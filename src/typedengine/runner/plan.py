@@ -32,7 +32,7 @@ from .schedule import RunSchedule, StandInTarget, advance_schedulers, replay_sch
 
 if TYPE_CHECKING:
     from ..hooks.checkpoint import CheckpointHook
-    from ..optim import OptimizerConfig
+    from ..optim.optimizers import OptimizerConfig
     from .config import RunnerConfig
 
 __all__ = ["RunPlan", "compute_plan", "make_plan", "optimizer_hyperparameters"]
@@ -95,7 +95,7 @@ def optimizer_hyperparameters(optimizer: OptimizerConfig) -> dict[str, object]:
         return dict(values)
     import inspect
 
-    from ..optim import ImportedOptimizerConfig
+    from ..optim.optimizers import ImportedOptimizerConfig
 
     assert isinstance(optimizer, ImportedOptimizerConfig)
     params = inspect.signature(optimizer.optimizer_class()).parameters
@@ -109,12 +109,10 @@ def _lr_curves(
     cfg: RunnerConfig, schedule: RunSchedule, *, per_iteration: bool
 ) -> tuple[dict[str, tuple[float, ...]], list[str]]:
     """The LR of every iteration (or epoch), per optim wrapper, from the configured schedulers."""
-    from ..optim import (
-        AmpOptimWrapperConfig,
-        OptimWrapperConfig,
-        OptimWrapperDictConfig,
-        build_param_schedulers,
-    )
+    from ..optim.amp import AmpOptimWrapperConfig
+    from ..optim.schedulers.choices import build_param_schedulers
+    from ..optim.wrapper import OptimWrapperConfig
+    from ..optim.wrapper_dict import OptimWrapperDictConfig
 
     notes: list[str] = []
     ow = cfg.optim_wrapper

@@ -25,8 +25,7 @@ from ..data.dataloader import DataLoaderConfig
 from ..data.dataset import DatasetConfig
 from ..distributed import ops as dist_ops
 from ..evaluation.evaluator import Evaluator, EvaluatorConfig
-from ..evaluation.metric import BaseMetric
-from ..evaluation.metric_config import MetricConfig
+from ..evaluation.metric import BaseMetric, MetricConfig
 from ..hooks.hook import HOOK_POINTS, Hook
 from ..hooks.priority import Priority, get_priority
 from ..logs.console import log_detail
@@ -42,13 +41,11 @@ if TYPE_CHECKING:
     from ..logs.history import MessageHub
     from ..logs.processor import LogProcessor, LogProcessorConfig
     from ..logs.visualizer import Visualizer, VisualizerConfig
-    from ..optim import (
-        AutoScaleLRConfig,
-        OptimWrapper,
-        OptimWrapperDict,
-        ParamScheduler,
-        ParamSchedulerConfig,
-    )
+    from ..optim.auto_scale_lr import AutoScaleLRConfig
+    from ..optim.schedulers.base import ParamScheduler
+    from ..optim.schedulers.choices import ParamSchedulerConfig
+    from ..optim.wrapper import OptimWrapper
+    from ..optim.wrapper_dict import OptimWrapperDict
     from .compile import CompileConfig
     from .config import RunnerConfig
 
@@ -440,7 +437,8 @@ class Runner:
         return self._test_loop
 
     def _build_optim_wrapper(self) -> OptimWrapper | OptimWrapperDict:
-        from ..optim import OptimWrapper, OptimWrapperDict
+        from ..optim.wrapper import OptimWrapper
+        from ..optim.wrapper_dict import OptimWrapperDict
 
         spec = self._optim_wrapper_spec
         if isinstance(spec, (OptimWrapper, OptimWrapperDict)):
@@ -455,7 +453,7 @@ class Runner:
     def _attach_sharded_model(self, wrapper: OptimWrapper | OptimWrapperDict) -> None:
         """Tell the optim wrapper(s) that the model is FSDP2-sharded (full, named optimizer state dicts)."""
         from ..model.fsdp import is_fully_sharded
-        from ..optim import OptimWrapper
+        from ..optim.wrapper import OptimWrapper
 
         if not is_fully_sharded(self.unwrapped_model):
             return
@@ -466,7 +464,8 @@ class Runner:
     def _build_param_schedulers(self, loop: BaseTrainLoop) -> list[ParamScheduler]:
         """Build the scheduler configs on the optim wrapper; the loop's schedule gives the run length and
         the epoch length that ``convert_to_iter_based`` multiplies by."""
-        from ..optim import ParamScheduler, build_param_schedulers
+        from ..optim.schedulers.base import ParamScheduler
+        from ..optim.schedulers.choices import build_param_schedulers
 
         assert self.optim_wrapper is not None
         objects = [s for s in self._param_scheduler_spec if isinstance(s, ParamScheduler)]

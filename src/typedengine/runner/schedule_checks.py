@@ -25,7 +25,7 @@ from ..config.errors import ConfigIssue
 from .schedule import RunSchedule, SaveCadence
 
 if TYPE_CHECKING:
-    from ..optim import ParamSchedulerConfig
+    from ..optim.schedulers.choices import ParamSchedulerConfig
     from .config import RunnerConfig
 
 __all__ = ["schedule_issues"]

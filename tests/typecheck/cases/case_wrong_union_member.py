@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typedengine.optim import CosineAnnealingLRConfig, OptimWrapperConfig
+from typedengine.optim.schedulers.cosine import CosineAnnealingSchedulerConfig
+from typedengine.optim.wrapper import OptimWrapperConfig
 
 from .common import Exp
 
-cfg = Exp(optim_wrapper=OptimWrapperConfig(optimizer=CosineAnnealingLRConfig()))  # E: Argument "optimizer" to "OptimWrapperConfig" has incompatible type "CosineAnnealingLRConfig"
+cfg = Exp(optim_wrapper=OptimWrapperConfig(optimizer=CosineAnnealingSchedulerConfig()))  # E: Argument "optimizer" to "OptimWrapperConfig" has incompatible type "CosineAnnealingSchedulerConfig"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import tyro
-from pydantic import Field
 
+from ...config.base import Variants
 from .local import LocalBackendConfig
 from .mlflow import MlflowBackendConfig
 from .tensorboard import TensorboardBackendConfig
@@ -19,7 +19,7 @@ VisBackendConfig = Annotated[
     | Annotated[TensorboardBackendConfig, tyro.conf.subcommand("tensorboard")]
     | Annotated[MlflowBackendConfig, tyro.conf.subcommand("mlflow")]
     | Annotated[WandbBackendConfig, tyro.conf.subcommand("wandb")],
-    Field(discriminator="type"),
+    Variants,
 ]
 """One backend: ``local``, ``tensorboard``, ``mlflow`` or ``wandb`` (JSON: ``{"type": "mlflow", ...}``)."""
 

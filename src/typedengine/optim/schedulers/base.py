@@ -26,14 +26,14 @@ from typing_extensions import Self
 
 from ...config.base import Config
 
-__all__ = ["INF", "ParamScheduler", "SchedulerConfigBase", "SchedulerTarget"]
+__all__ = ["INF", "ParamScheduler", "SchedulerConfigBase", "SchedulerTarget", "former_tags"]
 
 INF = int(1e9)
 """``end`` of a window that never closes (MMEngine's INF)."""
 
 
 class SchedulerTarget(Protocol):
-    """What a scheduler drives: an :class:`~typedengine.optim.OptimWrapper` or a torch optimizer."""
+    """What a scheduler drives: an :class:`~typedengine.optim.wrapper.OptimWrapper` or a torch optimizer."""
 
     @property
     def param_groups(self) -> list[dict[str, Any]]:
@@ -177,17 +177,29 @@ def _plain(value: object) -> object:
 
 
 class SchedulerConfigBase(Config):
-    """Fields every scheduler config shares: the window and its unit.
+    """Fields every scheduler config shares: the scheduled key, the window and its unit.
 
     ``end=None`` means the run length (``max_epochs`` for by-epoch schedulers, ``max_iters`` otherwise).
     ``convert_to_iter_based`` keeps writing the schedule in epochs but steps it every iteration: begin,
     end and the epoch-valued settings (milestones, step size, periods, ...) are multiplied by the epoch
     length.
+
+    One config per schedule kind: MMEngine's ``LinearLR``, ``LinearMomentum`` and ``LinearParamScheduler``
+    are all :class:`~typedengine.optim.schedulers.linear.LinearSchedulerConfig`, with ``param`` set to
+    ``"lr"``, ``"momentum"`` or the key. Their former tags (``linear_lr``, ``linear_momentum``,
+    ``linear_param`` with ``param_name``) still load.
     """
 
-    scheduled_param: ClassVar[str] = "lr"
-    """The param-group key this config schedules (``param_name`` for the generic variants)."""
+    renamed_fields: ClassVar[Mapping[str, str]] = {"param_name": "param"}
 
+    param: str = Field(
+        "lr",
+        min_length=1,
+        description=(
+            "The param-group key to schedule: lr, momentum (betas[0] on Adam-style optimizers), or any "
+            "other key such as weight_decay."
+        ),
+    )
     begin: int = Field(0, ge=0, description="First step of the window (epochs if by_epoch, else iterations).")
     end: int | None = Field(
         None, gt=0, description="Step that closes the window (exclusive); None: the end of the run."
@@ -204,12 +216,6 @@ class SchedulerConfigBase(Config):
         if self.convert_to_iter_based and not self.by_epoch:
             raise ValueError("convert_to_iter_based needs by_epoch=True (the schedule is written in epochs)")
         return self
-
-    def scheduled_key(self) -> str:
-        """The param-group key this scheduler writes (``param_name`` for the generic variants)."""
-        name = getattr(self, "param_name", self.scheduled_param)
-        assert isinstance(name, str)
-        return name
 
     def resolved_end(self, *, max_epochs: int, max_iters: int) -> int:
         """``end`` in the config's own unit, with None filled by the run length."""
@@ -241,9 +247,11 @@ class SchedulerConfigBase(Config):
         raise NotImplementedError
 
 
-class ParamVariant(Config):
-    """Mixin field of the generic (``*_param``) variants: which param-group key to schedule."""
-
-    param_name: str = Field(
-        "lr", min_length=1, description="Param-group key to schedule (e.g. weight_decay)."
-    )
+def former_tags(prefix: str) -> dict[str, dict[str, object]]:
+    """The tags of one kind before the variants merged: ``<prefix>_lr``, ``_momentum`` and ``_param``
+    (whose ``param_name``, default ``lr``, became ``param``)."""
+    return {
+        f"{prefix}_lr": {"param": "lr"},
+        f"{prefix}_momentum": {"param": "momentum"},
+        f"{prefix}_param": {"param": "lr"},
+    }

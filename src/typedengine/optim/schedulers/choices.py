@@ -1,13 +1,18 @@
 """The scheduler union and :func:`build_param_schedulers` (end filling, epoch→iteration conversion).
 
-Tags follow MMEngine's class names: ``linear_lr`` (LinearLR), ``cosine_momentum`` (CosineAnnealingMomentum),
-``multistep_param`` (MultiStepParamScheduler, with ``param_name``), ...
+One config per schedule kind, tagged in kebab case: ``constant``, ``linear``, ``step``, ``multi-step``,
+``exponential``, ``cosine-annealing``, ``cosine-restart``, ``poly``, ``one-cycle``, ``reduce-on-plateau``
+(CLI ``param-scheduler.1:cosine-annealing``). Each has a ``param`` field naming the param-group key it
+drives, so MMEngine's ``CosineAnnealingLR`` / ``CosineAnnealingMomentum`` / ``CosineAnnealingParamScheduler``
+are one config. The former tags (``linear_lr``, ``cosine_momentum``, ``multistep_param`` with
+``param_name``, ...) still load from files, environment variables and checkpoints.
 
 Example::
 
     param_scheduler: tuple[ParamSchedulerConfig, ...] = (
-        LinearLRConfig(start_factor=0.001, by_epoch=False, end=500),
-        MultiStepLRConfig(milestones=(8, 11)),
+        LinearSchedulerConfig(start_factor=0.001, by_epoch=False, end=500),
+        MultiStepSchedulerConfig(milestones=(8, 11)),
+        CosineAnnealingSchedulerConfig(param="momentum", eta_min=0.85),
     )
 """
 
@@ -17,39 +22,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import tyro
-from pydantic import Field
 
+from ...config.base import Variants
 from .base import ParamScheduler, SchedulerTarget
-from .cosine import (
-    CosineAnnealingLRConfig,
-    CosineAnnealingMomentumConfig,
-    CosineAnnealingParamConfig,
-    CosineRestartLRConfig,
-    CosineRestartMomentumConfig,
-    CosineRestartParamConfig,
-)
-from .linear import LinearLRConfig, LinearMomentumConfig, LinearParamConfig
-from .one_cycle import OneCycleLRConfig
-from .plateau import ReduceOnPlateauLRConfig, ReduceOnPlateauMomentumConfig, ReduceOnPlateauParamConfig
-from .simple import (
-    ConstantLRConfig,
-    ConstantMomentumConfig,
-    ConstantParamConfig,
-    ExponentialLRConfig,
-    ExponentialMomentumConfig,
-    ExponentialParamConfig,
-    PolyLRConfig,
-    PolyMomentumConfig,
-    PolyParamConfig,
-)
-from .step import (
-    MultiStepLRConfig,
-    MultiStepMomentumConfig,
-    MultiStepParamConfig,
-    StepLRConfig,
-    StepMomentumConfig,
-    StepParamConfig,
-)
+from .cosine import CosineAnnealingSchedulerConfig, CosineRestartSchedulerConfig
+from .linear import LinearSchedulerConfig
+from .one_cycle import OneCycleSchedulerConfig
+from .plateau import ReduceOnPlateauSchedulerConfig
+from .simple import ConstantSchedulerConfig, ExponentialSchedulerConfig, PolySchedulerConfig
+from .step import MultiStepSchedulerConfig, StepSchedulerConfig
 
 if TYPE_CHECKING:
     from ..wrapper import OptimWrapper
@@ -59,37 +40,19 @@ __all__ = ["ParamSchedulerConfig", "build_param_schedulers"]
 
 
 ParamSchedulerConfig = Annotated[
-    Annotated[ConstantLRConfig, tyro.conf.subcommand("constant_lr")]
-    | Annotated[ConstantMomentumConfig, tyro.conf.subcommand("constant_momentum")]
-    | Annotated[ConstantParamConfig, tyro.conf.subcommand("constant_param")]
-    | Annotated[LinearLRConfig, tyro.conf.subcommand("linear_lr")]
-    | Annotated[LinearMomentumConfig, tyro.conf.subcommand("linear_momentum")]
-    | Annotated[LinearParamConfig, tyro.conf.subcommand("linear_param")]
-    | Annotated[StepLRConfig, tyro.conf.subcommand("step_lr")]
-    | Annotated[StepMomentumConfig, tyro.conf.subcommand("step_momentum")]
-    | Annotated[StepParamConfig, tyro.conf.subcommand("step_param")]
-    | Annotated[MultiStepLRConfig, tyro.conf.subcommand("multistep_lr")]
-    | Annotated[MultiStepMomentumConfig, tyro.conf.subcommand("multistep_momentum")]
-    | Annotated[MultiStepParamConfig, tyro.conf.subcommand("multistep_param")]
-    | Annotated[ExponentialLRConfig, tyro.conf.subcommand("exponential_lr")]
-    | Annotated[ExponentialMomentumConfig, tyro.conf.subcommand("exponential_momentum")]
-    | Annotated[ExponentialParamConfig, tyro.conf.subcommand("exponential_param")]
-    | Annotated[CosineAnnealingLRConfig, tyro.conf.subcommand("cosine_lr")]
-    | Annotated[CosineAnnealingMomentumConfig, tyro.conf.subcommand("cosine_momentum")]
-    | Annotated[CosineAnnealingParamConfig, tyro.conf.subcommand("cosine_param")]
-    | Annotated[CosineRestartLRConfig, tyro.conf.subcommand("cosine_restart_lr")]
-    | Annotated[CosineRestartMomentumConfig, tyro.conf.subcommand("cosine_restart_momentum")]
-    | Annotated[CosineRestartParamConfig, tyro.conf.subcommand("cosine_restart_param")]
-    | Annotated[PolyLRConfig, tyro.conf.subcommand("poly_lr")]
-    | Annotated[PolyMomentumConfig, tyro.conf.subcommand("poly_momentum")]
-    | Annotated[PolyParamConfig, tyro.conf.subcommand("poly_param")]
-    | Annotated[OneCycleLRConfig, tyro.conf.subcommand("onecycle_lr")]
-    | Annotated[ReduceOnPlateauLRConfig, tyro.conf.subcommand("plateau_lr")]
-    | Annotated[ReduceOnPlateauMomentumConfig, tyro.conf.subcommand("plateau_momentum")]
-    | Annotated[ReduceOnPlateauParamConfig, tyro.conf.subcommand("plateau_param")],
-    Field(discriminator="type"),
+    Annotated[ConstantSchedulerConfig, tyro.conf.subcommand("constant")]
+    | Annotated[LinearSchedulerConfig, tyro.conf.subcommand("linear")]
+    | Annotated[StepSchedulerConfig, tyro.conf.subcommand("step")]
+    | Annotated[MultiStepSchedulerConfig, tyro.conf.subcommand("multi-step")]
+    | Annotated[ExponentialSchedulerConfig, tyro.conf.subcommand("exponential")]
+    | Annotated[CosineAnnealingSchedulerConfig, tyro.conf.subcommand("cosine-annealing")]
+    | Annotated[CosineRestartSchedulerConfig, tyro.conf.subcommand("cosine-restart")]
+    | Annotated[PolySchedulerConfig, tyro.conf.subcommand("poly")]
+    | Annotated[OneCycleSchedulerConfig, tyro.conf.subcommand("one-cycle")]
+    | Annotated[ReduceOnPlateauSchedulerConfig, tyro.conf.subcommand("reduce-on-plateau")],
+    Variants,
 ]
-"""One parameter scheduler: a discriminated union over the 10 kinds × {lr, momentum, param}."""
+"""One parameter scheduler: a discriminated union over the 10 kinds (``param`` picks the key)."""
 
 
 def build_param_schedulers(
@@ -104,7 +67,7 @@ def build_param_schedulers(
 
     An unset ``end`` becomes the run length (``max_epochs`` for by-epoch configs, else ``max_iters``);
     ``convert_to_iter_based`` configs are multiplied by ``epoch_length``. For an
-    :class:`~typedengine.optim.OptimWrapperDict` every config is built once per wrapper (MMEngine shares a
+    :class:`~typedengine.optim.wrapper_dict.OptimWrapperDict` every config is built once per wrapper (MMEngine shares a
     scheduler list across all optimizers the same way), wrapper by wrapper.
     """
     from ..wrapper_dict import OptimWrapperDict

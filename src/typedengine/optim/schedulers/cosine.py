@@ -11,31 +11,27 @@ and anneals towards ``eta_min`` over ``periods[i]`` steps; after the last period
 
 Example (warmup, then cosine to 1e-5 in epochs 5..100)::
 
-    (LinearLRConfig(start_factor=1e-3, end=5, convert_to_iter_based=True),
-     CosineAnnealingLRConfig(begin=5, eta_min=1e-5, convert_to_iter_based=True))
+    (LinearSchedulerConfig(start_factor=1e-3, end=5, convert_to_iter_based=True),
+     CosineAnnealingSchedulerConfig(begin=5, eta_min=1e-5, convert_to_iter_based=True))
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 from typing_extensions import Self
 
 from ...config.base import Tag
-from .base import INF, ParamScheduler, ParamVariant, SchedulerConfigBase, SchedulerTarget
+from .base import INF, ParamScheduler, SchedulerConfigBase, SchedulerTarget, former_tags
 
 __all__ = [
-    "CosineAnnealingLRConfig",
-    "CosineAnnealingMomentumConfig",
-    "CosineAnnealingParamConfig",
     "CosineAnnealingParamScheduler",
-    "CosineRestartLRConfig",
-    "CosineRestartMomentumConfig",
-    "CosineRestartParamConfig",
+    "CosineAnnealingSchedulerConfig",
     "CosineRestartParamScheduler",
+    "CosineRestartSchedulerConfig",
 ]
 
 
@@ -147,7 +143,13 @@ class CosineRestartParamScheduler(ParamScheduler):
         return values
 
 
-class _CosineAnnealingFields(SchedulerConfigBase):
+class CosineAnnealingSchedulerConfig(SchedulerConfigBase):
+    """Cosine annealing of ``param`` (MMEngine ``CosineAnnealingLR`` / ``CosineAnnealingMomentum`` /
+    ``CosineAnnealingParamScheduler``)."""
+
+    type: Tag[Literal["cosine-annealing"]] = "cosine-annealing"
+    tag_aliases: ClassVar[Mapping[str, Mapping[str, object]]] = former_tags("cosine")
+
     T_max: int | None = Field(None, ge=1, description="Steps of the half cosine period; None: end - begin.")
     eta_min: float | None = Field(None, description="Final value; None: 0 unless eta_min_ratio is set.")
     eta_min_ratio: float | None = Field(
@@ -165,7 +167,7 @@ class _CosineAnnealingFields(SchedulerConfigBase):
     ) -> ParamScheduler:
         return CosineAnnealingParamScheduler(
             target,
-            self.scheduled_key(),
+            self.param,
             T_max=None if self.T_max is None else self.T_max * scale,
             eta_min=self.eta_min,
             eta_min_ratio=self.eta_min_ratio,
@@ -175,26 +177,13 @@ class _CosineAnnealingFields(SchedulerConfigBase):
         )
 
 
-class CosineAnnealingLRConfig(_CosineAnnealingFields):
-    """Cosine annealing of the learning rate (MMEngine ``CosineAnnealingLR``)."""
+class CosineRestartSchedulerConfig(SchedulerConfigBase):
+    """Cosine annealing with restarts of ``param`` (MMEngine ``CosineRestartLR`` / ``CosineRestartMomentum`` /
+    ``CosineRestartParamScheduler``)."""
 
-    type: Tag[Literal["cosine_lr"]] = "cosine_lr"
+    type: Tag[Literal["cosine-restart"]] = "cosine-restart"
+    tag_aliases: ClassVar[Mapping[str, Mapping[str, object]]] = former_tags("cosine_restart")
 
-
-class CosineAnnealingMomentumConfig(_CosineAnnealingFields):
-    """Cosine annealing of the momentum (MMEngine ``CosineAnnealingMomentum``)."""
-
-    type: Tag[Literal["cosine_momentum"]] = "cosine_momentum"
-    scheduled_param: ClassVar[str] = "momentum"
-
-
-class CosineAnnealingParamConfig(_CosineAnnealingFields, ParamVariant):
-    """Cosine annealing of any param-group key (MMEngine ``CosineAnnealingParamScheduler``)."""
-
-    type: Tag[Literal["cosine_param"]] = "cosine_param"
-
-
-class _CosineRestartFields(SchedulerConfigBase):
     periods: tuple[int, ...] = Field(description="Length of each cosine cycle, in steps.")
     restart_weights: tuple[float, ...] = Field((1.0,), description="Restart value of each cycle, times base.")
     eta_min: float | None = Field(None, description="Value at the end of each cycle (or use eta_min_ratio).")
@@ -217,7 +206,7 @@ class _CosineRestartFields(SchedulerConfigBase):
     ) -> ParamScheduler:
         return CosineRestartParamScheduler(
             target,
-            self.scheduled_key(),
+            self.param,
             periods=[p * scale for p in self.periods],
             restart_weights=self.restart_weights,
             eta_min=self.eta_min,
@@ -226,22 +215,3 @@ class _CosineRestartFields(SchedulerConfigBase):
             end=end,
             by_epoch=by_epoch,
         )
-
-
-class CosineRestartLRConfig(_CosineRestartFields):
-    """Cosine annealing with restarts of the learning rate (MMEngine ``CosineRestartLR``)."""
-
-    type: Tag[Literal["cosine_restart_lr"]] = "cosine_restart_lr"
-
-
-class CosineRestartMomentumConfig(_CosineRestartFields):
-    """Cosine annealing with restarts of the momentum (MMEngine ``CosineRestartMomentum``)."""
-
-    type: Tag[Literal["cosine_restart_momentum"]] = "cosine_restart_momentum"
-    scheduled_param: ClassVar[str] = "momentum"
-
-
-class CosineRestartParamConfig(_CosineRestartFields, ParamVariant):
-    """Cosine annealing with restarts of any param-group key (MMEngine ``CosineRestartParamScheduler``)."""
-
-    type: Tag[Literal["cosine_restart_param"]] = "cosine_restart_param"

@@ -8,19 +8,20 @@ Chainable form (MMEngine's ``LinearParamScheduler``): at step 0 the current valu
 
 Example (warmup over the first 500 iterations)::
 
-    LinearLRConfig(start_factor=0.001, by_epoch=False, begin=0, end=500)
+    LinearSchedulerConfig(start_factor=0.001, by_epoch=False, begin=0, end=500)
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar, Literal
 
 from pydantic import Field
 
 from ...config.base import Tag
-from .base import INF, ParamScheduler, ParamVariant, SchedulerConfigBase, SchedulerTarget
+from .base import INF, ParamScheduler, SchedulerConfigBase, SchedulerTarget, former_tags
 
-__all__ = ["LinearLRConfig", "LinearMomentumConfig", "LinearParamConfig", "LinearParamScheduler"]
+__all__ = ["LinearParamScheduler", "LinearSchedulerConfig"]
 
 
 class LinearParamScheduler(ParamScheduler):
@@ -56,7 +57,13 @@ class LinearParamScheduler(ParamScheduler):
         return [v * factor for v in current]
 
 
-class _LinearFields(SchedulerConfigBase):
+class LinearSchedulerConfig(SchedulerConfigBase):
+    """Linear factor on ``param`` (MMEngine ``LinearLR`` / ``LinearMomentum`` / ``LinearParamScheduler``),
+    the usual warmup."""
+
+    type: Tag[Literal["linear"]] = "linear"
+    tag_aliases: ClassVar[Mapping[str, Mapping[str, object]]] = former_tags("linear")
+
     start_factor: float = Field(1.0 / 3, ge=0.0, le=1.0, description="Factor applied at the first step.")
     end_factor: float = Field(
         1.0, ge=0.0, le=1.0, description="Factor reached at the last step of the window."
@@ -67,29 +74,10 @@ class _LinearFields(SchedulerConfigBase):
     ) -> ParamScheduler:
         return LinearParamScheduler(
             target,
-            self.scheduled_key(),
+            self.param,
             start_factor=self.start_factor,
             end_factor=self.end_factor,
             begin=begin,
             end=end,
             by_epoch=by_epoch,
         )
-
-
-class LinearLRConfig(_LinearFields):
-    """Linear learning-rate factor (MMEngine ``LinearLR``), the usual warmup."""
-
-    type: Tag[Literal["linear_lr"]] = "linear_lr"
-
-
-class LinearMomentumConfig(_LinearFields):
-    """Linear momentum factor (MMEngine ``LinearMomentum``; ``betas[0]`` for Adam-style optimizers)."""
-
-    type: Tag[Literal["linear_momentum"]] = "linear_momentum"
-    scheduled_param: ClassVar[str] = "momentum"
-
-
-class LinearParamConfig(_LinearFields, ParamVariant):
-    """Linear factor on any param-group key (MMEngine ``LinearParamScheduler``)."""
-
-    type: Tag[Literal["linear_param"]] = "linear_param"

@@ -1,5 +1,11 @@
 """OneCycle: the 1cycle learning-rate policy (MMEngine ``OneCycleLR``; not chainable, lr only).
 
+``param`` is ``"lr"`` and nothing else, as in MMEngine, whose ``OneCycleParamScheduler`` asserts
+``param_name == 'lr'`` and has no momentum counterpart. Unlike ``torch.optim.lr_scheduler.OneCycleLR``
+(``cycle_momentum=True``) it does not cycle the momentum: pair it with a momentum schedule of another kind
+if you want that. The field exists so every scheduler config reads alike (``--param-scheduler.0.param``)
+and so a config asking for another key is refused when it is written, not when it is built.
+
 The lr rises from ``eta_max / div_factor`` to ``eta_max`` over the first ``pct_start`` of ``total_steps``
 (default ``end - begin``) and anneals to ``initial / final_div_factor`` by the end (cosine or linear);
 ``three_phase`` comes back down to the initial value before the final annealing. The groups' ``initial_lr``,
@@ -7,20 +13,21 @@ The lr rises from ``eta_max / div_factor`` to ``eta_max`` over the first ``pct_s
 
 Example::
 
-    OneCycleLRConfig(eta_max=0.1, by_epoch=False)
+    OneCycleSchedulerConfig(eta_max=0.1, by_epoch=False)
 """
 
 from __future__ import annotations
 
 import math
-from typing import Literal
+from collections.abc import Mapping
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
 from ...config.base import Tag
 from .base import INF, ParamScheduler, SchedulerConfigBase, SchedulerTarget
 
-__all__ = ["OneCycleLRConfig", "OneCycleParamScheduler"]
+__all__ = ["OneCycleParamScheduler", "OneCycleSchedulerConfig"]
 
 
 def _anneal(strategy: str, start: float, end: float, pct: float) -> float:
@@ -98,10 +105,16 @@ class OneCycleParamScheduler(ParamScheduler):
         return values
 
 
-class OneCycleLRConfig(SchedulerConfigBase):
-    """The 1cycle learning-rate policy (MMEngine ``OneCycleLR``)."""
+class OneCycleSchedulerConfig(SchedulerConfigBase):
+    """The 1cycle learning-rate policy (MMEngine ``OneCycleLR``); ``param`` can only be ``lr``."""
 
-    type: Tag[Literal["onecycle_lr"]] = "onecycle_lr"
+    type: Tag[Literal["one-cycle"]] = "one-cycle"
+    tag_aliases: ClassVar[Mapping[str, Mapping[str, object]]] = {"onecycle_lr": {"param": "lr"}}
+
+    param: Literal["lr"] = Field(
+        "lr",
+        description="The param-group key to schedule: only lr (MMEngine's OneCycle does not cycle momentum).",
+    )
     eta_max: float = Field(gt=0.0, description="Peak learning rate of the cycle.")
     total_steps: int | None = Field(None, ge=1, description="Steps in the cycle; None: end - begin.")
     pct_start: float = Field(
@@ -117,7 +130,7 @@ class OneCycleLRConfig(SchedulerConfigBase):
     ) -> ParamScheduler:
         return OneCycleParamScheduler(
             target,
-            "lr",
+            self.param,
             eta_max=self.eta_max,
             total_steps=None if self.total_steps is None else self.total_steps * scale,
             pct_start=self.pct_start,

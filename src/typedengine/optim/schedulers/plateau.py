@@ -10,7 +10,7 @@ validations in which bad results are not counted. By epoch only, as in MMEngine.
 
 Example::
 
-    ReduceOnPlateauLRConfig(monitor="accuracy/top1", rule="greater", patience=3, factor=0.5)
+    ReduceOnPlateauSchedulerConfig(monitor="accuracy/top1", rule="greater", patience=3, factor=0.5)
 """
 
 from __future__ import annotations
@@ -22,14 +22,9 @@ from pydantic import Field, model_validator
 from typing_extensions import Self
 
 from ...config.base import Tag
-from .base import INF, ParamScheduler, ParamVariant, SchedulerConfigBase, SchedulerTarget
+from .base import INF, ParamScheduler, SchedulerConfigBase, SchedulerTarget, former_tags
 
-__all__ = [
-    "ReduceOnPlateauLRConfig",
-    "ReduceOnPlateauMomentumConfig",
-    "ReduceOnPlateauParamConfig",
-    "ReduceOnPlateauParamScheduler",
-]
+__all__ = ["ReduceOnPlateauParamScheduler", "ReduceOnPlateauSchedulerConfig"]
 
 
 class ReduceOnPlateauParamScheduler(ParamScheduler):
@@ -163,7 +158,13 @@ class ReduceOnPlateauParamScheduler(ParamScheduler):
         self._last_value = self._current()
 
 
-class _PlateauFields(SchedulerConfigBase):
+class ReduceOnPlateauSchedulerConfig(SchedulerConfigBase):
+    """Reduce ``param`` on a plateau of a validation metric (MMEngine ``ReduceOnPlateauLR`` /
+    ``ReduceOnPlateauMomentum`` / ``ReduceOnPlateauParamScheduler``)."""
+
+    type: Tag[Literal["reduce-on-plateau"]] = "reduce-on-plateau"
+    tag_aliases: ClassVar[Mapping[str, Mapping[str, object]]] = former_tags("plateau")
+
     monitor: str = Field("loss", min_length=1, description="Validation metric key to watch.")
     rule: Literal["less", "greater"] = Field(
         "less", description="Whether smaller or larger metric is better."
@@ -189,7 +190,7 @@ class _PlateauFields(SchedulerConfigBase):
     ) -> ParamScheduler:
         return ReduceOnPlateauParamScheduler(
             target,
-            self.scheduled_key(),
+            self.param,
             monitor=self.monitor,
             rule=self.rule,
             factor=self.factor,
@@ -203,22 +204,3 @@ class _PlateauFields(SchedulerConfigBase):
             end=end,
             by_epoch=by_epoch,
         )
-
-
-class ReduceOnPlateauLRConfig(_PlateauFields):
-    """Reduce the learning rate on a plateau (MMEngine ``ReduceOnPlateauLR``)."""
-
-    type: Tag[Literal["plateau_lr"]] = "plateau_lr"
-
-
-class ReduceOnPlateauMomentumConfig(_PlateauFields):
-    """Reduce the momentum on a plateau (MMEngine ``ReduceOnPlateauMomentum``)."""
-
-    type: Tag[Literal["plateau_momentum"]] = "plateau_momentum"
-    scheduled_param: ClassVar[str] = "momentum"
-
-
-class ReduceOnPlateauParamConfig(_PlateauFields, ParamVariant):
-    """Reduce any param-group key on a plateau (MMEngine ``ReduceOnPlateauParamScheduler``)."""
-
-    type: Tag[Literal["plateau_param"]] = "plateau_param"

@@ -11,31 +11,26 @@ Chainable forms, with ``T = end - begin - 1`` and active step ``k``:
 
 Example::
 
-    PolyLRConfig(eta_min=1e-4, power=0.9, by_epoch=False)
+    PolySchedulerConfig(eta_min=1e-4, power=0.9, by_epoch=False)
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar, Literal
 
 from pydantic import Field
 
 from ...config.base import Tag
-from .base import INF, ParamScheduler, ParamVariant, SchedulerConfigBase, SchedulerTarget
+from .base import INF, ParamScheduler, SchedulerConfigBase, SchedulerTarget, former_tags
 
 __all__ = [
-    "ConstantLRConfig",
-    "ConstantMomentumConfig",
-    "ConstantParamConfig",
     "ConstantParamScheduler",
-    "ExponentialLRConfig",
-    "ExponentialMomentumConfig",
-    "ExponentialParamConfig",
+    "ConstantSchedulerConfig",
     "ExponentialParamScheduler",
-    "PolyLRConfig",
-    "PolyMomentumConfig",
-    "PolyParamConfig",
+    "ExponentialSchedulerConfig",
     "PolyParamScheduler",
+    "PolySchedulerConfig",
 ]
 
 
@@ -120,67 +115,46 @@ class PolyParamScheduler(ParamScheduler):
         return [(v - self.eta_min) * ratio + self.eta_min for v in current]
 
 
-class _ConstantFields(SchedulerConfigBase):
+class ConstantSchedulerConfig(SchedulerConfigBase):
+    """Constant factor on ``param`` for the window (MMEngine ``ConstantLR`` / ``ConstantMomentum`` /
+    ``ConstantParamScheduler``)."""
+
+    type: Tag[Literal["constant"]] = "constant"
+    tag_aliases: ClassVar[Mapping[str, Mapping[str, object]]] = former_tags("constant")
+
     factor: float = Field(1.0 / 3, gt=0.0, le=1.0, description="Multiplier applied during the window.")
 
     def _create(
         self, target: SchedulerTarget, *, begin: int, end: int, by_epoch: bool, scale: int
     ) -> ParamScheduler:
         return ConstantParamScheduler(
-            target, self.scheduled_key(), factor=self.factor, begin=begin, end=end, by_epoch=by_epoch
+            target, self.param, factor=self.factor, begin=begin, end=end, by_epoch=by_epoch
         )
 
 
-class ConstantLRConfig(_ConstantFields):
-    """Constant learning-rate factor for the window (MMEngine ``ConstantLR``)."""
+class ExponentialSchedulerConfig(SchedulerConfigBase):
+    """Exponential decay of ``param`` (MMEngine ``ExponentialLR`` / ``ExponentialMomentum`` /
+    ``ExponentialParamScheduler``)."""
 
-    type: Tag[Literal["constant_lr"]] = "constant_lr"
+    type: Tag[Literal["exponential"]] = "exponential"
+    tag_aliases: ClassVar[Mapping[str, Mapping[str, object]]] = former_tags("exponential")
 
-
-class ConstantMomentumConfig(_ConstantFields):
-    """Constant momentum factor for the window (MMEngine ``ConstantMomentum``)."""
-
-    type: Tag[Literal["constant_momentum"]] = "constant_momentum"
-    scheduled_param: ClassVar[str] = "momentum"
-
-
-class ConstantParamConfig(_ConstantFields, ParamVariant):
-    """Constant factor on any param-group key (MMEngine ``ConstantParamScheduler``)."""
-
-    type: Tag[Literal["constant_param"]] = "constant_param"
-
-
-class _ExponentialFields(SchedulerConfigBase):
     gamma: float = Field(gt=0.0, description="Multiplicative factor applied every step.")
 
     def _create(
         self, target: SchedulerTarget, *, begin: int, end: int, by_epoch: bool, scale: int
     ) -> ParamScheduler:
         return ExponentialParamScheduler(
-            target, self.scheduled_key(), gamma=self.gamma, begin=begin, end=end, by_epoch=by_epoch
+            target, self.param, gamma=self.gamma, begin=begin, end=end, by_epoch=by_epoch
         )
 
 
-class ExponentialLRConfig(_ExponentialFields):
-    """Exponential learning-rate decay (MMEngine ``ExponentialLR``)."""
+class PolySchedulerConfig(SchedulerConfigBase):
+    """Polynomial decay of ``param`` (MMEngine ``PolyLR`` / ``PolyMomentum`` / ``PolyParamScheduler``)."""
 
-    type: Tag[Literal["exponential_lr"]] = "exponential_lr"
+    type: Tag[Literal["poly"]] = "poly"
+    tag_aliases: ClassVar[Mapping[str, Mapping[str, object]]] = former_tags("poly")
 
-
-class ExponentialMomentumConfig(_ExponentialFields):
-    """Exponential momentum decay (MMEngine ``ExponentialMomentum``)."""
-
-    type: Tag[Literal["exponential_momentum"]] = "exponential_momentum"
-    scheduled_param: ClassVar[str] = "momentum"
-
-
-class ExponentialParamConfig(_ExponentialFields, ParamVariant):
-    """Exponential decay of any param-group key (MMEngine ``ExponentialParamScheduler``)."""
-
-    type: Tag[Literal["exponential_param"]] = "exponential_param"
-
-
-class _PolyFields(SchedulerConfigBase):
     eta_min: float = Field(0.0, description="Value reached at the window's last step.")
     power: float = Field(1.0, gt=0.0, description="Power of the polynomial.")
 
@@ -189,29 +163,10 @@ class _PolyFields(SchedulerConfigBase):
     ) -> ParamScheduler:
         return PolyParamScheduler(
             target,
-            self.scheduled_key(),
+            self.param,
             eta_min=self.eta_min,
             power=self.power,
             begin=begin,
             end=end,
             by_epoch=by_epoch,
         )
-
-
-class PolyLRConfig(_PolyFields):
-    """Polynomial learning-rate decay (MMEngine ``PolyLR``)."""
-
-    type: Tag[Literal["poly_lr"]] = "poly_lr"
-
-
-class PolyMomentumConfig(_PolyFields):
-    """Polynomial momentum decay (MMEngine ``PolyMomentum``)."""
-
-    type: Tag[Literal["poly_momentum"]] = "poly_momentum"
-    scheduled_param: ClassVar[str] = "momentum"
-
-
-class PolyParamConfig(_PolyFields, ParamVariant):
-    """Polynomial decay of any param-group key (MMEngine ``PolyParamScheduler``)."""
-
-    type: Tag[Literal["poly_param"]] = "poly_param"

@@ -6,29 +6,25 @@ are multiplied by the epoch length.
 
 Example::
 
-    MultiStepLRConfig(milestones=(8, 11), gamma=0.1)
+    MultiStepSchedulerConfig(milestones=(8, 11), gamma=0.1)
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
 from ...config.base import Tag
-from .base import INF, ParamScheduler, ParamVariant, SchedulerConfigBase, SchedulerTarget
+from .base import INF, ParamScheduler, SchedulerConfigBase, SchedulerTarget, former_tags
 
 __all__ = [
-    "MultiStepLRConfig",
-    "MultiStepMomentumConfig",
-    "MultiStepParamConfig",
     "MultiStepParamScheduler",
-    "StepLRConfig",
-    "StepMomentumConfig",
-    "StepParamConfig",
+    "MultiStepSchedulerConfig",
     "StepParamScheduler",
+    "StepSchedulerConfig",
 ]
 
 
@@ -87,7 +83,12 @@ class MultiStepParamScheduler(ParamScheduler):
         return [v * self.gamma**hits for v in current]
 
 
-class _StepFields(SchedulerConfigBase):
+class StepSchedulerConfig(SchedulerConfigBase):
+    """Step decay of ``param`` (MMEngine ``StepLR`` / ``StepMomentum`` / ``StepParamScheduler``)."""
+
+    type: Tag[Literal["step"]] = "step"
+    tag_aliases: ClassVar[Mapping[str, Mapping[str, object]]] = former_tags("step")
+
     step_size: int = Field(ge=1, description="Decay every this many active steps.")
     gamma: float = Field(0.1, gt=0.0, description="Multiplicative decay factor.")
 
@@ -96,7 +97,7 @@ class _StepFields(SchedulerConfigBase):
     ) -> ParamScheduler:
         return StepParamScheduler(
             target,
-            self.scheduled_key(),
+            self.param,
             step_size=self.step_size * scale,
             gamma=self.gamma,
             begin=begin,
@@ -105,26 +106,13 @@ class _StepFields(SchedulerConfigBase):
         )
 
 
-class StepLRConfig(_StepFields):
-    """Step decay of the learning rate (MMEngine ``StepLR``)."""
+class MultiStepSchedulerConfig(SchedulerConfigBase):
+    """Milestone decay of ``param`` (MMEngine ``MultiStepLR`` / ``MultiStepMomentum`` /
+    ``MultiStepParamScheduler``)."""
 
-    type: Tag[Literal["step_lr"]] = "step_lr"
+    type: Tag[Literal["multi-step"]] = "multi-step"
+    tag_aliases: ClassVar[Mapping[str, Mapping[str, object]]] = former_tags("multistep")
 
-
-class StepMomentumConfig(_StepFields):
-    """Step decay of the momentum (MMEngine ``StepMomentum``)."""
-
-    type: Tag[Literal["step_momentum"]] = "step_momentum"
-    scheduled_param: ClassVar[str] = "momentum"
-
-
-class StepParamConfig(_StepFields, ParamVariant):
-    """Step decay of any param-group key (MMEngine ``StepParamScheduler``)."""
-
-    type: Tag[Literal["step_param"]] = "step_param"
-
-
-class _MultiStepFields(SchedulerConfigBase):
     milestones: tuple[int, ...] = Field(description="Active steps at which to decay (repeats compound).")
     gamma: float = Field(0.1, gt=0.0, description="Multiplicative decay factor.")
 
@@ -140,29 +128,10 @@ class _MultiStepFields(SchedulerConfigBase):
     ) -> ParamScheduler:
         return MultiStepParamScheduler(
             target,
-            self.scheduled_key(),
+            self.param,
             milestones=[m * scale for m in self.milestones],
             gamma=self.gamma,
             begin=begin,
             end=end,
             by_epoch=by_epoch,
         )
-
-
-class MultiStepLRConfig(_MultiStepFields):
-    """Milestone decay of the learning rate (MMEngine ``MultiStepLR``)."""
-
-    type: Tag[Literal["multistep_lr"]] = "multistep_lr"
-
-
-class MultiStepMomentumConfig(_MultiStepFields):
-    """Milestone decay of the momentum (MMEngine ``MultiStepMomentum``)."""
-
-    type: Tag[Literal["multistep_momentum"]] = "multistep_momentum"
-    scheduled_param: ClassVar[str] = "momentum"
-
-
-class MultiStepParamConfig(_MultiStepFields, ParamVariant):
-    """Milestone decay of any param-group key (MMEngine ``MultiStepParamScheduler``)."""
-
-    type: Tag[Literal["multistep_param"]] = "multistep_param"
