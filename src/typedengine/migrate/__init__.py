@@ -1,0 +1,16 @@
+"""``typedengine migrate``: MMEngine config files in, typed experiment files out.
+
+The pieces, one idea each: :mod:`.read` reads a config tree the way MMEngine's ``Config.fromfile`` does
+(``_base_``, merging, ``_delete_``, ``{{_base_.x}}``) with :mod:`.evaluate`, which never runs the file;
+the ``map_*`` modules translate the Runner-level keys into typedengine configs (:mod:`.experiment` holds
+the result); :mod:`.write` writes the experiment file; :mod:`.command` is the CLI.
+
+Example::
+
+    typedengine migrate configs/resnet18_8xb16_cifar10.py > exp.py
+    python exp.py --plan
+"""
+
+from .command import main, migrate
+
+__all__ = ["main", "migrate"]
