@@ -162,7 +162,8 @@ class _Evaluator:
                 names.update(_root_names(sub.value))  # `cfg.k = ...` / `cfg['k'] = ...` inside the block
             elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute):
                 names.update(_root_names(sub.func.value))  # `cfg.update(...)` inside the block
-        reason = f"set or changed inside a `{kind}` block (line {node.lineno}), which is not run"
+        article = "an" if kind[0] in "aeiou" else "a"
+        reason = f"set or changed inside {article} `{kind}` block (line {node.lineno}), which is not run"
         for name in sorted(names):
             if isinstance(self.env.get(name), Symbol):
                 continue  # an imported module used inside the block: still the same symbol
