@@ -106,7 +106,7 @@ def test_optimizers_wrappers_and_their_options(tmp_path: Path) -> None:
     assert cfg.optim_wrapper == AmpOptimWrapperConfig(
         dtype="bfloat16", loss_scale=512.0, optimizer=te.AdamConfig(lr=1e-3, betas=(0.5, 0.99))
     )
-    cfg, written, found = run(tmp_path, """
+    cfg, _, found = run(tmp_path, """
         optim_wrapper = dict(type='AmpOptimWrapper', dtype='float32', loss_scale=dict(init_scale=256.),
                              optimizer=dict(type='ASGD', lr=0.01, lambd=1e-4), use_fsdp=False)
     """)  # fmt: skip
@@ -125,7 +125,7 @@ def test_optimizers_wrappers_and_their_options(tmp_path: Path) -> None:
 
 
 def test_loops_and_their_cadence(tmp_path: Path) -> None:
-    cfg, _, found = run(tmp_path, """
+    cfg, _, _ = run(tmp_path, """
         train_cfg = dict(type='IterBasedTrainLoop', max_iters=100, val_interval=50, val_begin=10,
                          dynamic_intervals=[(1, 25), (80, 5)])
         train_dataloader = dict(batch_size=4, sampler=dict(type='InfiniteSampler', shuffle=False),
@@ -214,7 +214,7 @@ def test_dataloaders_datasets_and_preprocessor(tmp_path: Path) -> None:
 
 
 def test_hooks_logs_and_visualizer(tmp_path: Path) -> None:
-    from typedengine.hooks import CheckpointHookConfig, EMAHookConfig, LoggerHookConfig
+    from typedengine.hooks import EMAHookConfig, LoggerHookConfig
     from typedengine.hooks.empty_cache import EmptyCacheHookConfig
     from typedengine.hooks.profiler import ProfilerHookConfig, ProfilerScheduleConfig
     from typedengine.hooks.sync_buffers import SyncBuffersHookConfig

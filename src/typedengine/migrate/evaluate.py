@@ -165,9 +165,10 @@ class _Evaluator:
         article = "an" if kind[0] in "aeiou" else "a"
         reason = f"set or changed inside {article} `{kind}` block (line {node.lineno}), which is not run"
         for name in sorted(names):
-            if isinstance(self.env.get(name), Symbol):
+            before = self.env.get(name)
+            if isinstance(before, Symbol):
                 continue  # an imported module used inside the block: still the same symbol
-            self.env.set(name, Opaque(name, self.loc(node), reason), self.loc(node))
+            self.env.set(name, Opaque(name, self.loc(node), reason, before), self.loc(node))
 
     def assign(self, target: ast.expr, value: Value, stmt: ast.stmt) -> None:
         where = self.loc(stmt)
@@ -201,7 +202,10 @@ class _Evaluator:
         while isinstance(root, (ast.Attribute, ast.Subscript)):
             root = root.value
         if isinstance(root, ast.Name) and root.id != "_base_":
-            self.env.set(root.id, self.opaque(stmt, reason), self.loc(stmt))
+            source = ast.get_source_segment(self.text, stmt) or ast.unparse(stmt)
+            made = Opaque(" ".join(source.split()), self.loc(stmt), reason, self.env.get(root.id))
+            self.result.opaque.append(made)
+            self.env.set(root.id, made, self.loc(stmt))
         else:
             self.opaque(stmt, reason)
 

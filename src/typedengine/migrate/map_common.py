@@ -18,7 +18,7 @@ from ..config.errors import format_validation_error
 from .experiment import Experiment, Finding
 from .values import CfgDict, Location, Opaque, Symbol, Value
 
-__all__ = ["MISSING", "Mapping", "Section", "show"]
+__all__ = ["MISSING", "Mapping", "Section", "show", "type_name"]
 
 C = TypeVar("C", bound=BaseModel)
 
@@ -38,6 +38,15 @@ def show(value: Value, limit: int = 80) -> str:
 
     text = " ".join(mm_source(value).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def type_name(value: Value) -> str | None:
+    """The registry type a dict names: ``type='mmdet.CocoMetric'`` -> ``CocoMetric``; ``type=SGD`` (an
+    imported class, never imported here) -> ``SGD``; None without a type."""
+    kind = value.get("type") if isinstance(value, CfgDict) else None
+    if isinstance(kind, Symbol):
+        return kind.name
+    return kind.rpartition(".")[2] if isinstance(kind, str) else None
 
 
 class Mapping:
@@ -173,10 +182,8 @@ class Section:
         value = self.take("type")
         if value is MISSING or value is None:
             return None
-        if isinstance(value, Symbol):
-            return value.name
-        if isinstance(value, str):
-            return value.rpartition(".")[2]  # 'mmdet.CocoMetric': the scope prefix is not part of the name
+        if isinstance(value, (Symbol, str)):
+            return type_name(self.data)
         self.m.expect(value, self.key("type"), self.where("type"), "a type name")
         return None
 

@@ -18,7 +18,7 @@ from ..evaluation.evaluator import EvaluatorConfig
 from ..evaluation.metric_config import MetricConfig
 from ..model.preprocessor import BaseDataPreprocessorConfig, ImgDataPreprocessorConfig
 from .experiment import ConfigNode, Node, Stub, StubRef
-from .map_common import MISSING, Mapping, Section, given
+from .map_common import MISSING, Mapping, Section, given, type_name
 from .values import CfgDict, Location, Opaque, Value
 
 __all__ = ["dataset_length", "map_dataloader", "map_evaluator", "map_model", "map_preprocessor"]
@@ -40,8 +40,7 @@ def dataset_length(value: Value) -> tuple[int | None, str]:
     """Samples of an MMEngine dataset dict when knowable from the config, and how it was found."""
     if not isinstance(value, CfgDict):
         return None, ""
-    kind = value.get("type")
-    kind = kind.rpartition(".")[2] if isinstance(kind, str) else None
+    kind = type_name(value)
     if kind == "RepeatDataset":
         inner, how = dataset_length(value.get("dataset"))
         times = value.get("times")
@@ -78,7 +77,7 @@ def _split_of(value: CfgDict) -> str | None:
     if isinstance(split, str) and split in _SPLIT_WORDS:
         return _SPLIT_WORDS[split]
     test_mode = value.get("test_mode")
-    if isinstance(test_mode, bool) and "split" not in value and value.get("type") in ("CIFAR10", "CIFAR100", "MNIST"):
+    if isinstance(test_mode, bool) and "split" not in value and type_name(value) in ("CIFAR10", "CIFAR100", "MNIST"):
         return "test" if test_mode else "train"
     texts: list[str] = []
     for key in ("ann_file", "data_prefix"):
@@ -126,13 +125,12 @@ def map_model(m: Mapping, value: Value, where: Location, data: DataMapping) -> t
     if isinstance(value, CfgDict) and isinstance(value.get("data_preprocessor"), CfgDict):
         pre = value["data_preprocessor"]
         assert isinstance(pre, CfgDict)
-        if pre.get("type") in ("ImgDataPreprocessor", "BaseDataPreprocessor"):
+        if type_name(pre) in ("ImgDataPreprocessor", "BaseDataPreprocessor"):
             preprocessor = pre
             original = value.shallow_copy()
             original.remove("data_preprocessor")
-    kind = value.get("type") if isinstance(value, CfgDict) else None
-    mm_type = kind if isinstance(kind, str) else "?"
-    stub = data.stub("model", _class_name(mm_type.rpartition(".")[2], "Config", "ModelStubConfig"), original, where, mm_type)
+    mm_type = type_name(value) or "?"
+    stub = data.stub("model", _class_name(mm_type, "Config", "ModelStubConfig"), original, where, mm_type)
     return StubRef(stub), preprocessor
 
 
@@ -184,8 +182,7 @@ def map_dataloader(
     if dataset is MISSING:
         m.problem(sec.where(), key, "a dataloader dict needs `dataset` (MMEngine stops with a KeyError too)")
         return None
-    kind = dataset.get("type") if isinstance(dataset, CfgDict) else None
-    mm_type = kind if isinstance(kind, str) else "?"
+    mm_type = type_name(dataset) or "?"
     stub = data.stub("dataset", f"{role}Data", dataset, sec.where("dataset"), mm_type)
     stub.length, stub.length_note = dataset_length(dataset)
     comments: dict[str, str] = {}
@@ -279,9 +276,8 @@ def map_evaluator(m: Mapping, value: Value, key: str, where: Location, data: Dat
         if not isinstance(metric, CfgDict):
             m.expect(metric, f"{key}[{i}]" if len(metrics) > 1 else key, where, "a metric dict")
             continue
-        metric_type = metric.get("type")
-        mm_type = metric_type if isinstance(metric_type, str) else "?"
-        name = _class_name(mm_type.rpartition(".")[2], "Config", "MetricStubConfig")
+        mm_type = type_name(metric) or "?"
+        name = _class_name(mm_type, "Config", "MetricStubConfig")
         stubs.append(data.stub("metric", name, metric, metric.origin, mm_type))
     if not stubs:
         return None

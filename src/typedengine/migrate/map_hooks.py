@@ -34,8 +34,8 @@ from ..logs.backends.wandb import WandbBackendConfig
 from ..logs.processor import LogProcessorConfig, SmoothingConfig
 from ..logs.visualizer import VisualizerConfig
 from .experiment import ConfigNode
-from .map_common import MISSING, Mapping, Section, given, show
-from .values import CfgDict, Location, Value
+from .map_common import MISSING, Mapping, Section, given, show, type_name
+from .values import Location, Value
 
 __all__ = ["map_custom_hooks", "map_default_hooks", "map_log_processor", "map_visualizer"]
 
@@ -95,8 +95,7 @@ def map_custom_hooks(m: Mapping, value: Value, where: Location) -> list[BaseMode
 
 
 def _mm_type(value: Value) -> str:
-    kind = value.get("type") if isinstance(value, CfgDict) else None
-    return kind.rpartition(".")[2] if isinstance(kind, str) else "?"
+    return type_name(value) or "?"
 
 
 def _hook(m: Mapping, value: Value, key: str, where: Location) -> BaseModel | None:

@@ -27,7 +27,7 @@ from ..runner.compile import CompileConfig
 from ..runner.env import EnvConfig
 from ..runner.randomness import RandomnessConfig
 from .experiment import Experiment, Node, RootField
-from .map_common import MISSING, Mapping, Section, given, show
+from .map_common import MISSING, Mapping, Section, given, show, type_name
 from .map_data import DataMapping, map_dataloader, map_evaluator, map_model, map_preprocessor, opaque_inside
 from .map_hooks import map_custom_hooks, map_default_hooks, map_log_processor, map_visualizer
 from .map_optim import map_auto_scale_lr, map_optim_wrapper, map_param_schedulers
@@ -128,7 +128,7 @@ class _RunnerMapping:
         self.put("model", ref, args=(ref.stub.class_name,))
         top = self.get("data_preprocessor")
         if top is not MISSING and top is not None and preprocessor is None:
-            if isinstance(top, CfgDict) and top.get("type") in ("ImgDataPreprocessor", "BaseDataPreprocessor"):
+            if type_name(top) in ("ImgDataPreprocessor", "BaseDataPreprocessor"):
                 preprocessor = top
             else:  # MMEngine hands it to the model (setdefault): it belongs in the model's TODO
                 if isinstance(value, CfgDict) and "data_preprocessor" not in value:
@@ -458,14 +458,17 @@ class _RunnerMapping:
                 continue
             value = self.cfg[key]
             where = self.where(key)
-            if isinstance(value, Symbol):
-                continue  # an import, not a key
+            if isinstance(value, Symbol) or key.startswith("__"):
+                continue  # an import, or a name MMEngine leaves out of the config too
             if key in _NO_EQUIVALENT:
                 self.m.not_migrated(where, key, f"= {show(value)}: {_NO_EQUIVALENT[key]}")
             elif key in _LEGACY:
                 self.m.not_migrated(where, key, f"= {show(value)}: an MMCV 1.x key; MMEngine's Runner ignores it too")
             elif where in self.tree.consumed:
                 continue  # a helper variable another key used (its value is in that key)
+            elif isinstance(value, Opaque):
+                self.m.not_migrated(where, key, f"`{value.source}` is not evaluated ({value.reason}) and is not a "
+                                    "Runner key")  # fmt: skip
             else:
                 self.m.not_migrated(where, key, f"= {show(value)}: not a Runner key and nothing uses it, so it has no "
                                     "effect in MMEngine either")  # fmt: skip

@@ -52,5 +52,7 @@ def _flat(value: object) -> str:
     if isinstance(value, Symbol):
         return value.path
     if isinstance(value, Opaque):
+        if value.before is not None:  # what it was before the statement that was not run
+            return f"{_flat(value.before)} <then possibly changed at line {value.where.line}: {value.reason}>"
         return value.source
     return repr(value)

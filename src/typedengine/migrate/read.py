@@ -60,6 +60,8 @@ class ConfigTree:
 def read_config(path: Path) -> ConfigTree:
     """Read ``path`` and its ``_base_`` files into one :class:`ConfigTree`."""
     path = Path(path)
+    if path.is_dir():
+        raise MigrateError(f"{path}: is a directory; give the config file (e.g. {path}/my_config.py)")
     if not path.is_file():
         raise MigrateError(f"{path}: no such config file")
     tree = ConfigTree(main=path, cfg=CfgDict(Location(path, 1)))

@@ -74,6 +74,8 @@ class Opaque:
     source: str
     where: Location
     reason: str
+    before: Value = None
+    """The value the name had before a statement that was not run may have changed it (None: none)."""
 
 
 Key: TypeAlias = str | int | float | bool | None
