@@ -15,7 +15,9 @@ DATA = Path(__file__).with_name("data")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_writes_to_stdout_or_a_file_and_summarises_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_writes_to_stdout_or_a_file_and_summarises_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = DATA / "chain" / "experiment.py"
     assert main(["migrate", str(config)]) == 0
     out, err = capsys.readouterr()

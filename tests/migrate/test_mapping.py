@@ -112,14 +112,28 @@ def test_optimizers_wrappers_and_their_options(tmp_path: Path) -> None:
     """)  # fmt: skip
     assert isinstance(cfg.optim_wrapper, AmpOptimWrapperConfig)
     assert cfg.optim_wrapper.scaler == GradScalerConfig(init_scale=256.0)
-    assert cfg.optim_wrapper.optimizer == ImportedOptimizerConfig(target="torch.optim.ASGD", kwargs={"lr": 0.01, "lambd": 1e-4})
+    assert cfg.optim_wrapper.optimizer == ImportedOptimizerConfig(
+        target="torch.optim.ASGD", kwargs={"lr": 0.01, "lambd": 1e-4}
+    )
     assert "float16 or bfloat16" in listed(found, "optim_wrapper.dtype")
     assert listed(found, "optim_wrapper.use_fsdp").startswith("= False")
     for bad, message in [
-        ("optim_wrapper = dict(optimizer=dict(type='Lamb', lr=0.1))", "optimizer 'Lamb' has no typedengine config"),
-        ("optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentun=0.9))", "SGD takes no argument 'momentun'"),
-        ("optim_wrapper = dict(type='ApexOptimWrapper', optimizer=dict(type='SGD', lr=0.1))", "'ApexOptimWrapper'"),
-        ("optim_wrapper = dict(optimizer=dict(type='SGD', lr=-1))", "optim_wrapper.optimizer.lr: must be >= 0"),
+        (
+            "optim_wrapper = dict(optimizer=dict(type='Lamb', lr=0.1))",
+            "optimizer 'Lamb' has no typedengine config",
+        ),
+        (
+            "optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentun=0.9))",
+            "SGD takes no argument 'momentun'",
+        ),
+        (
+            "optim_wrapper = dict(type='ApexOptimWrapper', optimizer=dict(type='SGD', lr=0.1))",
+            "'ApexOptimWrapper'",
+        ),
+        (
+            "optim_wrapper = dict(optimizer=dict(type='SGD', lr=-1))",
+            "optim_wrapper.optimizer.lr: must be >= 0",
+        ),
     ]:
         assert message in refused(tmp_path, bad), bad
 
@@ -136,7 +150,9 @@ def test_loops_and_their_cadence(tmp_path: Path) -> None:
         val_evaluator = dict(type='MyMetric')
     """)  # fmt: skip
     # a milestone of 1 is in force from the start: it becomes the base interval
-    assert cfg.train == te.IterBasedTrainLoopConfig(max_iters=100, val_interval=25, val_begin=10, dynamic_intervals=((79, 5),))
+    assert cfg.train == te.IterBasedTrainLoopConfig(
+        max_iters=100, val_interval=25, val_begin=10, dynamic_intervals=((79, 5),)
+    )
     assert cfg.val == te.ValLoopConfig(autocast="fp16")
     assert cfg.train_dataloader is not None and cfg.train_dataloader.shuffle is False
     for bad, message in [
@@ -183,7 +199,10 @@ def test_resume_load_from_launcher_and_hidden_keys(tmp_path: Path) -> None:
     # SyncBatchNorm (refused on a CPU-only machine by typedengine's own check, so only the text is checked)
     config = tmp_path / "sync_bn.py"
     config.write_text(SKELETON + "sync_bn = 'torch'\n")
-    assert "model_wrapper: ModelWrapperConfig = DDPConfig(broadcast_buffers=False, sync_bn=True)" in migrate(config)[0]
+    assert (
+        "model_wrapper: ModelWrapperConfig = DDPConfig(broadcast_buffers=False, sync_bn=True)"
+        in migrate(config)[0]
+    )
 
 
 def test_dataloaders_datasets_and_preprocessor(tmp_path: Path) -> None:
@@ -247,19 +266,24 @@ def test_hooks_logs_and_visualizer(tmp_path: Path) -> None:
     hooks = cfg.default_hooks
     assert hooks.checkpoint is None
     assert hooks.logger == LoggerHookConfig(interval_iters=7, ignore_last=False)
-    assert hooks.timer is not None  # untouched defaults stay on, as MMEngine merges default_hooks over its own
+    assert (
+        hooks.timer is not None
+    )  # untouched defaults stay on, as MMEngine merges default_hooks over its own
     assert cfg.custom_hooks == (
         EmptyCacheHookConfig(after_iter=True),
         EMAHookConfig(momentum=0.001, begin_iter=10),
         SyncBuffersHookConfig(),
-        ProfilerHookConfig(profile_times=4, schedule=ProfilerScheduleConfig(wait=1, warmup=1, active=2), trace="tensorboard"),
+        ProfilerHookConfig(
+            profile_times=4, schedule=ProfilerScheduleConfig(wait=1, warmup=1, active=2), trace="tensorboard"
+        ),
     )
     assert "global training iteration" in listed(found, "default_hooks.logger.log_metric_by_epoch")
     assert listed(found, "default_hooks.logger.out_dir").startswith("= 's3://x'")
     assert "another average is not the same run" in listed(found, "custom_hooks[1].ema_type")
     assert "MyProjectHook" in listed(found, "custom_hooks[4]")
     assert cfg.log_processor == LogProcessorConfig(
-        window_size=20, custom=(SmoothingConfig(key="loss", method="max", window="global", log_name="loss_max"),)
+        window_size=20,
+        custom=(SmoothingConfig(key="loss", method="max", window="global", log_name="loss_max"),),
     )
     assert cfg.visualizer.backends == (
         TensorboardBackendConfig(), WandbBackendConfig(project="p", mode="online"), MlflowBackendConfig(experiment_name="exp")
@@ -278,10 +302,15 @@ def test_environment_and_randomness(tmp_path: Path) -> None:
         log_level = 'DEBUG'
         auto_scale_lr = dict(enable=True, base_batch_size=256)
     """)  # fmt: skip
-    assert cfg.env == te.EnvConfig(cudnn_benchmark=True, mp_start_method="spawn", dist=DistConfig(backend="gloo", timeout_s=120.0))
+    assert cfg.env == te.EnvConfig(
+        cudnn_benchmark=True, mp_start_method="spawn", dist=DistConfig(backend="gloo", timeout_s=120.0)
+    )
     assert cfg.randomness == te.RandomnessConfig(seed=1234, deterministic=True, diff_rank_seed=True)
     assert cfg.log_level == "DEBUG"
-    assert cfg.auto_scale_lr is not None and (cfg.auto_scale_lr.enable, cfg.auto_scale_lr.base_batch_size) == (True, 256)
+    assert cfg.auto_scale_lr is not None and (
+        cfg.auto_scale_lr.enable,
+        cfg.auto_scale_lr.base_batch_size,
+    ) == (True, 256)
     assert listed(found, "env_cfg.dist_cfg.port").startswith("= 29501")
     assert "RLIMIT_NOFILE" in listed(found, "env_cfg.resource_limit")
 

@@ -56,7 +56,13 @@ def test_base_chains_and_several_bases_resolve_relative_to_each_file(tmp_path: P
     write(tmp_path, "other2.json", '{"u": 1e-3, "_base_": "./other.yaml"}')
     main = write(tmp_path, "exp.py", "_base_ = ['a/b/mid.py', 'other2.json']\ny = dict(i=3)\n")
     tree = read_config(main)
-    assert plain(tree.cfg) == {"x": 1, "y": {"k": 1, "j": 2, "i": 3}, "z": [1, 2], "w": {"deep": {"v": "1e-3"}}, "u": 0.001}
+    assert plain(tree.cfg) == {
+        "x": 1,
+        "y": {"k": 1, "j": 2, "i": 3},
+        "z": [1, 2],
+        "w": {"deep": {"v": "1e-3"}},
+        "u": 0.001,
+    }
     assert [p.name for p in tree.files] == ["exp.py", "mid.py", "root.py", "other2.json", "other.yaml"]
     # every key knows where it was set
     assert tree.cfg.where_of("x").path.name == "root.py"
@@ -142,8 +148,14 @@ def test_code_is_never_run_and_what_is_not_evaluated_keeps_its_source(tmp_path: 
     cfg = tree.cfg
     assert cfg["os"] == Symbol("os")
     root = cfg["data_root"]
-    assert isinstance(root, Opaque) and root.source == "os.environ.get('DATA', 'data/')" and root.where.line == 3
-    assert isinstance(cfg["touched"], Opaque) and isinstance(cfg["fn"], Opaque) and isinstance(cfg["squares"], Opaque)
+    assert (
+        isinstance(root, Opaque) and root.source == "os.environ.get('DATA', 'data/')" and root.where.line == 3
+    )
+    assert (
+        isinstance(cfg["touched"], Opaque)
+        and isinstance(cfg["fn"], Opaque)
+        and isinstance(cfg["squares"], Opaque)
+    )
     # names a block may set or change are unknown, with the block's line
     for name in ("work_dir", "helper", "opt"):
         value = cfg[name]
@@ -174,15 +186,27 @@ def test_predefined_and_environment_variables_are_substituted_like_mmengine(
     ("files", "message"),
     [
         ({"exp.py": "_base_ = ['missing.py']\n"}, "exp.py:1: _base_ file 'missing.py' not found"),
-        ({"exp.py": "x = 1\n_base_ = [\n    'a.py',\n    'gone.py']\n", "a.py": "y = 1\n"}, "exp.py:2: _base_ file 'gone.py'"),
+        (
+            {"exp.py": "x = 1\n_base_ = [\n    'a.py',\n    'gone.py']\n", "a.py": "y = 1\n"},
+            "exp.py:2: _base_ file 'gone.py'",
+        ),
         ({"exp.py": "x = dict(a=1,\n    b=2\ny = 3\n"}, "exp.py:1: syntax error"),
         ({"exp.py": "_base_ = 'a.py'\n", "a.py": "_base_ = 'exp.py'\n"}, "the _base_ files form a cycle"),
-        ({"exp.py": "_base_ = ['a.py', 'b.py']\n", "a.py": "k = 1\n", "b.py": "k = 2\n"}, "`k` is defined in two _base_ files"),
-        ({"exp.py": "_base_ = 'a.py'\nk = dict(x=1)\n", "a.py": "k = 3\n"}, "exp.py:2: `k` is a dict here but a int"),
+        (
+            {"exp.py": "_base_ = ['a.py', 'b.py']\n", "a.py": "k = 1\n", "b.py": "k = 2\n"},
+            "`k` is defined in two _base_ files",
+        ),
+        (
+            {"exp.py": "_base_ = 'a.py'\nk = dict(x=1)\n", "a.py": "k = 3\n"},
+            "exp.py:2: `k` is a dict here but a int",
+        ),
         ({"exp.py": "_base_ = 'a.py'\nv = {{_base_.nope}}\n", "a.py": "k = 3\n"}, "exp.py:2: `_base_.nope`"),
         ({"exp.py": "x = undefined_name + 1\n"}, "exp.py:1: name 'undefined_name' is not defined"),
         ({"exp.py": "_base_ = get_bases()\n"}, "exp.py:1: `_base_` must be a path or a list of paths"),
-        ({"exp.py": "from mmengine.config import read_base\nwith read_base():\n    from .a import *\n"}, "exp.py:2: `with read_base():`"),
+        (
+            {"exp.py": "from mmengine.config import read_base\nwith read_base():\n    from .a import *\n"},
+            "exp.py:2: `with read_base():`",
+        ),
         ({"exp.yaml": "a: [1, 2\n"}, "exp.yaml:2: not valid YAML"),
         ({"exp.py": "b = '{{$MIG_UNSET_VAR:}}'\n"}, "MIG_UNSET_VAR is not set and there is no default"),
     ],

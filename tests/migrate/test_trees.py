@@ -107,8 +107,12 @@ def test_classification_key_lines(generated: dict[str, Path]) -> None:
     ]:
         assert line in text, line
     # what has no equivalent is listed at the top with its file and line
-    assert noted(text, "_base_/default_runtime.py:2  default_scope = 'mmpretrain': typedengine has no registries")
-    assert noted(text, "_base_/default_runtime.py:22  default_hooks.visualization: dict(type='VisualizationHook'")
+    assert noted(
+        text, "_base_/default_runtime.py:2  default_scope = 'mmpretrain': typedengine has no registries"
+    )
+    assert noted(
+        text, "_base_/default_runtime.py:22  default_hooks.visualization: dict(type='VisualizationHook'"
+    )
     assert noted(text, "_base_/default_runtime.py:31  env_cfg.mp_cfg.opencv_num_threads = 0:")
     assert noted(text, "_base_/default_runtime.py:42  log_level = 'INFO'")  # typedengine's default too
     # the model placeholder carries the original dict, data_preprocessor included (MMEngine hands it over)
@@ -164,7 +168,9 @@ def test_detection_key_lines(generated: dict[str, Path]) -> None:
         "    randomness: te.RandomnessConfig = te.RandomnessConfig(seed=0, diff_rank_seed=True)",
     ]:
         assert line in text, line
-    assert noted(text, "custom_hooks[0].priority = 49: typedengine hook configs run at the hook's own priority")
+    assert noted(
+        text, "custom_hooks[0].priority = 49: typedengine hook configs run at the hook's own priority"
+    )
     assert noted(text, "train_dataloader.batch_sampler = dict(type='AspectRatioBatchSampler')")
     assert noted(text, "train_cfg.dynamic_intervals: [(80001, 2000)] -> ((80000, 2000))")
     # the metric's ann_file was computed from data_root + '...'
@@ -173,9 +179,16 @@ def test_detection_key_lines(generated: dict[str, Path]) -> None:
 
 def test_detection_plan_is_mmengines_schedule(generated: dict[str, Path]) -> None:
     plan = plan_of(generated["detection"])
-    assert (plan.by_epoch, plan.max_iters, plan.accumulative_counts, plan.optimizer_steps) == (False, 90_000, 2, 45_000)
+    assert (plan.by_epoch, plan.max_iters, plan.accumulative_counts, plan.optimizer_steps) == (
+        False,
+        90_000,
+        2,
+        45_000,
+    )
     # MMEngine's dynamic_intervals=[(80001, 2000)] switches after iteration 80000 (bisect on iter + 1)
-    expected_val = [i for i in range(1, 90_001) if (i % (2000 if i + 1 >= 80_001 else 10_000) == 0) or i == 90_000]
+    expected_val = [
+        i for i in range(1, 90_001) if (i % (2000 if i + 1 >= 80_001 else 10_000) == 0) or i == 90_000
+    ]
     assert plan.val_iters == tuple(expected_val)
     assert plan.checkpoint_iters == tuple(range(10_000, 90_001, 10_000))
 
@@ -219,8 +232,13 @@ def test_chain_key_lines(generated: dict[str, Path]) -> None:
     ]:
         assert line in text, line
     assert "momentum" not in text.split("optim_wrapper:")[1].split("param_scheduler:")[0]
-    assert noted(text, "experiment.py:25  train_pipeline = [dict(type='NotUsedAnyMore')]: not a Runner key and nothing uses it")
-    assert "max_keep_ckpts" not in text.split("class Experiment")[1]  # the YAML base's checkpoint was _delete_d
+    assert noted(
+        text,
+        "experiment.py:25  train_pipeline = [dict(type='NotUsedAnyMore')]: not a Runner key and nothing uses it",
+    )
+    assert (
+        "max_keep_ckpts" not in text.split("class Experiment")[1]
+    )  # the YAML base's checkpoint was _delete_d
 
 
 def test_chain_plan_is_mmengines_schedule(generated: dict[str, Path]) -> None:

@@ -31,7 +31,10 @@ def migrate(path: Path) -> tuple[str, Experiment]:
     exp = map_config(tree)
     if exp.problems:
         root = path.parent
-        lines = [f"{f.where.show(root)}: {f.key}: {f.message}" for f in sorted(exp.problems, key=lambda f: (str(f.where.path), f.where.line))]
+        lines = [
+            f"{f.where.show(root)}: {f.key}: {f.message}"
+            for f in sorted(exp.problems, key=lambda f: (str(f.where.path), f.where.line))
+        ]
         noun = "problem" if len(lines) == 1 else "problems"
         raise MigrateError(f"{len(lines)} {noun} in {path} (nothing written):\n  " + "\n  ".join(lines))
     return write_experiment(exp), exp

@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ..config.errors import format_validation_error
-from .experiment import Experiment, Finding
+from .experiment import Experiment, Finding, Node
 from .values import CfgDict, Location, Opaque, Symbol, Value
 
-__all__ = ["MISSING", "Mapping", "Section", "show", "type_name"]
+__all__ = ["MISSING", "Mapping", "Root", "Section", "float_tuple", "given", "show", "type_name"]
 
 C = TypeVar("C", bound=BaseModel)
 
@@ -109,7 +109,9 @@ class Mapping:
                 field = issue.path.split(".")[0].split("[")[0]
                 mm_key = keys.get(field, field)
                 at = sec.where(mm_key) if sec is not None and mm_key in sec.data else where
-                self.problem(at or Location(self.exp.source, 1), f"{prefix}.{mm_key}".strip("."), issue.message)
+                self.problem(
+                    at or Location(self.exp.source, 1), f"{prefix}.{mm_key}".strip("."), issue.message
+                )
             return None
         differing: dict[str, object] = {}
         for name, value in kwargs.items():
@@ -198,9 +200,15 @@ class Section:
         value = self.take(key)
         if value is MISSING:
             return value
-        if isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        if isinstance(value, (list, tuple)) and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        ):
             return tuple(value)
-        bad = next((v for v in value if isinstance(v, Opaque)), value) if isinstance(value, (list, tuple)) else value
+        bad = (
+            next((v for v in value if isinstance(v, Opaque)), value)
+            if isinstance(value, (list, tuple))
+            else value
+        )
         self.m.expect(bad, self.key(key), self.where(key), "a list of integers")
         return MISSING
 
@@ -226,6 +234,41 @@ class Section:
             self.m.not_migrated(self.data.where_of(key), self.key(str(key)), f"= {show(value)}: {reason}")
 
 
+def float_tuple(values: tuple[Value, ...]) -> tuple[float, ...] | None:
+    """``values`` as floats when every one is a number (booleans are not), else None."""
+    numbers = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return tuple(numbers) if len(numbers) == len(values) else None
+
+
 def given(**kwargs: object) -> dict[str, object]:
     """The keyword arguments that are not MISSING (the keys the MMEngine dict set)."""
     return {k: v for k, v in kwargs.items() if v is not MISSING}
+
+
+class Root:
+    """The merged top-level config: which Runner keys were read, and the experiment fields they became."""
+
+    def __init__(self, cfg: CfgDict) -> None:
+        self.cfg = cfg
+        self.taken: set[str] = set()
+        self.values: dict[str, Node] = {}
+        self.comments: dict[str, list[str]] = {}
+        self.args: dict[str, tuple[str, ...]] = {}
+
+    def get(self, key: str) -> Value:
+        """The value of a top-level key (or MISSING); marks it as read."""
+        self.taken.add(key)
+        return self.cfg.get(key, MISSING)
+
+    def where(self, key: str) -> Location:
+        return self.cfg.where_of(key)
+
+    def present(self, key: str) -> bool:
+        return key in self.cfg and self.cfg[key] is not None
+
+    def put(self, field: str, value: Node, *comments: str, args: tuple[str, ...] = ()) -> None:
+        """Set an experiment field (``args``: type arguments of its annotation)."""
+        self.values[field] = value
+        self.comments.setdefault(field, []).extend(comments)
+        if args:
+            self.args[field] = args

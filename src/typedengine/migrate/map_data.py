@@ -77,7 +77,11 @@ def _split_of(value: CfgDict) -> str | None:
     if isinstance(split, str) and split in _SPLIT_WORDS:
         return _SPLIT_WORDS[split]
     test_mode = value.get("test_mode")
-    if isinstance(test_mode, bool) and "split" not in value and type_name(value) in ("CIFAR10", "CIFAR100", "MNIST"):
+    if (
+        isinstance(test_mode, bool)
+        and "split" not in value
+        and type_name(value) in ("CIFAR10", "CIFAR100", "MNIST")
+    ):
         return "test" if test_mode else "train"
     texts: list[str] = []
     for key in ("ann_file", "data_prefix"):
@@ -112,7 +116,7 @@ class DataMapping:
         unique, n = name, 2
         while unique in taken:
             stem = name.removesuffix("Config")
-            unique, n = f"{stem}{n}{name[len(stem):]}", n + 1
+            unique, n = f"{stem}{n}{name[len(stem) :]}", n + 1
         made = Stub(unique, kind, mm_type, original, where)  # type: ignore[arg-type]  # kind is a StubKind
         self.m.exp.stubs.append(made)
         return made
@@ -145,7 +149,9 @@ def map_preprocessor(m: Mapping, value: Value, key: str, where: Location) -> Con
         sec.finish()
         return None if built is None else ConfigNode(built)
     if kind != "ImgDataPreprocessor":
-        sec.finish(f"the type {kind or '(none)'} belongs to the model's package; it stays in the model's TODO")
+        sec.finish(
+            f"the type {kind or '(none)'} belongs to the model's package; it stays in the model's TODO"
+        )
         return None
     kwargs = given(
         mean=_floats(sec, "mean"), std=_floats(sec, "std"), pad_size_divisor=sec.take_int("pad_size_divisor"),
@@ -211,14 +217,20 @@ def map_dataloader(
     sec.finish()
     if built is None:
         return None
-    return ConfigNode(built, type_args=(stub.class_name,), overrides={"dataset": StubRef(stub)}, comments=comments), stub
+    return ConfigNode(
+        built, type_args=(stub.class_name,), overrides={"dataset": StubRef(stub)}, comments=comments
+    ), stub
 
 
 def _sampler(m: Mapping, sec: Section, iter_based: bool) -> object:
     sampler = sec.take_section("sampler")
     if sampler is None:
         if not sec.has("sampler"):
-            m.problem(sec.where(), sec.path, "a dataloader dict needs `sampler` (MMEngine stops with a KeyError too)")
+            m.problem(
+                sec.where(),
+                sec.path,
+                "a dataloader dict needs `sampler` (MMEngine stops with a KeyError too)",
+            )
         return MISSING
     kind = sampler.take_type()
     if kind not in ("DefaultSampler", "InfiniteSampler"):
@@ -256,7 +268,9 @@ def _collate(m: Mapping, sec: Section) -> str | None:
     return None
 
 
-def map_evaluator(m: Mapping, value: Value, key: str, where: Location, data: DataMapping) -> tuple[ConfigNode, tuple[str, ...]] | None:
+def map_evaluator(
+    m: Mapping, value: Value, key: str, where: Location, data: DataMapping
+) -> tuple[ConfigNode, tuple[str, ...]] | None:
     """``EvaluatorConfig[<Metric>Config](metrics=(...))`` over metric placeholders."""
     metrics: list[Value]
     if isinstance(value, CfgDict) and "metrics" in value:

@@ -180,7 +180,11 @@ def _ema(m: Mapping, sec: Section) -> BaseModel | None:
         return None
     strict = sec.take("strict_load")
     if strict not in (MISSING, False):
-        m.not_migrated(sec.where("strict_load"), sec.key("strict_load"), f"= {strict}: typedengine loads EMA weights by key")
+        m.not_migrated(
+            sec.where("strict_load"),
+            sec.key("strict_load"),
+            f"= {strict}: typedengine loads EMA weights by key",
+        )
     kwargs = given(momentum=sec.take_float("momentum"), interval=sec.take_int("interval"),
                    update_buffers=sec.take_bool("update_buffers"), begin_iter=sec.take_int("begin_iter"),
                    begin_epoch=sec.take_int("begin_epoch"))  # fmt: skip
@@ -246,7 +250,9 @@ def map_log_processor(m: Mapping, value: Value, where: Location) -> ConfigNode |
         return None
     kind = sec.take_type()
     if kind not in (None, "LogProcessor"):
-        m.not_migrated(sec.where("type"), "log_processor.type", f"= {kind!r}: typedengine has its LogProcessor only")
+        m.not_migrated(
+            sec.where("type"), "log_processor.type", f"= {kind!r}: typedengine has its LogProcessor only"
+        )
     kwargs = given(window_size=sec.take_int("window_size"), by_epoch=sec.take_bool("by_epoch"),
                    num_digits=sec.take_int("num_digits"), mean_pattern=sec.take_str("mean_pattern"))  # fmt: skip
     custom = sec.take("custom_cfg")
@@ -324,7 +330,11 @@ def _backend(m: Mapping, value: Value, key: str, where: Location) -> BaseModel |
         built = _wandb(m, sec)
     else:
         sec.skip(*[str(k) for k in sec.data])
-        m.not_migrated(sec.where("type"), key, f"{show(value)}: typedengine has local, tensorboard, mlflow and wandb backends")
+        m.not_migrated(
+            sec.where("type"),
+            key,
+            f"{show(value)}: typedengine has local, tensorboard, mlflow and wandb backends",
+        )
         return None
     return built
 
@@ -333,11 +343,19 @@ def _wandb(m: Mapping, sec: Section) -> BaseModel | None:
     init = sec.take_section("init_kwargs")
     kwargs: dict[str, object] = {"mode": "online"}
     if init is not None:
-        kwargs.update(given(project=init.take_str("project", allow_none=True), name=init.take_str("name", allow_none=True)))
+        kwargs.update(
+            given(
+                project=init.take_str("project", allow_none=True), name=init.take_str("name", allow_none=True)
+            )
+        )
         mode = init.take_str("mode")
         if mode is not MISSING:
             kwargs["mode"] = mode
         init.finish("typedengine's W&B backend sets project, name and mode")
-    m.translated(sec.where("type"), sec.path, "WandbVisBackend -> mode='online' (wandb.init's default; typedengine's is offline)")
+    m.translated(
+        sec.where("type"),
+        sec.path,
+        "WandbVisBackend -> mode='online' (wandb.init's default; typedengine's is offline)",
+    )
     sec.finish()
     return m.build(WandbBackendConfig, kwargs, sec, keep=frozenset({"mode"}))

@@ -1,9 +1,8 @@
-"""Map ``optim_wrapper`` (optimizer, paramwise rules, clipping, accumulation, AMP), ``param_scheduler`` and
-``auto_scale_lr``.
+"""Map ``optim_wrapper`` (optimizer, paramwise rules, clipping, accumulation, AMP) and ``auto_scale_lr``.
 
-MMEngine's scheduler classes come in three families per kind (``LinearLR``, ``LinearMomentum``,
-``LinearParamScheduler`` with ``param_name``); :func:`scheduler_class` is the one place that knows which
-typedengine config stands for a (kind, parameter) pair.
+torch optimizers typedengine has no config for (``ASGD``, ``LBFGS``, ...) and the third-party ones MMEngine
+registers (``Lion``, ``DAdapt*``) become an ``ImportedOptimizerConfig`` by import path, checked when the
+experiment is loaded (migrating imports nothing).
 """
 
 from __future__ import annotations
@@ -20,51 +19,23 @@ from ..optim import (
     AutoScaleLRConfig,
     ClipGradNormConfig,
     ClipGradValueConfig,
-    ConstantLRConfig,
-    ConstantMomentumConfig,
-    ConstantParamConfig,
-    CosineAnnealingLRConfig,
-    CosineAnnealingMomentumConfig,
-    CosineAnnealingParamConfig,
-    CosineRestartLRConfig,
-    CosineRestartMomentumConfig,
-    CosineRestartParamConfig,
     CustomKeyRule,
-    ExponentialLRConfig,
-    ExponentialMomentumConfig,
-    ExponentialParamConfig,
     GradScalerConfig,
     ImportedOptimizerConfig,
-    LinearLRConfig,
-    LinearMomentumConfig,
-    LinearParamConfig,
-    MultiStepLRConfig,
-    MultiStepMomentumConfig,
-    MultiStepParamConfig,
     NAdamConfig,
-    OneCycleLRConfig,
     OptimWrapperConfig,
     OptimWrapperDictConfig,
     ParamwiseConfig,
-    PolyLRConfig,
-    PolyMomentumConfig,
-    PolyParamConfig,
     RAdamConfig,
-    ReduceOnPlateauLRConfig,
-    ReduceOnPlateauMomentumConfig,
-    ReduceOnPlateauParamConfig,
     RMSpropConfig,
     SGDConfig,
-    StepLRConfig,
-    StepMomentumConfig,
-    StepParamConfig,
 )
 from ..optim.optimizers import OptimizerKwarg
 from .experiment import ConfigNode
-from .map_common import MISSING, Mapping, Section, given
+from .map_common import MISSING, Mapping, Section, float_tuple, given
 from .values import CfgDict, Location, Value
 
-__all__ = ["map_auto_scale_lr", "map_optim_wrapper", "map_param_schedulers", "scheduler_class"]
+__all__ = ["map_auto_scale_lr", "map_optim_wrapper"]
 
 _OPTIMIZERS: dict[str, type[BaseModel]] = {
     "SGD": SGDConfig, "Adam": AdamConfig, "AdamW": AdamWConfig, "RMSprop": RMSpropConfig,
@@ -76,63 +47,6 @@ _TORCH_ONLY = ("ASGD", "LBFGS", "Rprop", "SparseAdam", "Adafactor")
 _THIRD_PARTY = {"Lion": "lion_pytorch.Lion", "DAdaptAdaGrad": "dadaptation.DAdaptAdaGrad",
                 "DAdaptAdam": "dadaptation.DAdaptAdam", "DAdaptSGD": "dadaptation.DAdaptSGD"}  # fmt: skip
 
-# kind -> MMEngine arguments of that kind (besides begin/end/by_epoch/convert_to_iter_based)
-_SCHEDULER_ARGS: dict[str, tuple[str, ...]] = {
-    "Constant": ("factor",),
-    "Linear": ("start_factor", "end_factor"),
-    "Step": ("step_size", "gamma"),
-    "MultiStep": ("milestones", "gamma"),
-    "Exponential": ("gamma",),
-    "CosineAnnealing": ("T_max", "eta_min", "eta_min_ratio"),
-    "CosineRestart": ("periods", "restart_weights", "eta_min", "eta_min_ratio"),
-    "Poly": ("eta_min", "power"),
-    "OneCycle": ("eta_max", "total_steps", "pct_start", "anneal_strategy", "div_factor", "final_div_factor",
-                 "three_phase"),
-    "ReduceOnPlateau": ("monitor", "rule", "factor", "patience", "threshold", "threshold_rule", "cooldown",
-                        "min_value", "eps"),
-}  # fmt: skip
-_INT_ARGS = frozenset({"step_size", "T_max", "total_steps", "patience", "cooldown", "begin", "end"})
-_INT_TUPLES = frozenset({"milestones", "periods"})
-_STR_ARGS = frozenset({"monitor", "rule", "threshold_rule", "anneal_strategy"})
-_BOOL_ARGS = frozenset({"three_phase", "by_epoch", "convert_to_iter_based"})
-
-_SCHEDULERS: dict[tuple[str, str], type[BaseModel]] = {
-    ("Constant", "lr"): ConstantLRConfig, ("Constant", "momentum"): ConstantMomentumConfig,
-    ("Constant", "*"): ConstantParamConfig,
-    ("Linear", "lr"): LinearLRConfig, ("Linear", "momentum"): LinearMomentumConfig, ("Linear", "*"): LinearParamConfig,
-    ("Step", "lr"): StepLRConfig, ("Step", "momentum"): StepMomentumConfig, ("Step", "*"): StepParamConfig,
-    ("MultiStep", "lr"): MultiStepLRConfig, ("MultiStep", "momentum"): MultiStepMomentumConfig,
-    ("MultiStep", "*"): MultiStepParamConfig,
-    ("Exponential", "lr"): ExponentialLRConfig, ("Exponential", "momentum"): ExponentialMomentumConfig,
-    ("Exponential", "*"): ExponentialParamConfig,
-    ("CosineAnnealing", "lr"): CosineAnnealingLRConfig, ("CosineAnnealing", "momentum"): CosineAnnealingMomentumConfig,
-    ("CosineAnnealing", "*"): CosineAnnealingParamConfig,
-    ("CosineRestart", "lr"): CosineRestartLRConfig, ("CosineRestart", "momentum"): CosineRestartMomentumConfig,
-    ("CosineRestart", "*"): CosineRestartParamConfig,
-    ("Poly", "lr"): PolyLRConfig, ("Poly", "momentum"): PolyMomentumConfig, ("Poly", "*"): PolyParamConfig,
-    ("OneCycle", "lr"): OneCycleLRConfig,
-    ("ReduceOnPlateau", "lr"): ReduceOnPlateauLRConfig, ("ReduceOnPlateau", "momentum"): ReduceOnPlateauMomentumConfig,
-    ("ReduceOnPlateau", "*"): ReduceOnPlateauParamConfig,
-}  # fmt: skip
-
-
-def scheduler_class(kind: str, param: str) -> tuple[type[BaseModel], dict[str, object]] | None:
-    """The typedengine config for MMEngine's scheduler ``kind`` driving ``param``, and extra arguments."""
-    cls = _SCHEDULERS.get((kind, param))
-    if cls is not None:
-        return cls, {}
-    generic = _SCHEDULERS.get((kind, "*"))
-    return (generic, {"param_name": param}) if generic is not None else None
-
-
-def _parse_scheduler_type(name: str) -> tuple[str, str | None] | None:
-    """``LinearLR`` -> (Linear, lr); ``CosineAnnealingMomentum`` -> (CosineAnnealing, momentum);
-    ``PolyParamScheduler`` -> (Poly, None: read ``param_name``)."""
-    for suffix, param in (("ParamScheduler", None), ("Momentum", "momentum"), ("LR", "lr")):
-        if name.endswith(suffix) and name[: -len(suffix)] in _SCHEDULER_ARGS:
-            return name[: -len(suffix)], param
-    return None
-
 
 def map_optim_wrapper(m: Mapping, value: Value, where: Location) -> ConfigNode | None:
     sec = m.section(value, "optim_wrapper", where)
@@ -143,8 +57,14 @@ def map_optim_wrapper(m: Mapping, value: Value, where: Location) -> ConfigNode |
         m.not_migrated(sec.where("constructor"), "optim_wrapper.constructor",
                        f"= {constructor!r}: a custom constructor builds param groups typedengine's paramwise "
                        "rules do not express; the groups differ")  # fmt: skip
-    if not sec.has("optimizer") and sec.data and all(
-        isinstance(v, CfgDict) and "optimizer" in v for k, v in sec.data.items() if k not in ("constructor", "type")
+    if (
+        not sec.has("optimizer")
+        and sec.data
+        and all(
+            isinstance(v, CfgDict) and "optimizer" in v
+            for k, v in sec.data.items()
+            if k not in ("constructor", "type")
+        )
     ):
         return _wrapper_dict(m, sec)
     built = _single_wrapper(m, sec)
@@ -216,7 +136,9 @@ def _optimizer(m: Mapping, wrapper: Section) -> BaseModel | None:
         cls = _OPTIMIZERS[kind]
         unknown = sorted(set(plain) - set(cls.model_fields))
         for key in unknown:
-            m.problem(sec.where(key), sec.key(key), f"{kind} takes no argument {key!r} (torch would refuse it too)")
+            m.problem(
+                sec.where(key), sec.key(key), f"{kind} takes no argument {key!r} (torch would refuse it too)"
+            )
         if unknown:
             return None
         for key, v in plain.items():
@@ -233,7 +155,7 @@ def _optimizer(m: Mapping, wrapper: Section) -> BaseModel | None:
     for key, v in plain.items():
         if v is None or isinstance(v, (bool, int, float, str)):
             kwargs[key] = v
-        elif isinstance(v, tuple) and (numbers := _numbers(v)) is not None:
+        elif isinstance(v, tuple) and (numbers := float_tuple(v)) is not None:
             kwargs[key] = numbers
         else:
             m.expect(v, sec.key(key), sec.where(key), "a number, string, bool or list of numbers")
@@ -242,11 +164,6 @@ def _optimizer(m: Mapping, wrapper: Section) -> BaseModel | None:
                  "experiment runs")  # fmt: skip
     # validated (imports the class) when the experiment is loaded; migrating never imports torch
     return ImportedOptimizerConfig.model_construct(target=target, kwargs=kwargs)
-
-
-def _numbers(values: tuple[Value, ...]) -> tuple[float, ...] | None:
-    numbers = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    return tuple(numbers) if len(numbers) == len(values) else None
 
 
 def _clip_grad(m: Mapping, wrapper: Section) -> object:
@@ -317,85 +234,9 @@ def _loss_scale(m: Mapping, sec: Section, kwargs: dict[str, object]) -> None:
     scaler.finish()
     if built is not None:
         kwargs["scaler"] = built
-        m.translated(sec.where("loss_scale"), sec.key("loss_scale"), "a dict of GradScaler arguments -> scaler=")
-
-
-def map_param_schedulers(m: Mapping, value: Value, where: Location) -> tuple[BaseModel, ...]:
-    """``param_scheduler``: one dict or a list, in order (each constructor applies step 0, so order matters)."""
-    if isinstance(value, CfgDict) and "type" not in value:
-        m.not_migrated(where, "param_scheduler",
-                       "a dict of scheduler lists per optimizer: typedengine applies one list to every optimizer")  # fmt: skip
-        return ()
-    items = value if isinstance(value, (list, tuple)) else [value]
-    out: list[BaseModel] = []
-    for i, item in enumerate(items):
-        key = f"param_scheduler[{i}]" if isinstance(value, (list, tuple)) else "param_scheduler"
-        sec = m.section(item, key, where)
-        if sec is None:
-            continue
-        built = _scheduler(m, sec)
-        if built is not None:
-            out.append(built)
-    return tuple(out)
-
-
-def _scheduler(m: Mapping, sec: Section) -> BaseModel | None:
-    name = sec.take_type() or ""
-    parsed = _parse_scheduler_type(name)
-    if parsed is None:
-        sec.skip(*[str(k) for k in sec.data])
-        m.not_migrated(sec.where("type"), sec.path,
-                       f"scheduler type {name!r}: typedengine has MMEngine's 10 kinds (Constant, Linear, Step, "
-                       "MultiStep, Exponential, CosineAnnealing, CosineRestart, Poly, OneCycle, ReduceOnPlateau)")  # fmt: skip
-        return None
-    kind, param = parsed
-    if param is None:
-        named = sec.take_str("param_name")
-        if named is MISSING:
-            m.problem(sec.where(), sec.path, f"{name} needs param_name (MMEngine stops with a TypeError too)")
-            return None
-        param = named
-    found = scheduler_class(kind, param)
-    if found is None:
-        m.not_migrated(sec.where("type"), sec.path, f"{name} with param_name={param!r}: typedengine has OneCycle for lr only")
-        return None
-    cls, kwargs = found
-    for arg in ("begin", "end", "by_epoch", "convert_to_iter_based", *_SCHEDULER_ARGS[kind]):
-        if not sec.has(arg):
-            continue
-        got = _scheduler_arg(m, sec, arg)
-        if got is not MISSING:
-            kwargs[arg] = got
-    for arg, default in (("last_step", -1), ("verbose", False)):
-        if sec.has(arg) and sec.take(arg) == default:
-            m.default(sec.where(arg), sec.key(arg), default)
-    sec.finish()
-    return m.build(cls, kwargs, sec)
-
-
-def _scheduler_arg(m: Mapping, sec: Section, arg: str) -> object:
-    if arg in _BOOL_ARGS:
-        return sec.take_bool(arg)
-    if arg in _STR_ARGS:
-        return sec.take_str(arg)
-    if arg in _INT_TUPLES:
-        return sec.take_ints(arg)
-    if arg == "restart_weights":
-        value = sec.take(arg)
-        numbers = _numbers(tuple(value)) if isinstance(value, (list, tuple)) else None
-        if numbers is not None:
-            return numbers
-        m.expect(value, sec.key(arg), sec.where(arg), "a list of numbers")
-        return MISSING
-    if arg in _INT_ARGS:
-        value = sec.take(arg)
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        m.expect(value, sec.key(arg), sec.where(arg), "an integer")
-        return MISSING
-    return sec.take_float(arg, allow_none=arg in ("eta_min",))
+        m.translated(
+            sec.where("loss_scale"), sec.key("loss_scale"), "a dict of GradScaler arguments -> scaler="
+        )
 
 
 def map_auto_scale_lr(m: Mapping, value: Value, where: Location) -> ConfigNode | None:
@@ -411,5 +252,10 @@ def map_auto_scale_lr(m: Mapping, value: Value, where: Location) -> ConfigNode |
         else:
             m.default(sec.where(), "auto_scale_lr", value)
         return None
-    built = m.build(AutoScaleLRConfig, given(base_batch_size=base, enable=enable), sec, keep=frozenset({"base_batch_size"}))
+    built = m.build(
+        AutoScaleLRConfig,
+        given(base_batch_size=base, enable=enable),
+        sec,
+        keep=frozenset({"base_batch_size"}),
+    )
     return None if built is None else ConfigNode(built)

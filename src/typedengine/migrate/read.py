@@ -22,7 +22,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .evaluate import BASE_REF, evaluate_file, evaluate_literal
+from .evaluate import evaluate_file, evaluate_literal
+from .expressions import BASE_REF
 from .values import CfgDict, Location, MigrateError, Opaque, Value
 
 __all__ = ["BASE_KEY", "DELETE_KEY", "ConfigTree", "Substitution", "read_config"]
@@ -120,7 +121,9 @@ class _Reader:
                 raise MigrateError(
                     f"{line_of(match.start()).show()}: `{match.group(0)}`: {name} is not set and there is no default"
                 )
-            self.tree.substitutions.append(Substitution(line_of(match.start()), match.group(0), value, name in os.environ))
+            self.tree.substitutions.append(
+                Substitution(line_of(match.start()), match.group(0), value, name in os.environ)
+            )
             return value
 
         text = _ENV.sub(environment, text)
@@ -139,9 +142,7 @@ class _Reader:
                     f"{path}:{stmt.lineno}: `with read_base():` (a pure-Python, lazy-import MMEngine config) is "
                     "not supported; migrate an old-style config (`_base_ = [...]`)"
                 )
-        base_node = next(
-            (s for s in module.body if isinstance(s, ast.Assign) and _assigns_base(s)), None
-        )
+        base_node = next((s for s in module.body if isinstance(s, ast.Assign) and _assigns_base(s)), None)
         base: CfgDict | None = None
         if base_node is not None:
             names = evaluate_literal(base_node.value, path, text)
@@ -207,7 +208,9 @@ class _Reader:
     def base_path(self, path: Path, where: Location, name: str) -> Path:
         if "::" in name:
             package, _, rel = name.partition("::")
-            spec = importlib.util.find_spec(package) if package.isidentifier() else None  # finds, never imports
+            spec = (
+                importlib.util.find_spec(package) if package.isidentifier() else None
+            )  # finds, never imports
             roots = list(spec.submodule_search_locations or []) if spec is not None else []
             for root in roots:
                 candidate = Path(root) / ".mim" / "configs" / rel
@@ -309,5 +312,3 @@ def _is_read_base(node: ast.expr) -> bool:
     func = node.func if isinstance(node, ast.Call) else node
     name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
     return name == "read_base"
-
-

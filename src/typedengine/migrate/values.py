@@ -81,7 +81,9 @@ class Opaque:
 Key: TypeAlias = str | int | float | bool | None
 """Keys a config dict may have (MMEngine configs use strings almost always)."""
 
-Value: TypeAlias = Union[None, bool, int, float, str, "list[Value]", "tuple[Value, ...]", "CfgDict", Symbol, Opaque]
+Value: TypeAlias = Union[
+    None, bool, int, float, str, "list[Value]", "tuple[Value, ...]", "CfgDict", Symbol, Opaque
+]
 """Anything a config file's expression evaluates to."""
 
 

@@ -180,7 +180,9 @@ class _Writer:
             return f'float("{value}")'
         return repr(value)
 
-    def config(self, cfg: BaseModel, type_args: tuple[str, ...], overrides: dict[str, Node], comments: dict[str, str]) -> _Call:
+    def config(
+        self, cfg: BaseModel, type_args: tuple[str, ...], overrides: dict[str, Node], comments: dict[str, str]
+    ) -> _Call:
         cls = type(cfg)
         origin = getattr(cls, "__pydantic_generic_metadata__", {}).get("origin") or cls
         head = self.names.of(origin)
@@ -201,7 +203,9 @@ class _Writer:
         header = self.header()
         imports = self.imports()
         parts = [header, imports, *body, experiment]
-        parts.append('if __name__ == "__main__":\n    te.Runner.from_config(te.cli(Experiment, description=__doc__)).train()\n')
+        parts.append(
+            'if __name__ == "__main__":\n    te.Runner.from_config(te.cli(Experiment, description=__doc__)).train()\n'
+        )
         head = f"{header}\n\n{imports}"
         return "\n\n\n".join(p.rstrip("\n") for p in [head, *parts[2:]] if p) + "\n"
 
@@ -218,9 +222,14 @@ class _Writer:
             "",
         ]
         read = "Config files read: " + ", ".join(display_path(p, self.root) for p in self.exp.files)
-        lines += [f"# {w}" for w in textwrap.wrap(read, WIDTH - 2, subsequent_indent="    ", break_on_hyphens=False)]
+        lines += [
+            f"# {w}" for w in textwrap.wrap(read, WIDTH - 2, subsequent_indent="    ", break_on_hyphens=False)
+        ]
         for title, findings in (
-            ("Not migrated (no typedengine equivalent, or not the same meaning) -- review each", self.exp.not_migrated),
+            (
+                "Not migrated (no typedengine equivalent, or not the same meaning) -- review each",
+                self.exp.not_migrated,
+            ),
             ("Translated (same meaning, different form)", self.exp.translated),
             ("Same as typedengine's default (nothing written)", _drop_parents(self.exp.defaults)),
         ):
@@ -228,7 +237,9 @@ class _Writer:
                 continue
             lines += ["#", f"# {title}:"]
             for f in sorted(findings, key=self.order):
-                text = f"{f.where.show(self.root)}  {f.key}" + (f" {f.message}" if f.message.startswith("=") else f": {f.message}")
+                text = f"{f.where.show(self.root)}  {f.key}" + (
+                    f" {f.message}" if f.message.startswith("=") else f": {f.message}"
+                )
                 if title.startswith("Same"):
                     text = f"{f.where.show(self.root)}  {f.key} = {f.message}"
                 wrapped = textwrap.wrap(text, WIDTH - 4, subsequent_indent="    ", break_on_hyphens=False)
@@ -256,9 +267,13 @@ class _Writer:
 
     def stub(self, stub: Stub) -> str:
         base = {"model": "ModelConfig", "dataset": "DatasetConfig", "metric": "MetricConfig"}[stub.kind]
-        returns = {"model": "te.BaseModel", "dataset": "Dataset[object]", "metric": "te.BaseMetric"}[stub.kind]
+        returns = {"model": "te.BaseModel", "dataset": "Dataset[object]", "metric": "te.BaseMetric"}[
+            stub.kind
+        ]
         what = {"model": "the model", "dataset": "a dataset", "metric": "a metric"}[stub.kind]
-        builds = {"model": "a te.BaseModel", "dataset": "a torch Dataset", "metric": "a te.BaseMetric"}[stub.kind]
+        builds = {"model": "a te.BaseModel", "dataset": "a torch Dataset", "metric": "a te.BaseMetric"}[
+            stub.kind
+        ]
         if stub.kind == "dataset":
             self.names.ref("typing", "TYPE_CHECKING")
         where = stub.where.show(self.root)
@@ -268,7 +283,10 @@ class _Writer:
             "",
         ]
         if stub.tag is not None:
-            lines += [f'    type: te.Tag[{self.names.ref("typing", "Literal")}["{stub.tag}"]] = "{stub.tag}"', ""]
+            lines += [
+                f'    type: te.Tag[{self.names.ref("typing", "Literal")}["{stub.tag}"]] = "{stub.tag}"',
+                "",
+            ]
         lines.append(f"    # TODO(migrate): build {builds} that does what this MMEngine dict describes:")
         source = mm_source(stub.original, WIDTH - 8)
         lines += [f"    #   {line}".rstrip() for line in source.splitlines()]
@@ -282,7 +300,9 @@ class _Writer:
             if stub.length is not None:
                 lines.append(f"        return {stub.length}  # {stub.length_note}")
             else:
-                lines.append("        return None  # TODO(migrate): the number of samples, so --plan counts iterations")
+                lines.append(
+                    "        return None  # TODO(migrate): the number of samples, so --plan counts iterations"
+                )
         return "\n".join(lines)
 
     def experiment(self) -> str:
@@ -295,13 +315,17 @@ class _Writer:
         aliases: list[str] = []
         for f in self.exp.fields:
             doc = self.doc(f.value)
-            annotation = self.names.template(ANNOTATIONS[f.name]).replace("{0}", self.type_args(f.annotation_args))
+            annotation = self.names.template(ANNOTATIONS[f.name]).replace(
+                "{0}", self.type_args(f.annotation_args)
+            )
             ignore = ""
             alias_it = f.name.endswith("_evaluator")
             if alias_it:
                 # RunnerConfig types its evaluators over the built-in metrics: a metric of your own is not
                 # a subtype of that union, so mypy needs to be told the narrowing is intended
-                lines.append("    # a metric of your own narrows RunnerConfig's built-in-metric type: hence the ignore")
+                lines.append(
+                    "    # a metric of your own narrows RunnerConfig's built-in-metric type: hence the ignore"
+                )
                 ignore = "  # type: ignore[assignment]"
             prefix = f"    {f.name}: {annotation} = "
             text = _render(doc, 4, len(prefix) - 4)
