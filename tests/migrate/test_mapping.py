@@ -348,3 +348,22 @@ def test_values_that_are_not_evaluated(tmp_path: Path) -> None:
     assert f".py:{work_dir_line}: work_dir: `os.path.join('work_dirs', 'x')` is not evaluated" in message
     assert f"inside an `if` block (line {work_dir_line + 1}), which is not run" in message
     assert message.startswith("2 problems in ") and "(nothing written)" in message
+
+
+def test_mmseg_style_helpers_and_downstream_preprocessor(tmp_path: Path) -> None:
+    """mmseg writes ``optimizer = dict(...)`` as a helper for optim_wrapper (not the MMCV 1.x key) and keeps
+    its SegDataPreprocessor inside the model."""
+    cfg, written, found = run(tmp_path, """
+        crop_size = (512, 1024)
+        data_preprocessor = dict(type='SegDataPreprocessor', size=crop_size, pad_val=0, seg_pad_val=255)
+        model = dict(type='EncoderDecoder', data_preprocessor=data_preprocessor, backbone=dict(type='ResNetV1c'))
+        optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0005)
+        optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
+        param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=3, by_epoch=True)]
+    """)  # fmt: skip
+    assert "optimizer" not in {f.key for f in found.not_migrated}
+    assert cfg.data_preprocessor is None
+    assert "#       data_preprocessor=dict(type='SegDataPreprocessor', size=(512, 1024), pad_val=0, seg_pad_val=255)," in written
+    assert cfg.optim_wrapper == te.OptimWrapperConfig(
+        optimizer=te.SGDConfig(lr=0.01, momentum=0.9, weight_decay=0.0005)
+    )

@@ -193,12 +193,12 @@ class _RunnerMapping:
                 continue  # an import, or a name MMEngine leaves out of the config too
             if key in _NO_EQUIVALENT:
                 self.m.not_migrated(where, key, f"= {show(value)}: {_NO_EQUIVALENT[key]}")
+            elif where in self.tree.consumed:
+                continue  # a helper variable another key used (its value is in that key)
             elif key in _LEGACY:
                 self.m.not_migrated(
                     where, key, f"= {show(value)}: an MMCV 1.x key; MMEngine's Runner ignores it too"
                 )
-            elif where in self.tree.consumed:
-                continue  # a helper variable another key used (its value is in that key)
             elif isinstance(value, Opaque):
                 self.m.not_migrated(where, key, f"`{value.source}` is not evaluated ({value.reason}) and is not a "
                                     "Runner key")  # fmt: skip
