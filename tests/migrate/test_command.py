@@ -78,3 +78,18 @@ def test_as_a_user_migrate_then_plan(tmp_path: Path) -> None:
                            capture_output=True, text=True, env=env, timeout=300, check=False)  # fmt: skip
     assert train.returncode != 0
     assert "TODO(migrate): build MMEngine's" in train.stdout + train.stderr
+
+
+def test_migrating_imports_no_torch() -> None:
+    """The command is pure Python: reading, mapping and writing import neither torch nor numpy."""
+    code = (
+        "import sys\nfrom pathlib import Path\nfrom typedengine.migrate import migrate\n"
+        f"for p in {[str(p) for p in sorted(DATA.glob('*/*.py'))]!r}:\n    migrate(Path(p))\n"
+        "print(sorted(m for m in ('torch', 'numpy') if m in sys.modules))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

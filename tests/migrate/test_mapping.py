@@ -363,7 +363,10 @@ def test_mmseg_style_helpers_and_downstream_preprocessor(tmp_path: Path) -> None
     """)  # fmt: skip
     assert "optimizer" not in {f.key for f in found.not_migrated}
     assert cfg.data_preprocessor is None
-    assert "#       data_preprocessor=dict(type='SegDataPreprocessor', size=(512, 1024), pad_val=0, seg_pad_val=255)," in written
+    assert (
+        "#       data_preprocessor=dict(type='SegDataPreprocessor', size=(512, 1024), pad_val=0, seg_pad_val=255),"
+        in written
+    )
     assert cfg.optim_wrapper == te.OptimWrapperConfig(
         optimizer=te.SGDConfig(lr=0.01, momentum=0.9, weight_decay=0.0005)
     )

@@ -214,10 +214,8 @@ class _Writer:
         lines = [
             f'"""Experiment migrated from the MMEngine config {name} by `typedengine migrate`.',
             "",
-            "Fill in every TODO(migrate) (the model, datasets and metrics are placeholders), read the notes below,",
-            "then check the schedule before anything runs::",
-            "",
-            "    python <this file> --plan",
+            "The model, datasets and metrics are placeholders: fill in each TODO(migrate) in this file and read",
+            "the notes at its top. --plan shows the schedule without building anything.",
             '"""',
             "",
         ]
