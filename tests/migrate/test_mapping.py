@@ -97,7 +97,8 @@ def test_every_scheduler_kind_and_family(tmp_path: Path) -> None:
 
 
 def test_optimizers_wrappers_and_their_options(tmp_path: Path) -> None:
-    from typedengine.optim import AmpOptimWrapperConfig, GradScalerConfig, ImportedOptimizerConfig
+    from typedengine.optim.amp import AmpOptimWrapperConfig, GradScalerConfig
+    from typedengine.optim.optimizers import ImportedOptimizerConfig
 
     cfg, _, found = run(tmp_path, """
         optim_wrapper = dict(type='AmpOptimWrapper', dtype='bfloat16', loss_scale=512.,
@@ -233,15 +234,15 @@ def test_dataloaders_datasets_and_preprocessor(tmp_path: Path) -> None:
 
 
 def test_hooks_logs_and_visualizer(tmp_path: Path) -> None:
-    from typedengine.hooks import EMAHookConfig, LoggerHookConfig
+    from typedengine.hooks.ema import EMAHookConfig
     from typedengine.hooks.empty_cache import EmptyCacheHookConfig
+    from typedengine.hooks.logger import LoggerHookConfig
     from typedengine.hooks.profiler import ProfilerHookConfig, ProfilerScheduleConfig
     from typedengine.hooks.sync_buffers import SyncBuffersHookConfig
-    from typedengine.logs import LogProcessorConfig
     from typedengine.logs.backends.mlflow import MlflowBackendConfig
     from typedengine.logs.backends.tensorboard import TensorboardBackendConfig
     from typedengine.logs.backends.wandb import WandbBackendConfig
-    from typedengine.logs.processor import SmoothingConfig
+    from typedengine.logs.processor import LogProcessorConfig, SmoothingConfig
 
     cfg, _, found = run(tmp_path, """
         default_hooks = dict(

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 
+from .. import MetricConfig  # its module moves; the public name does not
 from ..data.dataloader import DataLoaderConfig
 from ..data.dataset import DatasetConfig
 from ..evaluation.evaluator import EvaluatorConfig
-from ..evaluation.metric_config import MetricConfig
 from ..model.preprocessor import BaseDataPreprocessorConfig, ImgDataPreprocessorConfig
 from .experiment import ConfigNode, Node, Stub, StubRef
 from .map_common import MISSING, Mapping, Section, given, type_name

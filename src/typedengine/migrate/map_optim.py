@@ -9,28 +9,25 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from ..optim import (
+from ..optim.amp import AmpOptimWrapperConfig, GradScalerConfig
+from ..optim.auto_scale_lr import AutoScaleLRConfig
+from ..optim.grad_clip import ClipGradNormConfig, ClipGradValueConfig
+from ..optim.optimizers import (
     AdadeltaConfig,
     AdagradConfig,
     AdamaxConfig,
     AdamConfig,
     AdamWConfig,
-    AmpOptimWrapperConfig,
-    AutoScaleLRConfig,
-    ClipGradNormConfig,
-    ClipGradValueConfig,
-    CustomKeyRule,
-    GradScalerConfig,
     ImportedOptimizerConfig,
     NAdamConfig,
-    OptimWrapperConfig,
-    OptimWrapperDictConfig,
-    ParamwiseConfig,
+    OptimizerKwarg,
     RAdamConfig,
     RMSpropConfig,
     SGDConfig,
 )
-from ..optim.optimizers import OptimizerKwarg
+from ..optim.param_groups import CustomKeyRule, ParamwiseConfig
+from ..optim.wrapper import OptimWrapperConfig
+from ..optim.wrapper_dict import OptimWrapperDictConfig
 from .experiment import ConfigNode
 from .map_common import MISSING, Mapping, Section, float_tuple, given
 from .values import CfgDict, Location, Value

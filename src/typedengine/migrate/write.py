@@ -349,13 +349,13 @@ class _Writer:
         return f'{annotated}[{" | ".join(args)}, {field}(discriminator="type")]'
 
 
-_LEADING = ("dataset", "optimizer")
+_LEADING = ("dataset", "optimizer", "param")
 """Written first wherever they appear: what a dataloader loads, what an optim wrapper drives."""
 
 
 def _field_order(cls: type[BaseModel]) -> list[str]:
     """Fields in reading order: a class's own fields before the ones it inherits (``max_epochs`` before
-    ``val_interval``, ``start_factor`` before ``begin``), ``dataset`` and ``optimizer`` first."""
+    ``val_interval``, ``start_factor`` before ``begin``), ``dataset``, ``optimizer`` and ``param`` first."""
     order: list[str] = [n for n in _LEADING if n in cls.model_fields]
     for klass in cls.__mro__:
         for name in getattr(klass, "__annotations__", {}):
