@@ -371,3 +371,24 @@ def test_mmseg_style_helpers_and_downstream_preprocessor(tmp_path: Path) -> None
     assert cfg.optim_wrapper == te.OptimWrapperConfig(
         optimizer=te.SGDConfig(lr=0.01, momentum=0.9, weight_decay=0.0005)
     )
+
+
+def test_what_typedengine_refuses_is_said_at_the_top_of_the_file(tmp_path: Path) -> None:
+    """MMEngine runs a warmup longer than a shortened run without a word; typedengine refuses it when the file
+    is loaded, so the migration says so first (the file is still written: the user decides the fix)."""
+    config = tmp_path / "shortened.py"
+    config.write_text(
+        SKELETON + "param_scheduler = dict(type='LinearLR', start_factor=0.1, begin=0, end=10)\n"
+    )
+    text, found = migrate(config)
+    assert len(found.refusals) == 1 and found.refusals[0].startswith("param_scheduler[0].end:")
+    assert "# typedengine refuses this as written -- change it before running:" in text
+    out = tmp_path / "shortened_exp.py"
+    out.write_text(text)
+    spec = importlib.util.spec_from_file_location(out.stem, out)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[out.stem] = module
+    spec.loader.exec_module(module)
+    with pytest.raises(ValueError, match=r"param_scheduler\[0\]\.end"):
+        module.Experiment()

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .check import typedengine_refusals
 from .experiment import Experiment
 from .map_runner import map_config
 from .read import read_config
@@ -29,6 +30,8 @@ def migrate(path: Path) -> tuple[str, Experiment]:
     """
     tree = read_config(path)
     exp = map_config(tree)
+    if not exp.problems:
+        exp.refusals = typedengine_refusals(exp)
     if exp.problems:
         root = path.parent
         lines = [
@@ -70,4 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if exp.not_migrated:
         summary += f"; {len(exp.not_migrated)} keys not migrated (listed at the top of the file)"
     print(summary, file=sys.stderr)
+    if exp.refusals:
+        print("typedengine refuses this as written (change it in the file before running):", file=sys.stderr)
+        for line in exp.refusals:
+            print(f"  {line}", file=sys.stderr)
     return 0

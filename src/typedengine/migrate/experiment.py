@@ -97,3 +97,5 @@ class Experiment:
     defaults: list[Finding] = field(default_factory=list)
     problems: list[Finding] = field(default_factory=list)
     """Blocking: the command reports them and writes nothing (exit 2)."""
+    refusals: list[str] = field(default_factory=list)
+    """What typedengine's checks refuse in the migrated values (``path: message``): the user changes it."""

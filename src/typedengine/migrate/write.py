@@ -223,6 +223,11 @@ class _Writer:
         lines += [
             f"# {w}" for w in textwrap.wrap(read, WIDTH - 2, subsequent_indent="    ", break_on_hyphens=False)
         ]
+        if self.exp.refusals:
+            lines += ["#", "# typedengine refuses this as written -- change it before running:"]
+            for text in self.exp.refusals:
+                wrapped = textwrap.wrap(text, WIDTH - 4, subsequent_indent="    ", break_on_hyphens=False)
+                lines += [f"#   {w}" for w in wrapped]
         for title, findings in (
             (
                 "Not migrated (no typedengine equivalent, or not the same meaning) -- review each",
