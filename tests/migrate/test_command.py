@@ -21,7 +21,8 @@ def test_writes_to_stdout_or_a_file_and_summarises_on_stderr(
     config = DATA / "chain" / "experiment.py"
     assert main(["migrate", str(config)]) == 0
     out, err = capsys.readouterr()
-    assert out.startswith('"""Experiment migrated from the MMEngine config experiment.py')
+    assert out.startswith('"""An experiment migrated from an MMEngine config by `typedengine migrate`.')
+    assert "Source: experiment.py." in out
     assert "placeholders to fill in: MyNetConfig, TrainData, ValData, MyTop1Config, MyLossMetricConfig" in err
     target = tmp_path / "exp.py"
     assert main(["migrate", str(config), "-o", str(target)]) == 0

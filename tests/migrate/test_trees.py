@@ -75,9 +75,12 @@ def test_written_files_pass_mypy_strict(generated: dict[str, Path]) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_written_files_are_deterministic(generated: dict[str, Path]) -> None:
+def test_written_files_are_deterministic_and_fit_110_columns(generated: dict[str, Path]) -> None:
     for name, config in TREES.items():
-        assert migrate(config)[0] == generated[name].read_text()
+        text = generated[name].read_text()
+        assert migrate(config)[0] == text
+        too_long = [line for line in text.splitlines() if len(line) > 110]
+        assert not too_long, too_long
 
 
 # --- classification: mmpretrain's layout, 5 warmup epochs stepped per iteration, then cosine per epoch ---------

@@ -211,11 +211,14 @@ class _Writer:
 
     def header(self) -> str:
         name = self.exp.source.name
+        about = (
+            f"Source: {name}. The model, datasets and metrics are placeholders: fill in each TODO(migrate) in "
+            "this file and read the notes at its top. --plan shows the schedule without building anything."
+        )
         lines = [
-            f'"""Experiment migrated from the MMEngine config {name} by `typedengine migrate`.',
+            '"""An experiment migrated from an MMEngine config by `typedengine migrate`.',
             "",
-            "The model, datasets and metrics are placeholders: fill in each TODO(migrate) in this file and read",
-            "the notes at its top. --plan shows the schedule without building anything.",
+            *textwrap.wrap(about, WIDTH, break_on_hyphens=False),
             '"""',
             "",
         ]
@@ -312,7 +315,7 @@ class _Writer:
         """Module-level aliases of long or evaluator types, then the Experiment class."""
         lines = [
             "class Experiment(te.RunnerConfig):",
-            f'    """{_sentence(self.exp)}"""',
+            '    """The migrated run: one field per MMEngine key (`python <this file> --help` lists them)."""',
             "",
         ]
         aliases: list[str] = []
@@ -377,10 +380,6 @@ def _import_line(module: str, names: set[str]) -> str:
     if len(line) <= WIDTH:
         return line
     return f"from {module} import (\n" + "".join(f"    {n},\n" for n in ordered) + ")"
-
-
-def _sentence(exp: Experiment) -> str:
-    return f"The run {exp.source.name} describes (`python <this file> --help` lists every field)."
 
 
 def _string(text: str) -> str:
