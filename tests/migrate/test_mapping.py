@@ -392,3 +392,19 @@ def test_what_typedengine_refuses_is_said_at_the_top_of_the_file(tmp_path: Path)
     spec.loader.exec_module(module)
     with pytest.raises(ValueError, match=r"param_scheduler\[0\]\.end"):
         module.Experiment()
+
+
+def test_mmyolo_style_constructor_arguments_are_listed_not_refused(tmp_path: Path) -> None:
+    cfg, _, found = run(tmp_path, """
+        optim_wrapper = dict(type='OptimWrapper', constructor='YOLOv5OptimizerConstructor',
+                             optimizer=dict(type='SGD', lr=0.01, momentum=0.937, nesterov=True, batch_size_per_gpu=16))
+        default_hooks = dict(param_scheduler=dict(type='YOLOv5ParamSchedulerHook', scheduler_type='linear'))
+    """)  # fmt: skip
+    assert cfg.optim_wrapper == te.OptimWrapperConfig(
+        optimizer=te.SGDConfig(lr=0.01, momentum=0.937, nesterov=True)
+    )
+    assert "custom constructor" in listed(found, "optim_wrapper.constructor")
+    assert listed(found, "optim_wrapper.optimizer.batch_size_per_gpu").startswith(
+        "= 16: read by the custom constructor"
+    )
+    assert "YOLOv5ParamSchedulerHook" in listed(found, "default_hooks.param_scheduler")

@@ -29,7 +29,7 @@ from ..optim.param_groups import CustomKeyRule, ParamwiseConfig
 from ..optim.wrapper import OptimWrapperConfig
 from ..optim.wrapper_dict import OptimWrapperDictConfig
 from .experiment import ConfigNode
-from .map_common import MISSING, Mapping, Section, float_tuple, given
+from .map_common import MISSING, Mapping, Section, float_tuple, given, show
 from .values import CfgDict, Location, Value
 
 __all__ = ["map_auto_scale_lr", "map_optim_wrapper"]
@@ -50,7 +50,8 @@ def map_optim_wrapper(m: Mapping, value: Value, where: Location) -> ConfigNode |
     if sec is None:
         return None
     constructor = sec.take("constructor")
-    if constructor is not MISSING and constructor != "DefaultOptimWrapperConstructor":
+    custom = constructor not in (MISSING, "DefaultOptimWrapperConstructor")
+    if custom:
         m.not_migrated(sec.where("constructor"), "optim_wrapper.constructor",
                        f"= {constructor!r}: a custom constructor builds param groups typedengine's paramwise "
                        "rules do not express; the groups differ")  # fmt: skip
@@ -64,7 +65,7 @@ def map_optim_wrapper(m: Mapping, value: Value, where: Location) -> ConfigNode |
         )
     ):
         return _wrapper_dict(m, sec)
-    built = _single_wrapper(m, sec)
+    built = _single_wrapper(m, sec, custom_constructor=custom)
     return None if built is None else ConfigNode(built)
 
 
@@ -83,13 +84,13 @@ def _wrapper_dict(m: Mapping, sec: Section) -> ConfigNode | None:
     return None if built is None else ConfigNode(built)
 
 
-def _single_wrapper(m: Mapping, sec: Section) -> BaseModel | None:
+def _single_wrapper(m: Mapping, sec: Section, *, custom_constructor: bool = False) -> BaseModel | None:
     kind = sec.take_type() or "OptimWrapper"
     if kind not in ("OptimWrapper", "AmpOptimWrapper"):
         m.problem(sec.where("type"), sec.key("type"),
                   f"{kind!r}: typedengine has OptimWrapper and AmpOptimWrapper (AmpOptimWrapperConfig)")  # fmt: skip
         return None
-    optimizer = _optimizer(m, sec)
+    optimizer = _optimizer(m, sec, custom_constructor=custom_constructor)
     kwargs = given(accumulative_counts=sec.take_int("accumulative_counts"))
     if optimizer is not None:
         kwargs["optimizer"] = optimizer
@@ -120,7 +121,9 @@ def _single_wrapper(m: Mapping, sec: Section) -> BaseModel | None:
     return built
 
 
-def _optimizer(m: Mapping, wrapper: Section) -> BaseModel | None:
+def _optimizer(m: Mapping, wrapper: Section, *, custom_constructor: bool) -> BaseModel | None:
+    """The optimizer config; an argument the torch class does not take is an error, unless a custom
+    constructor (listed as not migrated) may consume it (mmyolo's ``batch_size_per_gpu``)."""
     sec = wrapper.take_section("optimizer")
     if sec is None:
         m.problem(wrapper.where(), wrapper.key("optimizer"), "an optim_wrapper needs an optimizer")
@@ -133,10 +136,18 @@ def _optimizer(m: Mapping, wrapper: Section) -> BaseModel | None:
         cls = _OPTIMIZERS[kind]
         unknown = sorted(set(plain) - set(cls.model_fields))
         for key in unknown:
-            m.problem(
-                sec.where(key), sec.key(key), f"{kind} takes no argument {key!r} (torch would refuse it too)"
-            )
-        if unknown:
+            if custom_constructor:
+                m.not_migrated(
+                    sec.where(key), sec.key(key), f"= {show(plain[key])}: read by the custom constructor"
+                )
+                del plain[key]
+            else:
+                m.problem(
+                    sec.where(key),
+                    sec.key(key),
+                    f"{kind} takes no argument {key!r} (torch would refuse it too)",
+                )
+        if unknown and not custom_constructor:
             return None
         for key, v in plain.items():
             if isinstance(v, int) and not isinstance(v, bool):
