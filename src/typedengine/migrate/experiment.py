@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from .values import Location, Value
 
-__all__ = ["ConfigNode", "Experiment", "Finding", "Node", "RootField", "Stub", "StubRef"]
+__all__ = ["ConfigNode", "Experiment", "Finding", "Node", "RootField", "Stub", "StubKind", "StubRef"]
 
 StubKind = Literal["model", "dataset", "metric"]
 

@@ -17,8 +17,8 @@ from ..data.dataloader import DataLoaderConfig
 from ..data.dataset import DatasetConfig
 from ..evaluation.evaluator import EvaluatorConfig
 from ..model.preprocessor import BaseDataPreprocessorConfig, ImgDataPreprocessorConfig
-from .experiment import ConfigNode, Node, Stub, StubRef
-from .map_common import MISSING, Mapping, Section, given, type_name
+from .experiment import ConfigNode, Node, Stub, StubKind, StubRef
+from .map_common import MISSING, Mapping, Section, float_tuple, given, type_name
 from .values import CfgDict, Location, Opaque, Value
 
 __all__ = ["dataset_length", "map_dataloader", "map_evaluator", "map_model", "map_preprocessor"]
@@ -108,7 +108,7 @@ class DataMapping:
     def __init__(self, m: Mapping) -> None:
         self.m = m
 
-    def stub(self, kind: str, name: str, original: Value, where: Location, mm_type: str) -> Stub:
+    def stub(self, kind: StubKind, name: str, original: Value, where: Location, mm_type: str) -> Stub:
         for existing in self.m.exp.stubs:
             if existing.kind == kind and existing.original == original:
                 return existing
@@ -117,7 +117,7 @@ class DataMapping:
         while unique in taken:
             stem = name.removesuffix("Config")
             unique, n = f"{stem}{n}{name[len(stem) :]}", n + 1
-        made = Stub(unique, kind, mm_type, original, where)  # type: ignore[arg-type]  # kind is a StubKind
+        made = Stub(unique, kind, mm_type, original, where)
         self.m.exp.stubs.append(made)
         return made
 
@@ -169,10 +169,9 @@ def _floats(sec: Section, key: str) -> object:
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return (float(value),)
-    if isinstance(value, (list, tuple)):
-        numbers = [float(v) for v in value if isinstance(v, (int, float)) and not isinstance(v, bool)]
-        if len(numbers) == len(value):
-            return tuple(numbers)
+    numbers = float_tuple(tuple(value)) if isinstance(value, (list, tuple)) else None
+    if numbers is not None:
+        return numbers
     sec.m.expect(value, sec.key(key), sec.where(key), "a number or a list of numbers")
     return MISSING
 
