@@ -140,7 +140,7 @@ def test_optimizers_wrappers_and_their_options(tmp_path: Path) -> None:
 
 
 def test_loops_and_their_cadence(tmp_path: Path) -> None:
-    cfg, _, _ = run(tmp_path, """
+    cfg, _, found = run(tmp_path, """
         train_cfg = dict(type='IterBasedTrainLoop', max_iters=100, val_interval=50, val_begin=10,
                          dynamic_intervals=[(1, 25), (80, 5)])
         train_dataloader = dict(batch_size=4, sampler=dict(type='InfiniteSampler', shuffle=False),
@@ -156,6 +156,16 @@ def test_loops_and_their_cadence(tmp_path: Path) -> None:
     )
     assert cfg.val == te.ValLoopConfig(autocast="fp16")
     assert cfg.train_dataloader is not None and cfg.train_dataloader.shuffle is False
+    # MMEngine's default CheckpointHook counts epochs: in an iteration loop it saves once, at the end
+    from typedengine.hooks.checkpoint import CheckpointHookConfig
+    from typedengine.runner.plan import compute_plan
+
+    assert cfg.default_hooks.checkpoint == CheckpointHookConfig(by_epoch=False, interval=-1, save_last=True)
+    assert compute_plan(cfg).checkpoint_iters == (100,)
+    assert any(
+        f.key == "default_hooks.checkpoint" and "saves once, at the end" in f.message
+        for f in found.translated
+    )
     for bad, message in [
         ("train_cfg = dict(type='EpochBasedTrainLoop', by_epoch=True, max_epochs=1)", "gives both `type` and `by_epoch`"),
         ("train_cfg = dict(max_epochs=1)", "needs `type` or `by_epoch`"),

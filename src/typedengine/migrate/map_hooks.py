@@ -52,8 +52,14 @@ _HOOK_PRIORITY = {  # MMEngine's (and typedengine's) priority of each hook
 }  # fmt: skip
 
 
-def map_default_hooks(m: Mapping, value: Value, where: Location) -> tuple[ConfigNode | None, list[BaseModel]]:
-    """The default-hook slots, and hooks given as extra default_hooks entries (they join custom_hooks)."""
+def map_default_hooks(
+    m: Mapping, value: Value, where: Location, *, iter_based: bool
+) -> tuple[ConfigNode | None, list[BaseModel]]:
+    """The default-hook slots, and hooks given as extra default_hooks entries (they join custom_hooks).
+
+    ``value`` may be an empty dict (the config keeps MMEngine's defaults); ``iter_based``: the train loop is
+    an IterBasedTrainLoop, where an epoch-counted checkpoint hook means one save at the end.
+    """
     sec = m.section(value, "default_hooks", where)
     if sec is None:
         return None, []
@@ -78,10 +84,33 @@ def map_default_hooks(m: Mapping, value: Value, where: Location) -> tuple[Config
         else:
             extra.append(hook)
             m.translated(sec.where(name), key, f"{mm_type} as a default hook -> custom_hooks (same priority)")
+    if iter_based:
+        _checkpoint_in_iteration_run(m, sec, slots)
     built = m.build(DefaultHooksConfig, slots, sec)
     if built is None or not built.model_fields_set:
         return None, extra
     return ConfigNode(built), extra
+
+
+def _checkpoint_in_iteration_run(m: Mapping, sec: Section, slots: dict[str, object]) -> None:
+    """An IterBasedTrainLoop runs one "epoch", so MMEngine's epoch-counted CheckpointHook (its default)
+    saves once, at the end (if the interval divides 1 or save_last). typedengine refuses an epoch cadence
+    in an iteration run, so the same saves are written as an iteration cadence: no periodic saves, the
+    last iteration saved when MMEngine would save."""
+    ckpt = slots.get("checkpoint", CheckpointHookConfig())
+    if not isinstance(ckpt, CheckpointHookConfig) or not ckpt.by_epoch:
+        return
+    saves = ckpt.save_last or (
+        ckpt.interval > 0 and ckpt.save_begin <= 1 and (1 - ckpt.save_begin) % ckpt.interval == 0
+    )
+    explicit = {name: getattr(ckpt, name) for name in ckpt.model_fields_set if name != "type"}
+    slots["checkpoint"] = CheckpointHookConfig(
+        **{**explicit, "by_epoch": False, "interval": -1, "save_last": saves}
+    )
+    where = sec.where("checkpoint") if sec.has("checkpoint") else sec.where()
+    m.translated(where, "default_hooks.checkpoint",
+                 "counted in epochs under IterBasedTrainLoop: MMEngine saves once, at the end (epoch_1.pth); "
+                 f"written as by_epoch=False, interval=-1, save_last={saves} (iter_<max_iters>.pth)")  # fmt: skip
 
 
 def map_custom_hooks(m: Mapping, value: Value, where: Location) -> list[BaseModel]:

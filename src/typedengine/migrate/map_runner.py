@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel
-
+from ..loops.iter_based import IterBasedTrainLoopConfig
 from .experiment import Experiment, RootField
 from .map_common import MISSING, Mapping, Root, show, type_name
 from .map_data import DataMapping, map_model, map_preprocessor, opaque_inside
@@ -163,12 +162,15 @@ class _RunnerMapping:
                 self.put("auto_scale_lr", node)
 
     def hooks(self) -> None:
-        extra: list[BaseModel] = []
         value = self.get("default_hooks")
-        if value not in (MISSING, None):
-            node, extra = map_default_hooks(self.m, value, self.where("default_hooks"))
-            if node is not None:
-                self.put("default_hooks", node)
+        iter_based = isinstance(self.root.values.get("train"), IterBasedTrainLoopConfig)
+        if value in (MISSING, None):  # MMEngine's defaults (they matter for an iteration-based loop)
+            value = CfgDict(
+                self.where("default_hooks") if "default_hooks" in self.cfg else Location(self.tree.main, 1)
+            )
+        node, extra = map_default_hooks(self.m, value, self.where("default_hooks"), iter_based=iter_based)
+        if node is not None:
+            self.put("default_hooks", node)
         value = self.get("custom_hooks")
         if value not in (MISSING, None):
             extra.extend(map_custom_hooks(self.m, value, self.where("custom_hooks")))
