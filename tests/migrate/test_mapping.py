@@ -418,3 +418,15 @@ def test_mmyolo_style_constructor_arguments_are_listed_not_refused(tmp_path: Pat
         "= 16: read by the custom constructor"
     )
     assert "YOLOv5ParamSchedulerHook" in listed(found, "default_hooks.param_scheduler")
+
+
+def test_checkpoint_cadence_is_mmengines(tmp_path: Path) -> None:
+    from typedengine.runner.plan import compute_plan
+
+    cfg, _, _ = run(tmp_path, """
+        train_cfg = dict(by_epoch=True, max_epochs=10)
+        default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=2, save_begin=3, save_last=False))
+    """)  # fmt: skip
+    # MMEngine's every_n_epochs: (epoch + 1 - save_begin) % interval == 0 once epoch + 1 >= save_begin
+    expected = tuple(e for e in range(1, 11) if e - 3 >= 0 and (e - 3) % 2 == 0)
+    assert compute_plan(cfg).checkpoint_epochs == expected == (3, 5, 7, 9)
