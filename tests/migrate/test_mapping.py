@@ -60,8 +60,6 @@ def refused(tmp_path: Path, text: str, *, skeleton: bool = True) -> str:
 
 
 def test_every_scheduler_kind_and_family(tmp_path: Path) -> None:
-    from typedengine.optim import schedulers as s
-
     cfg, _, found = run(tmp_path, """
         optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4))
         param_scheduler = [
@@ -82,16 +80,20 @@ def test_every_scheduler_kind_and_family(tmp_path: Path) -> None:
         val_evaluator = dict(type='MyAccuracy')
     """)  # fmt: skip
     assert cfg.param_scheduler == (
-        s.ConstantLRConfig(factor=0.5, end=1),
-        s.LinearMomentumConfig(start_factor=0.9, by_epoch=False, end=10),
-        s.StepParamConfig(param_name="weight_decay", step_size=1, gamma=0.9),
-        s.MultiStepLRConfig(milestones=(1, 2), gamma=0.5),
-        s.ExponentialLRConfig(gamma=0.99, by_epoch=False),
-        s.CosineAnnealingLRConfig(eta_min_ratio=0.01, begin=1, convert_to_iter_based=True),
-        s.CosineRestartLRConfig(periods=(1, 2), restart_weights=(1.0, 0.5), eta_min=0.001),
-        s.PolyMomentumConfig(eta_min=0.5, power=2.0),
-        s.OneCycleLRConfig(eta_max=0.5, total_steps=30, pct_start=0.25, by_epoch=False),
-        s.ReduceOnPlateauLRConfig(monitor="acc", rule="greater", patience=1),
+        te.ConstantSchedulerConfig(param="lr", factor=0.5, end=1),
+        te.LinearSchedulerConfig(param="momentum", start_factor=0.9, by_epoch=False, end=10),
+        te.StepSchedulerConfig(param="weight_decay", step_size=1, gamma=0.9),
+        te.MultiStepSchedulerConfig(param="lr", milestones=(1, 2), gamma=0.5),
+        te.ExponentialSchedulerConfig(param="lr", gamma=0.99, by_epoch=False),
+        te.CosineAnnealingSchedulerConfig(
+            param="lr", eta_min_ratio=0.01, begin=1, convert_to_iter_based=True
+        ),
+        te.CosineRestartSchedulerConfig(
+            param="lr", periods=(1, 2), restart_weights=(1.0, 0.5), eta_min=0.001
+        ),
+        te.PolySchedulerConfig(param="momentum", eta_min=0.5, power=2.0),
+        te.OneCycleSchedulerConfig(param="lr", eta_max=0.5, total_steps=30, pct_start=0.25, by_epoch=False),
+        te.ReduceOnPlateauSchedulerConfig(param="lr", monitor="acc", rule="greater", patience=1),
     )
     assert "QuadraticWarmupLR" in listed(found, "param_scheduler[10]")
 
@@ -211,7 +213,7 @@ def test_resume_load_from_launcher_and_hidden_keys(tmp_path: Path) -> None:
     config = tmp_path / "sync_bn.py"
     config.write_text(SKELETON + "sync_bn = 'torch'\n")
     assert (
-        "model_wrapper: ModelWrapperConfig = DDPConfig(broadcast_buffers=False, sync_bn=True)"
+        "model_wrapper: te.ModelWrapperConfig = te.DDPConfig(broadcast_buffers=False, sync_bn=True)"
         in migrate(config)[0]
     )
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from .. import MetricConfig
 from ..data.dataset import DatasetConfig
+from ..evaluation.metric import MetricConfig
 from ..model.config import ModelConfig
 from .experiment import ConfigNode, Experiment, Node, Stub, StubRef
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 
-from .. import MetricConfig  # its module moves; the public name does not
 from ..data.dataloader import DataLoaderConfig
 from ..data.dataset import DatasetConfig
 from ..evaluation.evaluator import EvaluatorConfig
+from ..evaluation.metric import MetricConfig
 from ..model.preprocessor import BaseDataPreprocessorConfig, ImgDataPreprocessorConfig
 from .experiment import ConfigNode, Node, Stub, StubKind, StubRef
 from .map_common import MISSING, Mapping, Section, float_tuple, given, type_name

@@ -10,36 +10,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from ..optim import (
-    ConstantLRConfig,
-    ConstantMomentumConfig,
-    ConstantParamConfig,
-    CosineAnnealingLRConfig,
-    CosineAnnealingMomentumConfig,
-    CosineAnnealingParamConfig,
-    CosineRestartLRConfig,
-    CosineRestartMomentumConfig,
-    CosineRestartParamConfig,
-    ExponentialLRConfig,
-    ExponentialMomentumConfig,
-    ExponentialParamConfig,
-    LinearLRConfig,
-    LinearMomentumConfig,
-    LinearParamConfig,
-    MultiStepLRConfig,
-    MultiStepMomentumConfig,
-    MultiStepParamConfig,
-    OneCycleLRConfig,
-    PolyLRConfig,
-    PolyMomentumConfig,
-    PolyParamConfig,
-    ReduceOnPlateauLRConfig,
-    ReduceOnPlateauMomentumConfig,
-    ReduceOnPlateauParamConfig,
-    StepLRConfig,
-    StepMomentumConfig,
-    StepParamConfig,
-)
+from ..optim.schedulers.cosine import CosineAnnealingSchedulerConfig, CosineRestartSchedulerConfig
+from ..optim.schedulers.linear import LinearSchedulerConfig
+from ..optim.schedulers.one_cycle import OneCycleSchedulerConfig
+from ..optim.schedulers.plateau import ReduceOnPlateauSchedulerConfig
+from ..optim.schedulers.simple import ConstantSchedulerConfig, ExponentialSchedulerConfig, PolySchedulerConfig
+from ..optim.schedulers.step import MultiStepSchedulerConfig, StepSchedulerConfig
 from .map_common import MISSING, Mapping, Section, float_tuple
 from .values import CfgDict, Location, Value
 
@@ -65,33 +41,21 @@ _INT_TUPLES = frozenset({"milestones", "periods"})
 _STR_ARGS = frozenset({"monitor", "rule", "threshold_rule", "anneal_strategy"})
 _BOOL_ARGS = frozenset({"three_phase", "by_epoch", "convert_to_iter_based"})
 
-_SCHEDULERS: dict[tuple[str, str], type[BaseModel]] = {
-    ("Constant", "lr"): ConstantLRConfig, ("Constant", "momentum"): ConstantMomentumConfig,
-    ("Constant", "*"): ConstantParamConfig,
-    ("Linear", "lr"): LinearLRConfig, ("Linear", "momentum"): LinearMomentumConfig, ("Linear", "*"): LinearParamConfig,
-    ("Step", "lr"): StepLRConfig, ("Step", "momentum"): StepMomentumConfig, ("Step", "*"): StepParamConfig,
-    ("MultiStep", "lr"): MultiStepLRConfig, ("MultiStep", "momentum"): MultiStepMomentumConfig,
-    ("MultiStep", "*"): MultiStepParamConfig,
-    ("Exponential", "lr"): ExponentialLRConfig, ("Exponential", "momentum"): ExponentialMomentumConfig,
-    ("Exponential", "*"): ExponentialParamConfig,
-    ("CosineAnnealing", "lr"): CosineAnnealingLRConfig, ("CosineAnnealing", "momentum"): CosineAnnealingMomentumConfig,
-    ("CosineAnnealing", "*"): CosineAnnealingParamConfig,
-    ("CosineRestart", "lr"): CosineRestartLRConfig, ("CosineRestart", "momentum"): CosineRestartMomentumConfig,
-    ("CosineRestart", "*"): CosineRestartParamConfig,
-    ("Poly", "lr"): PolyLRConfig, ("Poly", "momentum"): PolyMomentumConfig, ("Poly", "*"): PolyParamConfig,
-    ("OneCycle", "lr"): OneCycleLRConfig,
-    ("ReduceOnPlateau", "lr"): ReduceOnPlateauLRConfig, ("ReduceOnPlateau", "momentum"): ReduceOnPlateauMomentumConfig,
-    ("ReduceOnPlateau", "*"): ReduceOnPlateauParamConfig,
+_SCHEDULERS: dict[str, type[BaseModel]] = {
+    "Constant": ConstantSchedulerConfig, "Linear": LinearSchedulerConfig, "Step": StepSchedulerConfig,
+    "MultiStep": MultiStepSchedulerConfig, "Exponential": ExponentialSchedulerConfig,
+    "CosineAnnealing": CosineAnnealingSchedulerConfig, "CosineRestart": CosineRestartSchedulerConfig,
+    "Poly": PolySchedulerConfig, "OneCycle": OneCycleSchedulerConfig, "ReduceOnPlateau": ReduceOnPlateauSchedulerConfig,
 }  # fmt: skip
 
 
 def scheduler_class(kind: str, param: str) -> tuple[type[BaseModel], dict[str, object]] | None:
-    """The typedengine config for MMEngine's scheduler ``kind`` driving ``param``, and extra arguments."""
-    cls = _SCHEDULERS.get((kind, param))
-    if cls is not None:
-        return cls, {}
-    generic = _SCHEDULERS.get((kind, "*"))
-    return (generic, {"param_name": param}) if generic is not None else None
+    """The typedengine config for MMEngine's scheduler ``kind`` driving ``param``, and its arguments:
+    one config per kind, ``param`` names the param-group key (``LinearLR`` -> ``param="lr"``); OneCycle
+    cycles the lr only (as MMEngine asserts)."""
+    if kind == "OneCycle" and param != "lr":
+        return None
+    return _SCHEDULERS[kind], {"param": param}
 
 
 def _parse_scheduler_type(name: str) -> tuple[str, str | None] | None:
@@ -157,7 +121,7 @@ def _scheduler(m: Mapping, sec: Section) -> BaseModel | None:
         if sec.has(arg) and sec.take(arg) == default:
             m.default(sec.where(arg), sec.key(arg), default)
     sec.finish()
-    return m.build(cls, kwargs, sec)
+    return m.build(cls, kwargs, sec, keep=frozenset({"param"}))
 
 
 def _scheduler_arg(m: Mapping, sec: Section, arg: str) -> object:
