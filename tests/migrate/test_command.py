@@ -84,7 +84,7 @@ def test_as_a_user_migrate_then_plan(tmp_path: Path) -> None:
 def test_migrating_imports_no_torch() -> None:
     """The command is pure Python: reading, mapping and writing import neither torch nor numpy."""
     code = (
-        "import sys\nfrom pathlib import Path\nfrom typedengine.migrate import migrate\n"
+        "import sys\nfrom pathlib import Path\nfrom typedengine.migrate.command import migrate\n"
         f"for p in {[str(p) for p in sorted(DATA.glob('*/*.py'))]!r}:\n    migrate(Path(p))\n"
         "print(sorted(m for m in ('torch', 'numpy') if m in sys.modules))\n"
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import typedengine as te
-from typedengine.migrate import migrate
+from typedengine.migrate.command import migrate
 from typedengine.migrate.experiment import Experiment as Migrated
 from typedengine.migrate.values import MigrateError
 

@@ -14,7 +14,7 @@ from types import ModuleType
 
 import pytest
 
-from typedengine.migrate import migrate
+from typedengine.migrate.command import migrate
 from typedengine.runner.plan import RunPlan, compute_plan
 
 DATA = Path(__file__).with_name("data")
