@@ -14,6 +14,7 @@ __all__ = ["main"]
 _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "plot": ("typedengine.logs.plot", "Plot training curves of one or more work dirs to a PNG."),
     "schema": ("typedengine.config.schema", "Print the JSON Schema of an experiment's config tree."),
+    "migrate": ("typedengine.migrate.command", "Translate an MMEngine config file into a typed experiment file."),
 }
 
 
