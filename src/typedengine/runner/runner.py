@@ -394,7 +394,16 @@ class Runner:
             # the sampler's seed must be the same on every rank (shards are strided from one permutation);
             # diff_rank_seed changes the global RNG streams, and the worker seeder mixes in the rank
             return spec.build(seed=self.seed, rank=self.rank, world_size=self.world_size, infinite=infinite)
-        return spec
+        from ..data.sharding import adapt_user_loader
+
+        # a loader the user built knows nothing of the process group: shard it (or refuse), see data/sharding.py
+        adapted = adapt_user_loader(
+            spec, name=what, rank=self.rank, world_size=self.world_size, seed=self.seed,
+            training=what == "train_dataloader",
+        )
+        if adapted.note is not None:
+            self.logger.info(adapted.note)
+        return adapted.loader
 
     @property
     def train_dataloader(self) -> DataLoader[object]:
