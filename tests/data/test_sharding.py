@@ -34,7 +34,7 @@ def _data(n: int) -> TensorDataset:
 
 
 def _indices(loader: DataLoader[object]) -> list[int]:
-    return [int(i) for (batch,) in loader for i in batch]  # type: ignore[misc]
+    return [int(i) for (batch,) in loader for i in batch]
 
 
 def _shards(loader: DataLoader[object], world: int, *, training: bool = True, seed: int = 7) -> list[DataLoader[object]]:
@@ -102,7 +102,7 @@ def test_every_other_setting_is_kept() -> None:
         if init_fn is seeder:  # typedengine's seeder now follows the new sampler and rank
             assert isinstance(new.worker_init_fn, WorkerSeeder)
             assert (new.worker_init_fn.seed, new.worker_init_fn.rank) == (3, 1)
-            assert new.worker_init_fn.sampler is new.sampler
+            assert new.worker_init_fn.sampler is new.sampler  # type: ignore[comparison-overlap]
         else:
             assert new.worker_init_fn is _init_worker
 
