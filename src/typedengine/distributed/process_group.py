@@ -27,7 +27,15 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from typedengine.config.base import Config
-from typedengine.distributed.env import DistEnv, Launcher, ResolvedLauncher, detect_launcher
+from typedengine.distributed.env import (
+    DistEnv,
+    LaunchError,
+    Launcher,
+    ResolvedLauncher,
+    detect_launcher,
+    launch_note,
+    launch_problem,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -71,6 +79,8 @@ class DistInfo:
     device: torch.device
     launcher: ResolvedLauncher = "none"
     backend: str | None = None
+    note: str | None = None
+    """A remark about the launch worth logging (a SLURM job with more tasks than were started)."""
 
     @property
     def is_main(self) -> bool:
@@ -136,11 +146,14 @@ def init_distributed(
             dist.get_rank(), dist.get_world_size(), local_rank, existing, resolved, str(dist.get_backend())
         )
 
+    problem = launch_problem(launcher, env)
+    if problem is not None:
+        raise LaunchError(f"launcher: {problem}")
     if resolved == "none":
         single = _device_for(0, device)
         if single.type == "cuda":
             torch.cuda.set_device(single)
-        return DistInfo(0, 1, 0, single, "none", None)
+        return DistInfo(0, 1, 0, single, "none", None, launch_note(env))
 
     if not dist.is_available():
         raise RuntimeError(f"launcher '{resolved}' needs torch.distributed, which this torch build lacks")

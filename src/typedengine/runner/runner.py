@@ -134,7 +134,7 @@ class Runner:
         load_from: str | Path | None = None,
         resume: bool | str | Path = False,
         resume_force: bool = False,
-        launcher: Literal["none", "pytorch", "slurm", "auto"] = "none",
+        launcher: Literal["none", "pytorch", "slurm", "auto"] = "auto",
         env: EnvConfig | None = None,
         log_processor: LogProcessorConfig | None = None,
         log_level: str = "INFO",
@@ -187,6 +187,8 @@ class Runner:
         if self.rank == 0:
             self.log_dir.mkdir(parents=True, exist_ok=True)
         self._init_logging(log_processor, log_level, visualizer)
+        if dist_info.note is not None:
+            self.logger.warning(dist_info.note)
 
         # -- model -------------------------------------------------------------------------------------------
         built = model.build() if isinstance(model, ModelConfig) else model
