@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from typedengine.config.base import Config
 from typedengine.distributed.env import (
@@ -63,10 +63,32 @@ class DistConfig(Config):
         "auto", description="Collective backend; auto = nccl when CUDA is available, else gloo."
     )
     timeout_s: float = Field(
-        1800.0,
+        600.0,
         gt=0,
-        description="Seconds a collective may wait for the other ranks before this rank fails.",
+        description=(
+            "Seconds a collective may wait for the other ranks before this rank fails (torch's NCCL default, "
+            "10 minutes). A rank that dies is noticed at once and a frozen one by the heartbeat; this timeout "
+            "is what stops the others when a rank is alive but never reaches the collective (stuck in Python)."
+        ),
     )
+    heartbeat_timeout_s: float = Field(
+        30.0,
+        ge=0,
+        description=(
+            "A rank whose heartbeat stops for this long (frozen, its node lost) makes every rank stop with "
+            "PeerFailureError, exit code 1; 0 turns the heartbeat off."
+        ),
+    )
+    heartbeat_interval_s: float = Field(1.0, gt=0, description="Seconds between two heartbeats of a rank.")
+
+    @model_validator(mode="after")
+    def _check_heartbeat(self) -> DistConfig:
+        if self.heartbeat_timeout_s and self.heartbeat_timeout_s <= self.heartbeat_interval_s:
+            raise ValueError(
+                f"heartbeat_timeout_s ({self.heartbeat_timeout_s:g}) must be larger than heartbeat_interval_s "
+                f"({self.heartbeat_interval_s:g}), or 0 to turn the heartbeat off"
+            )
+        return self
 
 
 @dataclass(frozen=True)
@@ -186,13 +208,36 @@ def init_distributed(
             f"rank {where.rank}/{where.world_size} could not join the process group at "
             f"{where.master_addr}:{where.master_port} (backend {backend}, timeout {cfg.timeout_s:g} s): {exc}"
         ) from exc
+    if where.world_size > 1 and cfg.heartbeat_timeout_s > 0:
+        from typedengine.distributed.heartbeat import Heartbeat
+
+        Heartbeat(
+            where.master_addr,
+            where.master_port,
+            rank=where.rank,
+            world_size=where.world_size,
+            interval_s=cfg.heartbeat_interval_s,
+            timeout_s=cfg.heartbeat_timeout_s,
+        ).start()
     return DistInfo(where.rank, where.world_size, where.local_rank, rank_device, resolved, backend)
 
 
-def destroy_distributed() -> None:
-    """Leave and destroy the default process group, if there is one (safe to call twice)."""
+def _stop_heartbeat(error: BaseException | None) -> None:
+    from typedengine.distributed.heartbeat import active_heartbeat
+
+    beat = active_heartbeat()
+    if beat is not None:
+        beat.stop(error=error)
+
+
+def destroy_distributed(error: BaseException | None = None) -> None:
+    """Leave and destroy the default process group, if there is one (safe to call twice).
+
+    ``error``: why this rank stops early; the heartbeat tells the peers (they stop instead of waiting).
+    """
     import torch.distributed as dist
 
+    _stop_heartbeat(error)
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
 
@@ -230,6 +275,7 @@ def leave_distributed(timeout_s: float = 60.0) -> None:
     import torch.distributed as dist
     from torch.distributed import distributed_c10d
 
+    _stop_heartbeat(None)  # this rank is done: its peers must not take its silence for a failure
     if not (dist.is_available() and dist.is_initialized()):
         return
     rank, world = dist.get_rank(), dist.get_world_size()
@@ -264,5 +310,8 @@ def distributed(
     info = init_distributed(launcher, cfg, env, device=device)
     try:
         yield info
+    except BaseException as exc:
+        destroy_distributed(exc)
+        raise
     finally:
         destroy_distributed()

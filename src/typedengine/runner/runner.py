@@ -285,6 +285,7 @@ class Runner:
         """
         import sys
 
+        from ..distributed.failure import PeerFailureError, skip_final_collection
         from ..distributed.process_group import destroy_distributed, leave_distributed
 
         if synchronize is None:
@@ -299,7 +300,10 @@ class Runner:
                     if synchronize:
                         leave_distributed()
                     else:
-                        destroy_distributed()
+                        failure = sys.exc_info()[1]
+                        destroy_distributed(failure)
+                        if isinstance(failure, PeerFailureError):
+                            skip_final_collection()  # the peers wait for this process's end: exit at once
                 self.visualizer.close()
             finally:
                 # the run's signal handler goes last: a signal while closing still ends with exit code 0
