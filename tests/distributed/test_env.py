@@ -144,3 +144,13 @@ def test_launches_that_would_go_wrong_are_named_with_the_fix() -> None:
     note = launch_note(BATCH_SCRIPT)
     assert note is not None and "training in one process" in note
     assert launch_note(SLURM) is None and launch_note({}) is None
+
+
+def test_the_planned_world_size_follows_the_launch_rules() -> None:
+    from typedengine.distributed.env import planned_world_size
+
+    assert planned_world_size("auto", TORCHRUN) == 8
+    assert planned_world_size("auto", SLURM) == 8
+    assert planned_world_size("auto", BATCH_SCRIPT) == 1  # the job's SLURM_NTASKS is not started processes
+    assert planned_world_size("auto", {}) == 1
+    assert planned_world_size("pytorch", {}) == 1

@@ -45,6 +45,7 @@ __all__ = [
     "expand_nodelist",
     "launch_note",
     "launch_problem",
+    "planned_world_size",
 ]
 
 Launcher = Literal["none", "pytorch", "slurm", "auto"]
@@ -359,3 +360,17 @@ def launch_note(env: Mapping[str, str]) -> str | None:
         f"SLURM job with SLURM_NTASKS={ntasks}, but this process was not started by srun: training in one "
         "process; start it with `srun python ...` to use every task"
     )
+
+
+def planned_world_size(launcher: Launcher, env: Mapping[str, str]) -> int:
+    """The number of processes a run with ``launcher`` will have in this environment (for ``--plan``).
+
+    The same rules as the run itself: ``auto`` resolves with :func:`detect_launcher`, so a batch script's
+    ``SLURM_NTASKS`` (the job's, not started processes) counts as one process.
+    """
+    resolved = detect_launcher(env) if launcher == "auto" else launcher
+    if resolved == "pytorch":
+        return _int_var(env, "WORLD_SIZE") or 1
+    if resolved == "slurm":
+        return _slurm_step_tasks(env) or _int_var(env, "SLURM_NTASKS") or 1
+    return 1
