@@ -139,7 +139,7 @@ def adapt_user_loader(
     new_sampler, what = plan
     rebuilt = _rebuild(loader, new_sampler, batch_size=batch_size, drop_last=drop_last, rank=rank)
     if world_size > 1:
-        note = f"{name}: {what} for {where}; every other loader setting is kept"
+        note = f"{name} ({where}): {what}; every other loader setting is kept"
     else:
         note = f"{name}: {what}, so that a resume continues mid-epoch exactly"
     return Adapted(rebuilt, note)
