@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import DataLoader, Dataset
 
 import typedengine as te
 from tests.conftest import TinyMLP, make_data

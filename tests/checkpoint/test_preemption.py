@@ -132,7 +132,12 @@ def _probe(mode: str, work: Path, **kw: object) -> subprocess.Popen[str]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO), "MASTER_PORT": str(_free_port())}
     return subprocess.Popen(
         [sys.executable, "-m", "tests.checkpoint.lifetime_probe", mode, str(work)],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw,  # type: ignore[call-overload]
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,  # type: ignore[call-overload]
     )
 
 
@@ -171,9 +176,10 @@ def test_the_process_exit_codes_are_75_in_start_up_and_0_after_the_end(tmp_path:
 
 
 def test_without_a_checkpoint_hook_ctrl_c_interrupts_training_at_once(tmp_path: Path) -> None:
+    from torch.utils.data import DataLoader
+
     import typedengine as te
     from tests.conftest import TinyMLP, make_data
-    from torch.utils.data import DataLoader
     from typedengine.hooks.choices import DefaultHooksConfig
 
     class CtrlC(te.Hook):
@@ -209,8 +215,10 @@ def test_a_plain_handler_attaches_to_the_run_handler_and_shares_its_flag() -> No
         assert not hook.should_stop(6, world_size=1)  # training finished: never preempt
         hook.uninstall()  # detaches; the run handler stays, the hook keeps what was asked
         assert hook.requested and not hook.installed and run.installed
-        with pytest.raises(Preempted):  # a request recorded before a blocking window stops at once
-            with run.exit_on_signal("waiting"):
-                pass
+        with (
+            pytest.raises(Preempted),
+            run.exit_on_signal("waiting"),
+        ):  # a request made before it stops at once
+            pass
     finally:
         run.uninstall()

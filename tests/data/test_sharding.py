@@ -37,9 +37,13 @@ def _indices(loader: DataLoader[object]) -> list[int]:
     return [int(i) for (batch,) in loader for i in batch]
 
 
-def _shards(loader: DataLoader[object], world: int, *, training: bool = True, seed: int = 7) -> list[DataLoader[object]]:
+def _shards(
+    loader: DataLoader[object], world: int, *, training: bool = True, seed: int = 7
+) -> list[DataLoader[object]]:
     return [
-        adapt_user_loader(loader, name="train_dataloader", rank=r, world_size=world, seed=seed, training=training).loader
+        adapt_user_loader(
+            loader, name="train_dataloader", rank=r, world_size=world, seed=seed, training=training
+        ).loader
         for r in range(world)
     ]
 
@@ -95,7 +99,13 @@ def test_every_other_setting_is_kept() -> None:
         )
         new = _shards(loader, 2)[1]
         assert new is not loader and new.dataset is loader.dataset
-        assert (new.batch_size, new.drop_last, new.num_workers, new.pin_memory, new.timeout) == (3, True, 2, True, 12.0)
+        assert (new.batch_size, new.drop_last, new.num_workers, new.pin_memory, new.timeout) == (
+            3,
+            True,
+            2,
+            True,
+            12.0,
+        )
         assert new.collate_fn is _collate and new.generator is loader.generator
         assert (new.prefetch_factor, new.persistent_workers) == (5, True)
         assert new.multiprocessing_context is loader.multiprocessing_context
@@ -111,7 +121,9 @@ def test_the_shuffle_seed_is_the_generators_else_the_runs() -> None:
     seeded = DataLoader(_data(10), batch_size=2, shuffle=True, generator=torch.Generator().manual_seed(123))
     sampler = _shards(seeded, 2)[0].sampler
     assert isinstance(sampler, DefaultSampler) and sampler.seed == 123 and sampler.shuffle
-    own = DataLoader(_data(10), batch_size=2, sampler=RandomSampler(_data(10), generator=torch.Generator().manual_seed(9)))
+    own = DataLoader(
+        _data(10), batch_size=2, sampler=RandomSampler(_data(10), generator=torch.Generator().manual_seed(9))
+    )
     assert _shards(own, 2)[0].sampler.seed == 9  # type: ignore[attr-defined]
     unseeded = DataLoader(_data(10), batch_size=2, shuffle=True)
     assert _shards(unseeded, 2, seed=55)[0].sampler.seed == 55  # type: ignore[attr-defined]
@@ -142,7 +154,10 @@ def test_a_default_sampler_built_before_the_group_is_rebuilt_for_the_rank() -> N
     assert loader.sampler.world_size == 1  # type: ignore[attr-defined]  # no process group yet
     shards = _shards(loader, 2)
     samplers = [s.sampler for s in shards]
-    assert all(isinstance(s, DefaultSampler) and (s.seed, s.shuffle, s.round_up) == (4, True, False) for s in samplers)
+    assert all(
+        isinstance(s, DefaultSampler) and (s.seed, s.shuffle, s.round_up) == (4, True, False)
+        for s in samplers
+    )
     assert sorted(_indices(shards[0]) + _indices(shards[1])) == list(range(9))
 
 
@@ -177,8 +192,14 @@ class _MyLoader(DataLoader[object]):
 @pytest.mark.parametrize(
     ("make", "fragment"),
     [
-        (lambda ds: DataLoader(ds, batch_sampler=_CustomBatches()), "its batch_sampler (_CustomBatches) is a custom class"),
-        (lambda ds: DataLoader(ds, sampler=_Custom(len(ds))), "its sampler (_Custom) is a sampler class the runner cannot shard"),
+        (
+            lambda ds: DataLoader(ds, batch_sampler=_CustomBatches()),
+            "its batch_sampler (_CustomBatches) is a custom class",
+        ),
+        (
+            lambda ds: DataLoader(ds, sampler=_Custom(len(ds))),
+            "its sampler (_Custom) is a sampler class the runner cannot shard",
+        ),
         (
             lambda ds: DataLoader(ds, sampler=WeightedRandomSampler([1.0] * len(ds), 5)),
             "its sampler (WeightedRandomSampler)",
@@ -207,7 +228,10 @@ def test_what_cannot_be_sharded_safely_is_refused_with_the_fix(make, fragment: s
             adapt_user_loader(loader, name="train_dataloader", rank=0, world_size=1, seed=0, training=True)
         return
     # in one process nothing needs sharding: the loader is used as it is
-    assert adapt_user_loader(loader, name="train_dataloader", rank=0, world_size=1, seed=0, training=True).loader is loader
+    assert (
+        adapt_user_loader(loader, name="train_dataloader", rank=0, world_size=1, seed=0, training=True).loader
+        is loader
+    )
 
 
 def test_a_sampler_that_declares_its_shard_is_trusted() -> None:
@@ -232,14 +256,25 @@ def test_evaluation_with_drop_last_is_refused_under_ddp() -> None:
 def test_in_one_process_evaluation_loaders_stay_and_training_loaders_become_resumable() -> None:
     ds = _data(10)
     val = DataLoader(ds, batch_size=3)
-    assert adapt_user_loader(val, name="val_dataloader", rank=0, world_size=1, seed=0, training=False).loader is val
+    assert (
+        adapt_user_loader(val, name="val_dataloader", rank=0, world_size=1, seed=0, training=False).loader
+        is val
+    )
 
-    seq = adapt_user_loader(DataLoader(ds, batch_size=3), name="train_dataloader", rank=0, world_size=1, seed=0, training=True)
+    seq = adapt_user_loader(
+        DataLoader(ds, batch_size=3), name="train_dataloader", rank=0, world_size=1, seed=0, training=True
+    )
     assert isinstance(seq.loader.sampler, DefaultSampler) and _indices(seq.loader) == list(range(10))
-    assert seq.note is not None and "(the same order)" in seq.note and "resume continues mid-epoch exactly" in seq.note
+    assert (
+        seq.note is not None
+        and "(the same order)" in seq.note
+        and "resume continues mid-epoch exactly" in seq.note
+    )
 
     shuffled = DataLoader(ds, batch_size=3, shuffle=True, generator=torch.Generator().manual_seed(5))
-    adapted = adapt_user_loader(shuffled, name="train_dataloader", rank=0, world_size=1, seed=0, training=True)
+    adapted = adapt_user_loader(
+        shuffled, name="train_dataloader", rank=0, world_size=1, seed=0, training=True
+    )
     sampler = adapted.loader.sampler
     assert isinstance(sampler, DefaultSampler) and sampler.seed == 5
     # the order changes, and the log line says so

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
@@ -20,12 +21,18 @@ from typedengine.hooks.choices import DefaultHooksConfig
 from typedengine.hooks.logger import LoggerHookConfig
 
 
-def _loader(sampler: Sampler[int] | None = None, n: int = 10, batch: int = 3, **kw: object) -> DataLoader[object]:
+def _loader(
+    sampler: Sampler[int] | None = None, n: int = 10, batch: int = 3, **kw: object
+) -> DataLoader[object]:
     return DataLoader(TensorDataset(torch.arange(n)), batch_size=batch, sampler=sampler, **kw)  # type: ignore[arg-type]
 
 
 def _take(stream: Iterator[object], k: int) -> list[list[int]]:
     return [b[0].tolist() for b in islice(stream, k)]  # type: ignore[index]
+
+
+def _flat(batches: list[list[int]]) -> list[int]:
+    return list(itertools.chain.from_iterable(batches))
 
 
 def _epoch(e: int) -> list[int]:
@@ -37,9 +44,9 @@ def _epoch(e: int) -> list[int]:
 def test_a_finite_loader_restarts_with_a_new_shuffle_each_pass() -> None:
     batches = _take(endless_batches(_loader(DefaultSampler(10, seed=2))), 10)
     # 4 batches per pass (3 + 3 + 3 + 1): passes 0 and 1, then the first two batches of pass 2
-    assert sum(batches[:4], []) == _epoch(0)
-    assert sum(batches[4:8], []) == _epoch(1) != _epoch(0)
-    assert sum(batches[8:], []) == _epoch(2)[:6]
+    assert _flat(batches[:4]) == _epoch(0)
+    assert _flat(batches[4:8]) == _epoch(1) != _epoch(0)
+    assert _flat(batches[8:]) == _epoch(2)[:6]
 
 
 @pytest.mark.parametrize("sampler_kind", ["default", "infinite"])
@@ -60,7 +67,9 @@ def test_a_plain_loader_without_set_start_resumes_only_at_a_pass_boundary() -> N
     with pytest.raises(UsageError) as info:
         endless_batches(_loader(), start_iter=6)
     message = str(info.value)
-    assert message.startswith("train_dataloader: cannot resume exactly at iteration 6: that is batch 2 of pass 1")
+    assert message.startswith(
+        "train_dataloader: cannot resume exactly at iteration 6: that is batch 2 of pass 1"
+    )
     assert "SequentialSampler" in message and "DefaultSampler" in message
 
 
@@ -125,7 +134,12 @@ class _Net(TinyMLP):
 def _iter_run(work_dir: str, hook: _Record, resume: bool) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(10, 16, generator=g), torch.randint(0, 4, (10,), generator=g)
-    loader = DataLoader(TensorDataset(x, y, torch.arange(10)), batch_size=4, shuffle=True, generator=torch.Generator().manual_seed(6))
+    loader = DataLoader(
+        TensorDataset(x, y, torch.arange(10)),
+        batch_size=4,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(6),
+    )
     torch.manual_seed(1)
     runner = te.Runner(
         model=_Net(),
@@ -136,7 +150,8 @@ def _iter_run(work_dir: str, hook: _Record, resume: bool) -> dict[str, torch.Ten
         randomness=te.RandomnessConfig(seed=4),
         resume=resume,
         default_hooks=DefaultHooksConfig(
-            checkpoint=CheckpointHookConfig(by_epoch=False, interval=5), logger=LoggerHookConfig(progress=False)
+            checkpoint=CheckpointHookConfig(by_epoch=False, interval=5),
+            logger=LoggerHookConfig(progress=False),
         ),
         custom_hooks=[hook],
     )
@@ -145,11 +160,13 @@ def _iter_run(work_dir: str, hook: _Record, resume: bool) -> dict[str, torch.Ten
         return {k: v.detach().clone() for k, v in runner.unwrapped_model.state_dict().items()}
 
 
-def test_iteration_training_over_a_plain_loader_passes_it_several_times_and_resumes_exactly(tmp_path: Path) -> None:
+def test_iteration_training_over_a_plain_loader_passes_it_several_times_and_resumes_exactly(
+    tmp_path: Path,
+) -> None:
     whole = _Record()
     final = _iter_run(str(tmp_path / "whole"), whole, resume=False)
     assert len(whole.batches) == 12  # 3 batches per pass (4 + 4 + 2): four passes, no StopIteration
-    passes = [sum(whole.batches[i : i + 3], []) for i in range(0, 12, 3)]
+    passes = [_flat(whole.batches[i : i + 3]) for i in range(0, 12, 3)]
     assert all(sorted(p) == list(range(10)) for p in passes) and passes[0] != passes[1]
 
     stopped = _Record(stop_after=8)  # dies after iteration 8; the last checkpoint is iter_5 (mid-pass 1)

@@ -125,15 +125,21 @@ def test_detect_launcher() -> None:
 
 
 def test_the_slurm_world_is_the_steps() -> None:
-    env = DistEnv.from_mapping({**SLURM, "SLURM_PROCID": "1", "SLURM_NTASKS": "16", "SLURM_STEP_NUM_TASKS": "4"})
+    env = DistEnv.from_mapping(
+        {**SLURM, "SLURM_PROCID": "1", "SLURM_NTASKS": "16", "SLURM_STEP_NUM_TASKS": "4"}
+    )
     assert env.placement("slurm").world_size == 4
 
 
 def test_launches_that_would_go_wrong_are_named_with_the_fix() -> None:
     assert launch_problem("auto", TORCHRUN) is None and launch_problem("pytorch", TORCHRUN) is None
-    assert launch_problem("none", {}) is None and launch_problem("none", {**TORCHRUN, "WORLD_SIZE": "1"}) is None
+    assert (
+        launch_problem("none", {}) is None and launch_problem("none", {**TORCHRUN, "WORLD_SIZE": "1"}) is None
+    )
     two_copies = launch_problem("none", TORCHRUN)
-    assert two_copies is not None and two_copies.startswith("'none', but torchrun started this process as rank 3 of 8")
+    assert two_copies is not None and two_copies.startswith(
+        "'none', but torchrun started this process as rank 3 of 8"
+    )
     assert "write the same work_dir" in two_copies and "--launcher auto" in two_copies
     tasks = launch_problem("none", SLURM)
     assert tasks is not None and "srun started this process as task 5 of 8" in tasks

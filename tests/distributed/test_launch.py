@@ -16,15 +16,25 @@ from typedengine.distributed import DistConfig, init_distributed, is_distributed
 from typedengine.distributed.env import LaunchError
 
 ROOT = Path(__file__).resolve().parents[2]
-TORCHRUN_RANK_1 = {"RANK": "1", "WORLD_SIZE": "2", "LOCAL_RANK": "1", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "1"}
+TORCHRUN_RANK_1 = {
+    "RANK": "1",
+    "WORLD_SIZE": "2",
+    "LOCAL_RANK": "1",
+    "MASTER_ADDR": "127.0.0.1",
+    "MASTER_PORT": "1",
+}
 BATCH_SCRIPT = {"SLURM_PROCID": "0", "SLURM_NTASKS": "4", "SLURM_LOCALID": "0", "SLURM_NODELIST": "n[1-2]"}
 
 
 def test_wrong_launchers_fail_before_joining() -> None:
-    with pytest.raises(LaunchError, match="launcher: 'none', but torchrun started this process as rank 1 of 2"):
+    with pytest.raises(
+        LaunchError, match="launcher: 'none', but torchrun started this process as rank 1 of 2"
+    ):
         init_distributed("none", DistConfig(), env=TORCHRUN_RANK_1, device="cpu")
     with pytest.raises(LaunchError, match="launcher: 'slurm', but this process was not started by srun"):
-        init_distributed("slurm", DistConfig(timeout_s=600), env=BATCH_SCRIPT, device="cpu")  # no 10-minute wait
+        init_distributed(
+            "slurm", DistConfig(timeout_s=600), env=BATCH_SCRIPT, device="cpu"
+        )  # no 10-minute wait
     info = init_distributed("auto", DistConfig(), env=BATCH_SCRIPT, device="cpu")
     assert info.world_size == 1 and info.note is not None and "SLURM_NTASKS=4" in info.note
     assert not is_distributed()
@@ -37,7 +47,9 @@ def test_the_config_refuses_launcher_none_under_torchrun(monkeypatch: pytest.Mon
     for key, value in TORCHRUN_RANK_1.items():
         monkeypatch.setenv(key, value)
     ToyExperiment()  # auto: fine
-    with pytest.raises(ValidationError, match="launcher: 'none', but torchrun started this process as rank 1 of 2"):
+    with pytest.raises(
+        ValidationError, match="launcher: 'none', but torchrun started this process as rank 1 of 2"
+    ):
         ToyExperiment(launcher="none")
 
 
@@ -47,7 +59,9 @@ def _torchrun(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[st
     env = {**keep, "OMP_NUM_THREADS": "1", "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT / 'examples'}"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
            "--master-port", str(free_port()), str(ROOT / "examples" / "01_digits.py"), *args]  # fmt: skip
-    return subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 @pytest.mark.slow

@@ -106,8 +106,12 @@ def _pair(mode: str, out: Path) -> tuple[subprocess.Popen[str], subprocess.Popen
         procs.append(
             subprocess.Popen(
                 [sys.executable, "-m", "tests.distributed.heartbeat_probe", mode, str(out)],
-                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            )  # fmt: skip
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
         )
     return procs[0], procs[1]
 

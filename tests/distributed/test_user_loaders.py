@@ -47,7 +47,11 @@ class _SeenIndices(te.BaseMetric):
 
     def compute_metrics(self, results: list[object]) -> Mapping[str, float]:
         counts = Counter(results)
-        return {"samples": float(sum(counts.values())), "distinct": float(len(counts)), "index_sum": float(sum(counts))}
+        return {
+            "samples": float(sum(counts.values())),
+            "distinct": float(len(counts)),
+            "index_sum": float(sum(counts)),
+        }
 
 
 class _TrainIndices(te.Hook):
@@ -92,7 +96,9 @@ def _main(work_dir: str, launcher: str) -> dict[str, object]:
         except UsageError as exc:
             refusal = str(exc)
     seen = _TrainIndices()
-    train = DataLoader(_indexed(24, seed=1), batch_size=3, shuffle=True, generator=torch.Generator().manual_seed(8))
+    train = DataLoader(
+        _indexed(24, seed=1), batch_size=3, shuffle=True, generator=torch.Generator().manual_seed(8)
+    )
     with _runner(work_dir, launcher, train, [seen]) as runner:
         before = runner.val()  # the untrained model: the same weights in every process
         runner.train()

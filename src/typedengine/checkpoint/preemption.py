@@ -162,7 +162,7 @@ class PreemptionHandler:
         self._signal_name = ""
         self._counts.clear()
 
-    # -- installing -------------------------------------------------------------------------------------------
+    # -- installing ------------------------------------------------------------------------------------------
     def install(self) -> bool:
         """Install the handlers; returns False (and does nothing) outside the main thread.
 
@@ -198,10 +198,12 @@ class PreemptionHandler:
             signal.signal(sig, previous)
         self._previous.clear()
 
-    # -- receiving ----------------------------------------------------------------------------------------------
+    # -- receiving -------------------------------------------------------------------------------------------
     def _training_finished(self) -> bool:
         return (
-            self.total_steps is not None and self.steps_done is not None and self.steps_done() >= self.total_steps
+            self.total_steps is not None
+            and self.steps_done is not None
+            and self.steps_done() >= self.total_steps
         )
 
     def _passes_through(self) -> bool:
@@ -236,7 +238,7 @@ class PreemptionHandler:
             signal.raise_signal(sig)  # the default action (SIGTERM terminates)
             signal.signal(sig, self._handle)  # reached only if the default action did not end the process
 
-    # -- acting ---------------------------------------------------------------------------------------------------
+    # -- acting ----------------------------------------------------------------------------------------------
     def should_stop(self, step: int, *, world_size: int) -> bool:
         """Whether to stop now; in a distributed run every rank returns the same answer at the same step.
 

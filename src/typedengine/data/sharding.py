@@ -125,15 +125,22 @@ def adapt_user_loader(
                 f"or make the batch sampler shard by rank and give it attributes rank={rank} and "
                 f"world_size={world_size}"
             )
-        batch_size, drop_last, sampler = batch_sampler.batch_size, batch_sampler.drop_last, batch_sampler.sampler
+        batch_size, drop_last, sampler = (
+            batch_sampler.batch_size,
+            batch_sampler.drop_last,
+            batch_sampler.sampler,
+        )
 
     if not training and world_size > 1 and drop_last:
         raise UsageError(
             f"{name}: drop_last=True on an evaluation loader drops a different set of samples with "
-            f"{world_size} processes than with one, so the metrics would not be comparable; set drop_last=False"
+            f"{world_size} processes than with one, so the metrics would not be comparable; set "
+            "drop_last=False"
         )
 
-    plan = _plan_sampler(loader, sampler, name=name, rank=rank, world_size=world_size, seed=seed, training=training)
+    plan = _plan_sampler(
+        loader, sampler, name=name, rank=rank, world_size=world_size, seed=seed, training=training
+    )
     if plan is None:
         return Adapted(loader)
     new_sampler, what = plan
@@ -188,7 +195,8 @@ def _plan_sampler(
             return new, f"{type(sampler).__name__} built for one process rebuilt with the same settings"
         raise UsageError(
             f"{name}: its {type(sampler).__name__} shards for rank {shard[0] if shard else '?'} of "
-            f"{shard[1] if shard else '?'}, but this process is rank {rank} of {world_size}; build the sampler "
+            f"{shard[1] if shard else '?'}, but this process is rank {rank} of {world_size}; build the "
+            "sampler "
             f"after the process group exists (or pass rank=/world_size= matching the launch). {_FIX}"
         )
     if world_size == 1 and not training:
@@ -206,8 +214,10 @@ def _plan_sampler(
     if world_size == 1 or _shards_itself(sampler, rank, world_size):
         return None
     kind = type(sampler).__name__
-    why = "draws with replacement or a fixed number of samples" if isinstance(sampler, RandomSampler) else (
-        "is a sampler class the runner cannot shard"
+    why = (
+        "draws with replacement or a fixed number of samples"
+        if isinstance(sampler, RandomSampler)
+        else ("is a sampler class the runner cannot shard")
     )
     raise UsageError(
         f"{name}: its sampler ({kind}) {why}, so every process would read the same samples. {_FIX}"

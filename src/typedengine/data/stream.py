@@ -49,7 +49,9 @@ def _length(loader: Iterable[object]) -> int | None:
         return None
 
 
-def endless_batches(loader: Iterable[object], *, start_iter: int = 0, name: str = "train_dataloader") -> Iterator[object]:
+def endless_batches(
+    loader: Iterable[object], *, start_iter: int = 0, name: str = "train_dataloader"
+) -> Iterator[object]:
     """Batches of ``loader`` without end, the first being the one after ``start_iter`` iterations.
 
     Raises :class:`~typedengine.errors.UsageError` at once (before any batch is read) when the position
@@ -83,7 +85,9 @@ def endless_batches(loader: Iterable[object], *, start_iter: int = 0, name: str 
                 f"({type(sampler).__name__}) cannot start in the middle of a pass (it has no set_start)",
             )
         )
-    return _passes(loader, sampler, first_pass=first_pass, name=name, offset_samples=offset * (batch_size or 0))
+    return _passes(
+        loader, sampler, first_pass=first_pass, name=name, offset_samples=offset * (batch_size or 0)
+    )
 
 
 def _passes(
@@ -102,7 +106,7 @@ def _passes(
         if callable(set_epoch) and (set_first_epoch or pass_index > first_pass):
             set_epoch(pass_index)
         if offset_samples:
-            getattr(sampler, "set_start")(offset_samples)
+            sampler.set_start(offset_samples)  # type: ignore[attr-defined]  # checked by endless_batches
             offset_samples = 0
         produced = False
         for batch in loader:
@@ -114,7 +118,8 @@ def _passes(
 
 def _empty(name: str) -> str:
     return (
-        f"{name}: the loader produced no batch (an empty dataset, or fewer samples per process than the batch "
+        f"{name}: the loader produced no batch (an empty dataset, or fewer samples per process than the "
+        "batch "
         "size with drop_last=True)"
     )
 
@@ -122,6 +127,7 @@ def _empty(name: str) -> str:
 def _cannot_resume(name: str, start_iter: int, why: str) -> str:
     return (
         f"{name}: cannot resume exactly at iteration {start_iter}: {why}. Pass a DataLoaderConfig, give the "
-        "loader sampler=typedengine.DefaultSampler(len(dataset), seed=...), or resume from a checkpoint saved "
+        "loader sampler=typedengine.DefaultSampler(len(dataset), seed=...), or resume from a checkpoint "
+        "saved "
         "at the end of a pass"
     )

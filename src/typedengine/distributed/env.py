@@ -54,7 +54,9 @@ setting RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT), ``slurm`` (``srun``), ``auto``
 
 
 class LaunchError(UsageError, ValueError):
-    """The launcher setting does not fit how the process was started (exit code 2, before anything is built)."""
+    """The launcher setting does not fit how the process was started (exit code 2, before anything is
+    built)."""
+
 
 ResolvedLauncher = Literal["none", "pytorch", "slurm"]
 
@@ -187,7 +189,10 @@ class DistEnv(BaseSettings):
         description="SLURM: the step srun started (unset in a batch script or an salloc shell).",
     )
     slurm_step_num_tasks: int | None = Field(
-        None, ge=1, validation_alias="SLURM_STEP_NUM_TASKS", description="SLURM: tasks srun started in this step."
+        None,
+        ge=1,
+        validation_alias="SLURM_STEP_NUM_TASKS",
+        description="SLURM: tasks srun started in this step.",
     )
     slurm_nodelist: str | None = Field(
         default=None,
@@ -270,7 +275,9 @@ class DistEnv(BaseSettings):
             elif self.slurm_nodelist is not None:
                 addr = self.slurm_hosts[0]
             else:
-                raise LaunchError("launcher 'slurm' needs SLURM_NODELIST or MASTER_ADDR to find the first host")
+                raise LaunchError(
+                    "launcher 'slurm' needs SLURM_NODELIST or MASTER_ADDR to find the first host"
+                )
             port = self.master_port or DEFAULT_MASTER_PORT
         if not 0 <= rank < world_size:
             raise LaunchError(f"rank {rank} is outside the world size {world_size}")
@@ -328,20 +335,26 @@ def launch_problem(launcher: Launcher, env: Mapping[str, str]) -> str | None:
     if launcher == "none":
         if "RANK" in env and world is not None and world > 1:
             return (
-                f"'none', but torchrun started this process as rank {env['RANK']} of {world} (RANK and WORLD_SIZE "
-                f"are set): the {world} processes would each train alone on the whole data and write the same "
-                "work_dir; use --launcher auto (the default) or pytorch, or start one process with plain python"
+                f"'none', but torchrun started this process as rank {env['RANK']} of {world} (RANK and "
+                "WORLD_SIZE "
+                f"are set): the {world} processes would each train alone on the whole data and write the "
+                "same "
+                "work_dir; use --launcher auto (the default) or pytorch, or start one process with plain "
+                "python"
             )
         if step_tasks is not None and step_tasks > 1:
             return (
-                f"'none', but srun started this process as task {env.get('SLURM_PROCID')} of {step_tasks}: the "
-                f"{step_tasks} tasks would each train alone on the whole data and write the same work_dir; use "
+                f"'none', but srun started this process as task {env.get('SLURM_PROCID')} of {step_tasks}: "
+                "the "
+                f"{step_tasks} tasks would each train alone on the whole data and write the same work_dir; "
+                "use "
                 "--launcher auto (the default) or slurm, or start one task with `srun --ntasks 1`"
             )
     if launcher == "slurm" and "RANK" not in env and "SLURM_PROCID" in env and step_tasks is None:
         ntasks = env.get("SLURM_NTASKS", "?")
         return (
-            f"'slurm', but this process was not started by srun (SLURM_STEP_ID is unset: this is the batch script "
+            "'slurm', but this process was not started by srun (SLURM_STEP_ID is unset: this is the batch "
+            "script "
             f"or an salloc shell, and SLURM_NTASKS={ntasks} describes the job, not started processes), so it "
             "would wait for peers that never come; run the training with `srun python ...` (one task per "
             "process), or use --launcher auto"

@@ -12,9 +12,10 @@ the Python GIL) keeps its connections open, so its peers would wait for the full
 * a watched rank whose counter has not moved for ``timeout_s`` (and that did not leave) is announced as
   lost in one store key that every rank reads each interval;
 * a rank that stops on an error says so in the store, with the error's first line, before it leaves;
-* when a rank learns of a lost or failed peer it logs one :class:`~typedengine.distributed.failure.PeerFailureError`
-  line naming that rank and, unless its main thread has ended the run by itself within ``grace_s``
-  (it is then blocked in a collective with that peer), exits the process with code 1. Files are safe:
+* when a rank learns of a lost or failed peer, it waits ``grace_s`` for its main thread to end the run by
+  itself; if that does not happen (the main thread is blocked in a collective with that peer), it prints
+  one :class:`~typedengine.distributed.failure.PeerFailureError` line naming that rank and exits the
+  process with code 1. Files are safe:
   checkpoints are written atomically, and a half-written temporary is removed at the next start.
 
 A rank stuck in *Python* (an endless loop on the main thread) still beats: its peers stop when their
@@ -25,6 +26,7 @@ responding").
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -88,7 +90,7 @@ class Heartbeat:
         self.lost: str | None = None
         """Why this rank gave up on a peer (set by the thread), or None."""
 
-    # -- lifetime -----------------------------------------------------------------------------------------------
+    # -- lifetime --------------------------------------------------------------------------------------------
     def start(self) -> None:
         """Connect to the store and start beating (idempotent)."""
         global _active
@@ -98,7 +100,11 @@ class Heartbeat:
 
         # a separate client with a short timeout: a frozen store host must not block this thread for minutes
         store = TCPStore(
-            self.host, self.port, is_master=False, timeout=timedelta(seconds=self.timeout_s), wait_for_workers=False
+            self.host,
+            self.port,
+            is_master=False,
+            timeout=timedelta(seconds=self.timeout_s),
+            wait_for_workers=False,
         )
         # every rank of a group joins once: the counter tells which group of this store this is
         generation = (store.add(f"{_PREFIX}/joined", 1) - 1) // self.world_size
@@ -111,7 +117,7 @@ class Heartbeat:
         _active = self
 
     def stop(self, *, error: BaseException | None = None) -> None:
-        """Stop beating; tell the peers this rank left (or failed with ``error``) so they do not wait for it."""
+        """Stop beating; tell the peers this rank left (or failed with ``error``): they must not wait for it."""
         global _active
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
@@ -123,12 +129,10 @@ class Heartbeat:
         if store is None:
             return
         state = "left" if error is None else f"failed: {type(error).__name__}: {_first_line(error)}"
-        try:
+        with contextlib.suppress(Exception):  # the store is gone (its host left or died): nobody is listening
             store.set(self._key("state", self.rank), state)
-        except Exception:  # noqa: BLE001  # the store is gone (its host left or died): nobody is listening
-            pass
 
-    # -- the thread ---------------------------------------------------------------------------------------------
+    # -- the thread ------------------------------------------------------------------------------------------
     def _key(self, what: str, rank: int | None = None) -> str:
         return f"{self._prefix}/{what}" if rank is None else f"{self._prefix}/{what}/{rank}"
 
@@ -146,7 +150,9 @@ class Heartbeat:
                     return
                 state = _read(store, self._key("state", watched))
                 if state.startswith("failed"):
-                    self._announce(store, f"rank {watched} stopped with an error ({state[len('failed: '):]})")
+                    self._announce(
+                        store, f"rank {watched} stopped with an error ({state[len('failed: ') :]})"
+                    )
                     continue
                 if state == "left":
                     continue
@@ -155,7 +161,8 @@ class Heartbeat:
                 if self._stop.is_set():
                     return
                 self._give_up(
-                    f"the rendezvous store at {self.host}:{self.port} cannot be reached ({_first_line(exc)}): the "
+                    f"the rendezvous store at {self.host}:{self.port} cannot be reached "
+                    f"({_first_line(exc)}): the "
                     "process hosting it (rank 0, or the launcher) is gone"
                 )
                 return
@@ -165,7 +172,8 @@ class Heartbeat:
             elif now - last_change > self.timeout_s:
                 self._announce(
                     store,
-                    f"rank {watched} stopped responding: no heartbeat for {now - last_change:.0f} s (the process "
+                    f"rank {watched} stopped responding: no heartbeat for {now - last_change:.0f} s (the "
+                    "process "
                     "is frozen, its node was lost, or it is stuck in C code holding the Python GIL)",
                 )
 
@@ -179,23 +187,22 @@ class Heartbeat:
         if self._stop.wait(self.grace_s):
             return  # the run ended by itself (its collective failed, or it finished)
         message = (
-            f"PeerFailureError: {why}; rank {self.rank} of {self.world_size} stops too (exit code {_EXIT_CODE}). "
+            f"PeerFailureError: {why}; rank {self.rank} of {self.world_size} stops too (exit code "
+            f"{_EXIT_CODE}). "
             "Check that rank's output for its first error."
         )
         logger = logging.getLogger(_RUN_LOGGER)
         if logger.handlers:  # the run's log file keeps the reason too (the console line is the one below)
             logger.error(message, extra={"console": False})
             for handler in logger.handlers:
-                try:
+                with contextlib.suppress(Exception):  # best effort: the process is about to end
                     handler.flush()
-                except Exception:  # noqa: BLE001  # best effort: the process is about to end
-                    pass
         sys.stderr.write(f"error: {message}\n")
         sys.stdout.flush()
         sys.stderr.flush()
         self._exit_process(_EXIT_CODE)
 
-    # -- for error messages -------------------------------------------------------------------------------------
+    # -- for error messages ----------------------------------------------------------------------------------
     def describe(self) -> str | None:
         """The failed, lost or silent ranks, in words; None when every peer looks fine."""
         if self.lost is not None:
@@ -207,9 +214,13 @@ class Heartbeat:
             announced = _read(store, self._key("lost"))
             if announced:
                 return announced
-            states = {r: _read(store, self._key("state", r)) for r in range(self.world_size) if r != self.rank}
+            states = {
+                r: _read(store, self._key("state", r)) for r in range(self.world_size) if r != self.rank
+            }
             failed = [
-                f"rank {r} stopped with an error ({s[len('failed: '):]})" for r, s in states.items() if s.startswith("failed")
+                f"rank {r} stopped with an error ({s[len('failed: ') :]})"
+                for r, s in states.items()
+                if s.startswith("failed")
             ]
             if failed:
                 return "; ".join(failed)
@@ -220,7 +231,8 @@ class Heartbeat:
             return None
         if silent:
             ranks = ", ".join(str(r) for r in silent)
-            return f"rank {ranks} {'is' if len(silent) == 1 else 'are'} not responding (no heartbeat: exited or frozen)"
+            verb = "is" if len(silent) == 1 else "are"
+            return f"rank {ranks} {verb} not responding (no heartbeat: exited or frozen)"
         return None
 
 

@@ -29,8 +29,8 @@ from pydantic import Field, model_validator
 from typedengine.config.base import Config
 from typedengine.distributed.env import (
     DistEnv,
-    LaunchError,
     Launcher,
+    LaunchError,
     ResolvedLauncher,
     detect_launcher,
     launch_note,
@@ -67,8 +67,10 @@ class DistConfig(Config):
         gt=0,
         description=(
             "Seconds a collective may wait for the other ranks before this rank fails (torch's NCCL default, "
-            "10 minutes). A rank that dies is noticed at once and a frozen one by the heartbeat; this timeout "
-            "is what stops the others when a rank is alive but never reaches the collective (stuck in Python)."
+            "10 minutes). A rank that dies is noticed at once and a frozen one by the heartbeat; this "
+            "timeout "
+            "is what stops the others when a rank is alive but never reaches the collective (stuck in "
+            "Python)."
         ),
     )
     heartbeat_timeout_s: float = Field(
@@ -85,7 +87,8 @@ class DistConfig(Config):
     def _check_heartbeat(self) -> DistConfig:
         if self.heartbeat_timeout_s and self.heartbeat_timeout_s <= self.heartbeat_interval_s:
             raise ValueError(
-                f"heartbeat_timeout_s ({self.heartbeat_timeout_s:g}) must be larger than heartbeat_interval_s "
+                f"heartbeat_timeout_s ({self.heartbeat_timeout_s:g}) must be larger than "
+                "heartbeat_interval_s "
                 f"({self.heartbeat_interval_s:g}), or 0 to turn the heartbeat off"
             )
         return self
