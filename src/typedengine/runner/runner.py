@@ -70,8 +70,11 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
-def _uninstall_signals_on_failure(init: Callable[Concatenate[Runner, _P], None]) -> Callable[Concatenate[Runner, _P], None]:
-    """``Runner.__init__`` installs the run's signal handler first; a failure later in ``__init__`` removes it."""
+def _uninstall_signals_on_failure(
+    init: Callable[Concatenate[Runner, _P], None],
+) -> Callable[Concatenate[Runner, _P], None]:
+    """``Runner.__init__`` installs the run's signal handler first; a failure later in ``__init__``
+    removes it."""
 
     @functools.wraps(init)
     def wrapper(self: Runner, /, *args: _P.args, **kwargs: _P.kwargs) -> None:
@@ -176,7 +179,9 @@ class Runner:
             self.world_size: int = dist_info.world_size
             self.device: torch.device = dist_info.device
             self.seed: int = set_random_seed(
-                randomness.seed, deterministic=randomness.deterministic, diff_rank_seed=randomness.diff_rank_seed
+                randomness.seed,
+                deterministic=randomness.deterministic,
+                diff_rank_seed=randomness.diff_rank_seed,
             )
             self.timestamp: str = dist_ops.broadcast_object(time.strftime("%Y%m%d_%H%M%S", time.localtime()))
 
@@ -234,7 +239,7 @@ class Runner:
             self.register_hook(h if isinstance(h, Hook) else _build_hook(h), priority=_config_priority(h))
         log_detail(self.logger, "Hooks will be executed in the following order:\n" + self.hook_table())
         self._record_config()
-        self._stop_if_signalled()
+        self._stop_if_signalled(close=True)  # the caller gets no runner to close
         self.preemption.uninstall()  # between __init__ and a phase, the caller's own handlers apply
 
     # ------------------------------------------------------------------------------------------------------
@@ -310,18 +315,19 @@ class Runner:
                 self._end_signal_phase(closing=True)
 
     def __enter__(self) -> Self:
-        # inside a with block the run's signal handler stays until close(): a signal after the end is exit 0
+        # in a with block the run's signal handler stays until close(): a signal after the end is exit 0
         self._entered = True
         self.preemption.install()
         return self
 
-    def _stop_if_signalled(self) -> None:
+    def _stop_if_signalled(self, *, close: bool = False) -> None:
         """A start-up safe point: every rank stops with exit code 75 if any rank was signalled."""
         try:
             self.preemption.raise_if_requested(world_size=self.world_size)
         except Preempted as stop:
             self.logger.warning(f"{stop.signal_name} during start-up: nothing to save; exiting with code 75")
-            self.close(synchronize=True)
+            if close:
+                self.close(synchronize=True)
             raise
 
     def _begin_signal_phase(self) -> None:
@@ -477,9 +483,13 @@ class Runner:
             return spec.build(seed=self.seed, rank=self.rank, world_size=self.world_size, infinite=infinite)
         from ..data.sharding import adapt_user_loader
 
-        # a loader the user built knows nothing of the process group: shard it (or refuse), see data/sharding.py
+        # a loader the user built knows nothing of the process group: shard it or refuse (data/sharding.py)
         adapted = adapt_user_loader(
-            spec, name=what, rank=self.rank, world_size=self.world_size, seed=self.seed,
+            spec,
+            name=what,
+            rank=self.rank,
+            world_size=self.world_size,
+            seed=self.seed,
             training=what == "train_dataloader",
         )
         if adapted.note is not None:
