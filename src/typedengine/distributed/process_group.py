@@ -211,18 +211,26 @@ def init_distributed(
             f"rank {where.rank}/{where.world_size} could not join the process group at "
             f"{where.master_addr}:{where.master_port} (backend {backend}, timeout {cfg.timeout_s:g} s): {exc}"
         ) from exc
+    note = None
     if where.world_size > 1 and cfg.heartbeat_timeout_s > 0:
         from typedengine.distributed.heartbeat import Heartbeat
 
-        Heartbeat(
+        beat = Heartbeat(
             where.master_addr,
             where.master_port,
             rank=where.rank,
             world_size=where.world_size,
             interval_s=cfg.heartbeat_interval_s,
             timeout_s=cfg.heartbeat_timeout_s,
-        ).start()
-    return DistInfo(where.rank, where.world_size, where.local_rank, rank_device, resolved, backend)
+        )
+        try:
+            beat.start()
+        except Exception as exc:  # noqa: BLE001  # training works without it; the run logs the note
+            note = (
+                f"the heartbeat could not connect to the rendezvous store at {where.master_addr}:"
+                f"{where.master_port} ({exc}); a frozen peer will be noticed only after dist.timeout_s"
+            )
+    return DistInfo(where.rank, where.world_size, where.local_rank, rank_device, resolved, backend, note)
 
 
 def _stop_heartbeat(error: BaseException | None) -> None:
