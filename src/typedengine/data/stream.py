@@ -22,7 +22,7 @@ Example::
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from ..errors import UsageError
 
@@ -50,12 +50,18 @@ def _length(loader: Iterable[object]) -> int | None:
 
 
 def endless_batches(
-    loader: Iterable[object], *, start_iter: int = 0, name: str = "train_dataloader"
+    loader: Iterable[object],
+    *,
+    start_iter: int = 0,
+    skip: Callable[[int], int] | None = None,
+    name: str = "train_dataloader",
 ) -> Iterator[object]:
     """Batches of ``loader`` without end, the first being the one after ``start_iter`` iterations.
 
-    Raises :class:`~typedengine.errors.UsageError` at once (before any batch is read) when the position
-    cannot be reached exactly, or when the loader produces no batch at all.
+    ``skip(n)``: how many indices this rank's sampler skips to continue after ``n`` batches (the run
+    schedule's ``rank_start``; default ``n * batch_size``). Raises :class:`~typedengine.errors.UsageError`
+    at once (before any batch is read) when the position cannot be reached exactly, or when the loader
+    produces no batch at all.
     """
     if start_iter < 0:
         raise ValueError(f"start_iter must be >= 0, got {start_iter}")
@@ -64,13 +70,14 @@ def endless_batches(
     batch_size = _batch_size(loader)
     length = _length(loader)
     resumable = callable(set_start) and batch_size is not None
+    to_skip = skip if skip is not None else (lambda n: n * (batch_size or 0))
     if length is None:
         # an infinite sampler (no length) is positioned arithmetically; anything else must start at 0
         if start_iter and not resumable:
             raise UsageError(_cannot_resume(name, start_iter, "it has no length, so the position is unknown"))
         if start_iter:
             assert set_start is not None and batch_size is not None  # resumable, for mypy
-            set_start(start_iter * batch_size)
+            set_start(to_skip(start_iter))
         # pass 0 keeps the epoch it was given (an infinite sampler never needs another)
         return _passes(loader, sampler, first_pass=0, name=name, set_first_epoch=False)
     if length == 0:
@@ -86,7 +93,7 @@ def endless_batches(
             )
         )
     return _passes(
-        loader, sampler, first_pass=first_pass, name=name, offset_samples=offset * (batch_size or 0)
+        loader, sampler, first_pass=first_pass, name=name, offset_samples=to_skip(offset) if offset else 0
     )
 
 

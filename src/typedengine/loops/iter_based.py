@@ -87,7 +87,9 @@ class IterBasedTrainLoop(BaseTrainLoop):
     def data_stream(self) -> Iterator[object]:
         """The batches of the run from ``state.iter`` on, one per ``next()``: a finite loader restarts with
         the next sampler epoch after each pass (:func:`typedengine.data.stream.endless_batches`)."""
-        return endless_batches(self.dataloader, start_iter=self.runner.state.iter)
+        return endless_batches(
+            self.dataloader, start_iter=self.runner.state.iter, skip=self.schedule.rank_start
+        )
 
 
 class IterBasedTrainLoopConfig(BaseTrainLoopConfig):
