@@ -63,7 +63,7 @@ class _TermAt(te.Hook):
         self.mode = mode
 
     def after_val_epoch(self, runner, metrics=None):  # type: ignore[no-untyped-def,override]
-        if self.mode == "final-val" and runner.state.iter == runner.state.max_iters:
+        if self.mode == "final-val" and runner.state.iter == runner.train_loop.max_iters:
             _term()
 
     def after_run(self, runner):  # type: ignore[no-untyped-def,override]

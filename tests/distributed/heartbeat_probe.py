@@ -18,8 +18,9 @@ from pathlib import Path
 
 import torch
 
-from typedengine.distributed import DistConfig, all_reduce, init_distributed
 from typedengine.distributed.heartbeat import active_heartbeat
+from typedengine.distributed.ops import all_reduce
+from typedengine.distributed.process_group import DistConfig, init_distributed
 
 
 def main(mode: str, out: Path) -> None:

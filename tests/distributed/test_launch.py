@@ -12,8 +12,9 @@ import pytest
 from pydantic import ValidationError
 
 from tests.distributed.dist_harness import free_port
-from typedengine.distributed import DistConfig, init_distributed, is_distributed
 from typedengine.distributed.env import LaunchError
+from typedengine.distributed.ops import is_distributed
+from typedengine.distributed.process_group import DistConfig, init_distributed
 
 ROOT = Path(__file__).resolve().parents[2]
 TORCHRUN_RANK_1 = {
