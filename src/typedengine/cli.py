@@ -39,6 +39,7 @@ from typedengine.config.errors import ConfigError, ConfigIssue, render_issues, s
 from typedengine.config.files import config_text, save_config
 from typedengine.config.flags import expand_negated_flags, unknown_tokens
 from typedengine.config.layers import ENV_PREFIX, load_layered
+from typedengine.distributed.env import planned_world_size
 
 __all__ = ["cli", "reproduce_command"]
 
@@ -231,7 +232,7 @@ def cli(
             sys.stdout.flush()
         raise SystemExit(0)
     if opts.plan:
-        _print_plan(cfg, _world_size(env), console)
+        _print_plan(cfg, planned_world_size(getattr(cfg, "launcher", "auto"), env), console)  # the run's launch rules
         raise SystemExit(0)
     return cfg
 

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -96,3 +97,128 @@ def test_a_leftover_handler_is_replaced_not_chained() -> None:
     fresh.install()
     fresh.uninstall()
     assert signal.getsignal(signal.SIGUSR1) == original
+
+
+# -- the run's lifetime: start-up, training, after the end -------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("mode", ["model", "data"])
+def test_a_signal_during_start_up_stops_before_the_first_iteration_with_75(tmp_path: Path, mode: str) -> None:
+    from tests.checkpoint.lifetime_probe import run
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(Preempted) as info:
+        run(mode, tmp_path / "w")
+    assert info.value.code == PREEMPTED_EXIT_CODE and info.value.checkpoint is None
+    assert "during start-up, before the first iteration; nothing to save" in str(info.value)
+    # nothing half-written: no checkpoint, no temporary file; only the log directory of the run
+    assert [p.name for p in (tmp_path / "w").iterdir() if p.is_file()] == []
+    assert signal.getsignal(signal.SIGTERM) == before  # the run's handler was removed
+
+
+@pytest.mark.parametrize("mode", ["final-val", "after-run", "close"])
+def test_a_signal_after_the_last_iteration_lets_the_run_end_normally(tmp_path: Path, mode: str) -> None:
+    from tests.checkpoint.lifetime_probe import run
+
+    before = signal.getsignal(signal.SIGTERM)
+    report = run(mode, tmp_path / "w")  # returns: exit code 0, no requeue of a finished job
+    assert report == {"iters": 8, "files": ["epoch_1.pth", "epoch_2.pth", "last_checkpoint"]}  # no iter_8.pth
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def _probe(mode: str, work: Path, **kw: object) -> subprocess.Popen[str]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO), "MASTER_PORT": str(_free_port())}
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.checkpoint.lifetime_probe", mode, str(work)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,  # type: ignore[call-overload]
+    )
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_sigterm_while_waiting_for_peers_exits_75_at_once_and_writes_nothing(tmp_path: Path) -> None:
+    import time
+
+    proc = _probe("join", tmp_path / "w")
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "READY"
+    time.sleep(1.5)  # now blocked joining a world of 2 whose second process never starts
+    start = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == PREEMPTED_EXIT_CODE, err
+    assert time.monotonic() - start < 5
+    assert "SIGTERM while waiting for the other processes to join; nothing was written" in err
+    assert not (tmp_path / "w").exists()
+
+
+@pytest.mark.slow
+def test_the_process_exit_codes_are_75_in_start_up_and_0_after_the_end(tmp_path: Path) -> None:
+    for mode, code in (("data", PREEMPTED_EXIT_CODE), ("after-run", 0)):
+        proc = _probe(mode, tmp_path / mode / "w")
+        _, err = proc.communicate(timeout=240)
+        assert proc.returncode == code, err
+        assert "Traceback" not in err
+
+
+def test_without_a_checkpoint_hook_ctrl_c_interrupts_training_at_once(tmp_path: Path) -> None:
+    from torch.utils.data import DataLoader
+
+    import typedengine as te
+    from tests.conftest import TinyMLP, make_data
+    from typedengine.hooks.choices import DefaultHooksConfig
+
+    class CtrlC(te.Hook):
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):  # type: ignore[no-untyped-def,override]
+            if runner.state.iter == 2:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    runner = te.Runner(
+        model=TinyMLP(),
+        work_dir=tmp_path,
+        train_dataloader=DataLoader(make_data(n=32), batch_size=4),
+        train=te.EpochBasedTrainLoopConfig(max_epochs=1),
+        optim_wrapper=te.OptimWrapperConfig(optimizer=te.SGDConfig(lr=0.1)),
+        default_hooks=DefaultHooksConfig(checkpoint=None),
+        custom_hooks=[CtrlC()],
+    )
+    with pytest.raises(KeyboardInterrupt):  # nobody would act on a flag: the signal is not swallowed
+        runner.train()
+    assert runner.state.iter == 2
+
+
+def test_a_plain_handler_attaches_to_the_run_handler_and_shares_its_flag() -> None:
+    run = PreemptionHandler(phase="startup")
+    run.install()
+    try:
+        hook = PreemptionHandler(check_interval_iters=2)
+        assert hook.install() and hook.installed
+        assert getattr(signal.getsignal(signal.SIGTERM), "__self__", None) is run  # not replaced
+        os.kill(os.getpid(), signal.SIGUSR1)
+        assert hook.requested and hook.signal_name == "SIGUSR1"
+        run.phase, run.total_steps = "training", 6
+        assert hook.should_stop(4, world_size=1)
+        assert not hook.should_stop(6, world_size=1)  # training finished: never preempt
+        hook.uninstall()  # detaches; the run handler stays, the hook keeps what was asked
+        assert hook.requested and not hook.installed and run.installed
+        with (
+            pytest.raises(Preempted),
+            run.exit_on_signal("waiting"),
+        ):  # a request made before it stops at once
+            pass
+    finally:
+        run.uninstall()

@@ -114,7 +114,7 @@ def test_cli_plan_exits_0_and_uses_world_size(capsys: pytest.CaptureFixture[str]
         cli(
             DigitsExperiment,
             args=["--plan", "--train-dataloader.batch-size", "32"],
-            environ={"WORLD_SIZE": "2"},
+            environ={"RANK": "0", "WORLD_SIZE": "2"},
         )
     assert info.value.code == 0
     out = capsys.readouterr().out

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from typedengine.distributed.env import DistEnv, Placement, detect_launcher, expand_nodelist
+from typedengine.distributed.env import (
+    DistEnv,
+    LaunchError,
+    Placement,
+    detect_launcher,
+    expand_nodelist,
+    launch_note,
+    launch_problem,
+)
 
 TORCHRUN = {
     "RANK": "3",
@@ -16,11 +24,20 @@ TORCHRUN = {
     "MASTER_PORT": "29411",
     "PATH": "/usr/bin",  # unrelated variables are ignored
 }
-SLURM = {
+SLURM = {  # a task of an 8-task srun step
     "SLURM_PROCID": "5",
     "SLURM_NTASKS": "8",
     "SLURM_LOCALID": "1",
     "SLURM_NODELIST": "gpu[07-08,12]",
+    "SLURM_JOB_ID": "4242",
+    "SLURM_STEP_ID": "0",
+    "SLURM_STEP_NUM_TASKS": "8",
+}
+BATCH_SCRIPT = {  # sbatch --ntasks 8: the script itself, before any srun (the job's variables)
+    "SLURM_PROCID": "0",
+    "SLURM_NTASKS": "8",
+    "SLURM_LOCALID": "0",
+    "SLURM_NODELIST": "gpu[07-08]",
     "SLURM_JOB_ID": "4242",
 }
 
@@ -94,7 +111,52 @@ def test_detect_launcher() -> None:
     assert detect_launcher({"PATH": "/bin"}) == "none"
     assert detect_launcher(TORCHRUN) == "pytorch"
     assert detect_launcher(SLURM) == "slurm"
-    assert detect_launcher({**SLURM, "SLURM_NTASKS": "1"}) == "none"  # a one-task job is a plain process
+    # a one-task srun inside a bigger allocation: SLURM_NTASKS may still say 8, the step says 1
+    assert detect_launcher({**SLURM, "SLURM_STEP_NUM_TASKS": "1"}) == "none"
+    assert detect_launcher({**SLURM, "SLURM_NTASKS": "1", "SLURM_STEP_NUM_TASKS": "1"}) == "none"
+    # the batch script's variables describe the job, not started processes: never wait for peers there
+    assert detect_launcher(BATCH_SCRIPT) == "none"
+    # an older srun without SLURM_STEP_NUM_TASKS: the step id says it is a step, SLURM_NTASKS its size
+    legacy = {k: v for k, v in SLURM.items() if k != "SLURM_STEP_NUM_TASKS"}
+    assert detect_launcher(legacy) == "slurm"
     assert detect_launcher({**SLURM, **TORCHRUN}) == "pytorch"  # torchrun started inside a SLURM job
-    with pytest.raises(ValueError, match="SLURM_NTASKS"):
+    with pytest.raises(LaunchError, match="SLURM_NTASKS"):
         detect_launcher({"SLURM_PROCID": "0", "SLURM_NTASKS": "many"})
+
+
+def test_the_slurm_world_is_the_steps() -> None:
+    env = DistEnv.from_mapping(
+        {**SLURM, "SLURM_PROCID": "1", "SLURM_NTASKS": "16", "SLURM_STEP_NUM_TASKS": "4"}
+    )
+    assert env.placement("slurm").world_size == 4
+
+
+def test_launches_that_would_go_wrong_are_named_with_the_fix() -> None:
+    assert launch_problem("auto", TORCHRUN) is None and launch_problem("pytorch", TORCHRUN) is None
+    assert (
+        launch_problem("none", {}) is None and launch_problem("none", {**TORCHRUN, "WORLD_SIZE": "1"}) is None
+    )
+    two_copies = launch_problem("none", TORCHRUN)
+    assert two_copies is not None and two_copies.startswith(
+        "'none', but torchrun started this process as rank 3 of 8"
+    )
+    assert "write the same work_dir" in two_copies and "--launcher auto" in two_copies
+    tasks = launch_problem("none", SLURM)
+    assert tasks is not None and "srun started this process as task 5 of 8" in tasks
+    assert launch_problem("none", BATCH_SCRIPT) is None  # one process in a batch script is what runs
+    hang = launch_problem("slurm", BATCH_SCRIPT)
+    assert hang is not None and "not started by srun" in hang and "SLURM_NTASKS=8 describes the job" in hang
+    assert launch_problem("slurm", SLURM) is None
+    note = launch_note(BATCH_SCRIPT)
+    assert note is not None and "training in one process" in note
+    assert launch_note(SLURM) is None and launch_note({}) is None
+
+
+def test_the_planned_world_size_follows_the_launch_rules() -> None:
+    from typedengine.distributed.env import planned_world_size
+
+    assert planned_world_size("auto", TORCHRUN) == 8
+    assert planned_world_size("auto", SLURM) == 8
+    assert planned_world_size("auto", BATCH_SCRIPT) == 1  # the job's SLURM_NTASKS is not started processes
+    assert planned_world_size("auto", {}) == 1
+    assert planned_world_size("pytorch", {}) == 1

@@ -111,6 +111,8 @@ def _join_from_fake_slurm() -> dict[str, Any]:
         "SLURM_NTASKS": "2",
         "SLURM_LOCALID": rank,
         "SLURM_NODELIST": "127.0.0.1",
+        "SLURM_STEP_ID": "0",
+        "SLURM_STEP_NUM_TASKS": "2",
         "MASTER_PORT": port,
     }
     out: dict[str, Any] = {}

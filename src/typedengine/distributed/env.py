@@ -13,6 +13,13 @@ Example::
 
 SLURM gives no rendezvous address; the first host of ``SLURM_NODELIST`` (``node[01-04,07]`` → ``node01``)
 serves it, on ``MASTER_PORT`` when set, else 29500.
+
+SLURM's variables describe either the *job* (a batch script or an ``salloc`` shell: ``SLURM_NTASKS`` is
+what the job asked for, nothing was started yet) or a *step* started by ``srun`` (``SLURM_STEP_ID``,
+``SLURM_STEP_NUM_TASKS``: the processes that really run). Only a step of several tasks is a distributed
+launch; treating a job's variables as one would wait forever for tasks that never start.
+:func:`launch_problem` names the launches that would go wrong (``--launcher none`` under torchrun: N
+independent copies writing one work dir; ``--launcher slurm`` outside ``srun``: a wait for absent peers).
 """
 
 from __future__ import annotations
@@ -25,19 +32,31 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from typedengine.errors import UsageError
+
 __all__ = [
     "DEFAULT_MASTER_PORT",
     "DistEnv",
+    "LaunchError",
     "Launcher",
     "Placement",
     "ResolvedLauncher",
     "detect_launcher",
     "expand_nodelist",
+    "launch_note",
+    "launch_problem",
+    "planned_world_size",
 ]
 
 Launcher = Literal["none", "pytorch", "slurm", "auto"]
 """How the processes were started: ``none`` (one plain process), ``pytorch`` (torchrun or any launcher
 setting RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT), ``slurm`` (``srun``), ``auto`` (detect from the environment)."""
+
+
+class LaunchError(UsageError, ValueError):
+    """The launcher setting does not fit how the process was started (exit code 2, before anything is
+    built)."""
+
 
 ResolvedLauncher = Literal["none", "pytorch", "slurm"]
 
@@ -163,6 +182,18 @@ class DistEnv(BaseSettings):
     slurm_localid: int | None = Field(
         None, ge=0, validation_alias="SLURM_LOCALID", description="SLURM: task rank on this node."
     )
+    slurm_step_id: int | None = Field(
+        default=None,
+        ge=0,
+        validation_alias=AliasChoices("SLURM_STEP_ID", "SLURM_STEPID"),
+        description="SLURM: the step srun started (unset in a batch script or an salloc shell).",
+    )
+    slurm_step_num_tasks: int | None = Field(
+        None,
+        ge=1,
+        validation_alias="SLURM_STEP_NUM_TASKS",
+        description="SLURM: tasks srun started in this step.",
+    )
     slurm_nodelist: str | None = Field(
         default=None,
         validation_alias=AliasChoices("SLURM_STEP_NODELIST", "SLURM_NODELIST", "SLURM_JOB_NODELIST"),
@@ -180,6 +211,15 @@ class DistEnv(BaseSettings):
     def from_mapping(cls, env: Mapping[str, str]) -> DistEnv:
         """Read the variables from ``env`` instead of ``os.environ``."""
         return cls.model_validate(dict(env))
+
+    @property
+    def slurm_step_tasks(self) -> int | None:
+        """The tasks of the srun step this process belongs to; None outside a step (a batch script)."""
+        if self.slurm_step_num_tasks is not None:
+            return self.slurm_step_num_tasks
+        if self.slurm_step_id is not None:
+            return self.slurm_ntasks
+        return None
 
     @property
     def slurm_hosts(self) -> list[str]:
@@ -202,7 +242,7 @@ class DistEnv(BaseSettings):
                 if value is None
             ]
             if missing:
-                raise ValueError(
+                raise LaunchError(
                     f"launcher 'pytorch' needs the environment variable(s) {', '.join(missing)} "
                     "(set by torchrun); start with `torchrun --nproc-per-node N ...` or use --launcher none"
                 )
@@ -222,41 +262,128 @@ class DistEnv(BaseSettings):
                 if value is None
             ]
             if missing:
-                raise ValueError(
+                raise LaunchError(
                     f"launcher 'slurm' needs the environment variable(s) {', '.join(missing)} "
                     "(set by srun); start the processes with `srun python ...`"
                 )
             assert self.slurm_procid is not None and self.slurm_ntasks is not None  # checked above
             assert self.slurm_localid is not None
-            rank, world_size, local_rank = self.slurm_procid, self.slurm_ntasks, self.slurm_localid
+            world_size = self.slurm_step_tasks or self.slurm_ntasks
+            rank, local_rank = self.slurm_procid, self.slurm_localid
             if self.master_addr is not None:
                 addr = self.master_addr
             elif self.slurm_nodelist is not None:
                 addr = self.slurm_hosts[0]
             else:
-                raise ValueError(
+                raise LaunchError(
                     "launcher 'slurm' needs SLURM_NODELIST or MASTER_ADDR to find the first host"
                 )
             port = self.master_port or DEFAULT_MASTER_PORT
         if not 0 <= rank < world_size:
-            raise ValueError(f"rank {rank} is outside the world size {world_size}")
+            raise LaunchError(f"rank {rank} is outside the world size {world_size}")
         return Placement(rank, world_size, local_rank, addr, port)
+
+
+def _int_var(env: Mapping[str, str], name: str) -> int | None:
+    value = env.get(name)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise LaunchError(f"{name} must be an integer, got {value!r}") from exc
+
+
+def _slurm_step_tasks(env: Mapping[str, str]) -> int | None:
+    """Tasks of the srun step this process runs in; None outside a step (batch script, salloc shell)."""
+    step_tasks = _int_var(env, "SLURM_STEP_NUM_TASKS")
+    if step_tasks is not None:
+        return step_tasks
+    if "SLURM_STEP_ID" in env or "SLURM_STEPID" in env:
+        return _int_var(env, "SLURM_NTASKS")
+    return None
 
 
 def detect_launcher(env: Mapping[str, str]) -> ResolvedLauncher:
     """Which launcher started this process, from its environment (what ``launcher="auto"`` resolves to).
 
     ``pytorch`` when RANK and WORLD_SIZE are set (torchrun, including torchrun inside a SLURM job);
-    ``slurm`` when SLURM_PROCID is set and SLURM_NTASKS is more than 1 (tasks started by ``srun``);
-    ``none`` otherwise, including a one-task SLURM job.
+    ``slurm`` when SLURM_PROCID is set and this process belongs to an ``srun`` step of more than one task
+    (SLURM_STEP_NUM_TASKS, or SLURM_STEP_ID with SLURM_NTASKS); ``none`` otherwise: a plain process, a
+    one-task ``srun``, and a batch script or ``salloc`` shell, whose SLURM_NTASKS describes the job, not
+    processes that were started.
     """
     if "RANK" in env and "WORLD_SIZE" in env:
         return "pytorch"
-    if "SLURM_PROCID" in env and "SLURM_NTASKS" in env:
-        try:
-            ntasks = int(env["SLURM_NTASKS"])
-        except ValueError as exc:
-            raise ValueError(f"SLURM_NTASKS must be an integer, got {env['SLURM_NTASKS']!r}") from exc
-        if ntasks > 1:
-            return "slurm"
+    _int_var(env, "SLURM_NTASKS")  # a malformed value is an error, not "no SLURM"
+    step_tasks = _slurm_step_tasks(env)
+    if "SLURM_PROCID" in env and step_tasks is not None and step_tasks > 1:
+        return "slurm"
     return "none"
+
+
+def launch_problem(launcher: Launcher, env: Mapping[str, str]) -> str | None:
+    """Why ``launcher`` does not fit the way this process was started, or None when it does.
+
+    Caught before anything is built: ``none`` in a process that torchrun (WORLD_SIZE > 1) or ``srun`` (a
+    step of several tasks) started as one of several, which would make each process train alone on the
+    whole data and write the same work dir; ``slurm`` in a process that srun did not start (a batch
+    script), which would wait forever for the job's other tasks.
+    """
+    world = _int_var(env, "WORLD_SIZE")
+    step_tasks = _slurm_step_tasks(env) if "SLURM_PROCID" in env else None
+    if launcher == "none":
+        if "RANK" in env and world is not None and world > 1:
+            return (
+                f"'none', but torchrun started this process as rank {env['RANK']} of {world} (RANK and "
+                "WORLD_SIZE "
+                f"are set): the {world} processes would each train alone on the whole data and write the "
+                "same "
+                "work_dir; use --launcher auto (the default) or pytorch, or start one process with plain "
+                "python"
+            )
+        if step_tasks is not None and step_tasks > 1:
+            return (
+                f"'none', but srun started this process as task {env.get('SLURM_PROCID')} of {step_tasks}: "
+                "the "
+                f"{step_tasks} tasks would each train alone on the whole data and write the same work_dir; "
+                "use "
+                "--launcher auto (the default) or slurm, or start one task with `srun --ntasks 1`"
+            )
+    if launcher == "slurm" and "RANK" not in env and "SLURM_PROCID" in env and step_tasks is None:
+        ntasks = env.get("SLURM_NTASKS", "?")
+        return (
+            "'slurm', but this process was not started by srun (SLURM_STEP_ID is unset: this is the batch "
+            "script "
+            f"or an salloc shell, and SLURM_NTASKS={ntasks} describes the job, not started processes), so it "
+            "would wait for peers that never come; run the training with `srun python ...` (one task per "
+            "process), or use --launcher auto"
+        )
+    return None
+
+
+def launch_note(env: Mapping[str, str]) -> str | None:
+    """A remark for a single-process run whose SLURM job has room for more (no error: nothing goes wrong)."""
+    if "RANK" in env or "SLURM_PROCID" not in env or _slurm_step_tasks(env) is not None:
+        return None
+    ntasks = _int_var(env, "SLURM_NTASKS")
+    if ntasks is None or ntasks <= 1:
+        return None
+    return (
+        f"SLURM job with SLURM_NTASKS={ntasks}, but this process was not started by srun: training in one "
+        "process; start it with `srun python ...` to use every task"
+    )
+
+
+def planned_world_size(launcher: Launcher, env: Mapping[str, str]) -> int:
+    """The number of processes a run with ``launcher`` will have in this environment (for ``--plan``).
+
+    The same rules as the run itself: ``auto`` resolves with :func:`detect_launcher`, so a batch script's
+    ``SLURM_NTASKS`` (the job's, not started processes) counts as one process.
+    """
+    resolved = detect_launcher(env) if launcher == "auto" else launcher
+    if resolved == "pytorch":
+        return _int_var(env, "WORLD_SIZE") or 1
+    if resolved == "slurm":
+        return _slurm_step_tasks(env) or _int_var(env, "SLURM_NTASKS") or 1
+    return 1

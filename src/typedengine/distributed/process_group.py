@@ -24,10 +24,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from typedengine.config.base import Config
-from typedengine.distributed.env import DistEnv, Launcher, ResolvedLauncher, detect_launcher
+from typedengine.distributed.env import (
+    DistEnv,
+    Launcher,
+    LaunchError,
+    ResolvedLauncher,
+    detect_launcher,
+    launch_note,
+    launch_problem,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -55,10 +63,35 @@ class DistConfig(Config):
         "auto", description="Collective backend; auto = nccl when CUDA is available, else gloo."
     )
     timeout_s: float = Field(
-        1800.0,
+        600.0,
         gt=0,
-        description="Seconds a collective may wait for the other ranks before this rank fails.",
+        description=(
+            "Seconds a collective may wait for the other ranks before this rank fails (torch's NCCL default, "
+            "10 minutes). A rank that dies is noticed at once and a frozen one by the heartbeat; this "
+            "timeout "
+            "is what stops the others when a rank is alive but never reaches the collective (stuck in "
+            "Python)."
+        ),
     )
+    heartbeat_timeout_s: float = Field(
+        30.0,
+        ge=0,
+        description=(
+            "A rank whose heartbeat stops for this long (frozen, its node lost) makes every rank stop with "
+            "PeerFailureError, exit code 1; 0 turns the heartbeat off."
+        ),
+    )
+    heartbeat_interval_s: float = Field(1.0, gt=0, description="Seconds between two heartbeats of a rank.")
+
+    @model_validator(mode="after")
+    def _check_heartbeat(self) -> DistConfig:
+        if self.heartbeat_timeout_s and self.heartbeat_timeout_s <= self.heartbeat_interval_s:
+            raise ValueError(
+                f"heartbeat_timeout_s ({self.heartbeat_timeout_s:g}) must be larger than "
+                "heartbeat_interval_s "
+                f"({self.heartbeat_interval_s:g}), or 0 to turn the heartbeat off"
+            )
+        return self
 
 
 @dataclass(frozen=True)
@@ -71,6 +104,8 @@ class DistInfo:
     device: torch.device
     launcher: ResolvedLauncher = "none"
     backend: str | None = None
+    note: str | None = None
+    """A remark about the launch worth logging (a SLURM job with more tasks than were started)."""
 
     @property
     def is_main(self) -> bool:
@@ -136,11 +171,14 @@ def init_distributed(
             dist.get_rank(), dist.get_world_size(), local_rank, existing, resolved, str(dist.get_backend())
         )
 
+    problem = launch_problem(launcher, env)
+    if problem is not None:
+        raise LaunchError(f"launcher: {problem}")
     if resolved == "none":
         single = _device_for(0, device)
         if single.type == "cuda":
             torch.cuda.set_device(single)
-        return DistInfo(0, 1, 0, single, "none", None)
+        return DistInfo(0, 1, 0, single, "none", None, launch_note(env))
 
     if not dist.is_available():
         raise RuntimeError(f"launcher '{resolved}' needs torch.distributed, which this torch build lacks")
@@ -173,13 +211,44 @@ def init_distributed(
             f"rank {where.rank}/{where.world_size} could not join the process group at "
             f"{where.master_addr}:{where.master_port} (backend {backend}, timeout {cfg.timeout_s:g} s): {exc}"
         ) from exc
-    return DistInfo(where.rank, where.world_size, where.local_rank, rank_device, resolved, backend)
+    note = None
+    if where.world_size > 1 and cfg.heartbeat_timeout_s > 0:
+        from typedengine.distributed.heartbeat import Heartbeat
+
+        beat = Heartbeat(
+            where.master_addr,
+            where.master_port,
+            rank=where.rank,
+            world_size=where.world_size,
+            interval_s=cfg.heartbeat_interval_s,
+            timeout_s=cfg.heartbeat_timeout_s,
+        )
+        try:
+            beat.start()
+        except Exception as exc:  # noqa: BLE001  # training works without it; the run logs the note
+            note = (
+                f"the heartbeat could not connect to the rendezvous store at {where.master_addr}:"
+                f"{where.master_port} ({exc}); a frozen peer will be noticed only after dist.timeout_s"
+            )
+    return DistInfo(where.rank, where.world_size, where.local_rank, rank_device, resolved, backend, note)
 
 
-def destroy_distributed() -> None:
-    """Leave and destroy the default process group, if there is one (safe to call twice)."""
+def _stop_heartbeat(error: BaseException | None) -> None:
+    from typedengine.distributed.heartbeat import active_heartbeat
+
+    beat = active_heartbeat()
+    if beat is not None:
+        beat.stop(error=error)
+
+
+def destroy_distributed(error: BaseException | None = None) -> None:
+    """Leave and destroy the default process group, if there is one (safe to call twice).
+
+    ``error``: why this rank stops early; the heartbeat tells the peers (they stop instead of waiting).
+    """
     import torch.distributed as dist
 
+    _stop_heartbeat(error)
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
 
@@ -217,6 +286,7 @@ def leave_distributed(timeout_s: float = 60.0) -> None:
     import torch.distributed as dist
     from torch.distributed import distributed_c10d
 
+    _stop_heartbeat(None)  # this rank is done: its peers must not take its silence for a failure
     if not (dist.is_available() and dist.is_initialized()):
         return
     rank, world = dist.get_rank(), dist.get_world_size()
@@ -251,5 +321,8 @@ def distributed(
     info = init_distributed(launcher, cfg, env, device=device)
     try:
         yield info
+    except BaseException as exc:
+        destroy_distributed(exc)
+        raise
     finally:
         destroy_distributed()

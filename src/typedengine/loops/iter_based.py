@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, model_validator
 
 from ..config.base import Tag
+from ..data.stream import endless_batches
 from ..runner.schedule import RunSchedule, loader_length
 from .base import BaseTrainLoop, BaseTrainLoopConfig, dataset_length
 from .epoch_based import _check_dynamic
@@ -26,6 +27,7 @@ class IterBasedTrainLoop(BaseTrainLoop):
     replaying batches. Hooks see ``batch_idx`` = the global iteration; ``stop_training`` is checked every
     iteration. The whole run is one "epoch" for epoch hooks; schedulers written in epochs
     (``convert_to_iter_based``) count one pass over the data as an epoch (``schedule.pass_length``).
+    A finite loader (one the user built) is restarted after each pass with the next sampler epoch.
     """
 
     def __init__(
@@ -60,9 +62,7 @@ class IterBasedTrainLoop(BaseTrainLoop):
         state.phase = "train"
         runner.call_hook("before_train")
         runner.call_hook("before_train_epoch")
-        if state.iter:
-            self.resume_sampler(state.iter)
-        stream = self.data_stream()
+        stream = self.data_stream()  # positioned at state.iter without replaying the loader
         runner.model.train()  # once: validation restores the mode, so no module-tree walk per iteration
         self._validate_if_due()  # a resume between a checkpoint and the validation due at that iteration
         while state.iter < self.max_iters and not self.stop_training:
@@ -85,8 +85,11 @@ class IterBasedTrainLoop(BaseTrainLoop):
             runner.val_loop.run()  # hands the model back in training mode
 
     def data_stream(self) -> Iterator[object]:
-        """The batches of the run, one per ``next()``."""
-        return iter(self.dataloader)
+        """The batches of the run from ``state.iter`` on, one per ``next()``: a finite loader restarts with
+        the next sampler epoch after each pass (:func:`typedengine.data.stream.endless_batches`)."""
+        return endless_batches(
+            self.dataloader, start_iter=self.runner.state.iter, skip=self.schedule.rank_start
+        )
 
 
 class IterBasedTrainLoopConfig(BaseTrainLoopConfig):

@@ -15,6 +15,7 @@ Field names are MMEngine's, except the loop configs: ``train``/``val``/``test`` 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -25,7 +26,7 @@ from ..config.base import Config
 from ..config.errors import ConfigIssue, ConfigProblems
 from ..data.dataloader import DataLoaderConfig
 from ..data.dataset import DatasetConfig
-from ..distributed.env import Launcher
+from ..distributed.env import Launcher, launch_problem
 from ..evaluation.choices import BuiltinMetricConfig
 from ..evaluation.evaluator import EvaluatorConfig
 from ..hooks.choices import DefaultHooksConfig, HookList
@@ -86,7 +87,13 @@ class RunnerConfig(Config):
         False, description="True: resume from the latest checkpoint in work_dir; a path: resume from it."
     )
     resume_force: bool = Field(False, description="Resume even when the config changed in a way that is unsafe.")
-    launcher: Launcher = Field("none", description="How processes were launched: none, pytorch, slurm or auto.")
+    launcher: Launcher = Field(
+        "auto",
+        description=(
+            "How the processes were started: auto (torchrun's or srun's variables decide), pytorch (torchrun), "
+            "slurm (srun) or none (one process; refused when torchrun or srun started several)."
+        ),
+    )
     env: EnvConfig = Field(EnvConfig(), description="Device, threads and process-group settings.")
     log_processor: LogProcessorConfig = Field(LogProcessorConfig(), description="How log lines are smoothed.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Console log level.")
@@ -132,6 +139,8 @@ def cross_field_issues(cfg: RunnerConfig) -> list[ConfigIssue]:
     _all_or_none(issues, {"test_dataloader": cfg.test_dataloader, "test_evaluator": cfg.test_evaluator}, "testing")
     if cfg.param_scheduler and cfg.optim_wrapper is None:
         issues.append(ConfigIssue("param_scheduler", "schedulers need an optim_wrapper"))
+    if (launch := launch_problem(cfg.launcher, os.environ)) is not None:  # N copies in one work dir, or a hang
+        issues.append(ConfigIssue("launcher", launch))
 
     # resolving "auto" imports torch (CUDA probe): only do it when a device-dependent feature is configured
     device_type = resolve_device_type(cfg.env.device) if _device_matters(cfg) else "cpu"

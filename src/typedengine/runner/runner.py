@@ -11,16 +11,18 @@ Two ways to make one:
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Concatenate, Literal, ParamSpec, Protocol, TypeVar
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 from typing_extensions import Self
 
+from ..checkpoint.preemption import Preempted, PreemptionHandler
 from ..data.dataloader import DataLoaderConfig
 from ..data.dataset import DatasetConfig
 from ..distributed import ops as dist_ops
@@ -64,6 +66,44 @@ EvaluatorLike = Evaluator | BaseMetric | Sequence[BaseMetric] | EvaluatorConfig[
 DataLoaderLike = DataLoader[object] | DataLoaderConfig[DatasetConfig]
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _uninstall_signals_on_failure(
+    init: Callable[Concatenate[Runner, _P], None],
+) -> Callable[Concatenate[Runner, _P], None]:
+    """``Runner.__init__`` installs the run's signal handler first; a failure later in ``__init__``
+    removes it."""
+
+    @functools.wraps(init)
+    def wrapper(self: Runner, /, *args: _P.args, **kwargs: _P.kwargs) -> None:
+        try:
+            init(self, *args, **kwargs)
+        except BaseException:
+            handler = self.__dict__.get("preemption")
+            if isinstance(handler, PreemptionHandler):
+                handler.uninstall()
+            raise
+
+    return wrapper
+
+
+def _signal_phase(method: Callable[Concatenate[Runner, _P], _R]) -> Callable[Concatenate[Runner, _P], _R]:
+    """``train``/``val``/``test``: the run's signal handler is in place for the phase (and, inside a
+    ``with`` block, until ``close``); see :mod:`typedengine.checkpoint.preemption`."""
+
+    @functools.wraps(method)
+    def wrapper(self: Runner, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        self._begin_signal_phase()
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._end_signal_phase()
+
+    return wrapper
+
+
 class Runner:
     """Drives training, validation and testing (see the module docstring for the two ways to build one).
 
@@ -73,6 +113,7 @@ class Runner:
     ``world_size``, ``message_hub``, ``visualizer``, ``logger``, ``config``.
     """
 
+    @_uninstall_signals_on_failure
     def __init__(
         self,
         model: BaseModel | ModelConfig,
@@ -96,7 +137,7 @@ class Runner:
         load_from: str | Path | None = None,
         resume: bool | str | Path = False,
         resume_force: bool = False,
-        launcher: Literal["none", "pytorch", "slurm", "auto"] = "none",
+        launcher: Literal["none", "pytorch", "slurm", "auto"] = "auto",
         env: EnvConfig | None = None,
         log_processor: LogProcessorConfig | None = None,
         log_level: str = "INFO",
@@ -109,6 +150,10 @@ class Runner:
         from ..checkpoint.writer import CheckpointWriter
         from ..distributed.process_group import init_distributed
 
+        # first of all: a signal from here on stops the run with exit code 75 (checkpoint/preemption.py)
+        self.preemption = PreemptionHandler(phase="startup")
+        self.preemption.install()
+        self._entered = False
         self.config = config
         self._compile = compile
         self.checkpoint_writer = CheckpointWriter(background=True)
@@ -126,23 +171,29 @@ class Runner:
 
             if multiprocessing.get_start_method(allow_none=True) != env.mp_start_method:
                 multiprocessing.set_start_method(env.mp_start_method, force=True)
-        dist_info = init_distributed(launcher, env.dist, device=env.device)
-        self._owns_process_group = dist_info.world_size > 1
-        self.rank: int = dist_info.rank
-        self.world_size: int = dist_info.world_size
-        self.device: torch.device = dist_info.device
-        self.seed: int = set_random_seed(
-            randomness.seed, deterministic=randomness.deterministic, diff_rank_seed=randomness.diff_rank_seed
-        )
+        # joining blocks in C++ until every peer arrives; nothing is written before the log dir below
+        with self.preemption.exit_on_signal("waiting for the other processes to join"):
+            dist_info = init_distributed(launcher, env.dist, device=env.device)
+            self._owns_process_group = dist_info.world_size > 1
+            self.rank: int = dist_info.rank
+            self.world_size: int = dist_info.world_size
+            self.device: torch.device = dist_info.device
+            self.seed: int = set_random_seed(
+                randomness.seed,
+                deterministic=randomness.deterministic,
+                diff_rank_seed=randomness.diff_rank_seed,
+            )
+            self.timestamp: str = dist_ops.broadcast_object(time.strftime("%Y%m%d_%H%M%S", time.localtime()))
 
         # -- work_dir, logging -----------------------------------------------------------------------------
         self.work_dir = Path(work_dir).absolute()
-        self.timestamp: str = dist_ops.broadcast_object(time.strftime("%Y%m%d_%H%M%S", time.localtime()))
         self.experiment_name = f"{experiment_name}_{self.timestamp}" if experiment_name else self.timestamp
         self.log_dir = self.work_dir / self.timestamp
         if self.rank == 0:
             self.log_dir.mkdir(parents=True, exist_ok=True)
         self._init_logging(log_processor, log_level, visualizer)
+        if dist_info.note is not None:
+            self.logger.warning(dist_info.note)
 
         # -- model -------------------------------------------------------------------------------------------
         built = model.build() if isinstance(model, ModelConfig) else model
@@ -188,6 +239,8 @@ class Runner:
             self.register_hook(h if isinstance(h, Hook) else _build_hook(h), priority=_config_priority(h))
         log_detail(self.logger, "Hooks will be executed in the following order:\n" + self.hook_table())
         self._record_config()
+        self._stop_if_signalled(close=True)  # the caller gets no runner to close
+        self.preemption.uninstall()  # between __init__ and a phase, the caller's own handlers apply
 
     # ------------------------------------------------------------------------------------------------------
     @classmethod
@@ -237,7 +290,7 @@ class Runner:
         """
         import sys
 
-        from ..checkpoint.preemption import Preempted
+        from ..distributed.failure import PeerFailureError, skip_final_collection
         from ..distributed.process_group import destroy_distributed, leave_distributed
 
         if synchronize is None:
@@ -246,20 +299,54 @@ class Runner:
         try:
             self.checkpoint_writer.close()
         finally:
-            if self._owns_process_group:
-                self._owns_process_group = False
-                if synchronize:
-                    leave_distributed()
-                else:
-                    destroy_distributed()
-            self.visualizer.close()
+            try:
+                if self._owns_process_group:
+                    self._owns_process_group = False
+                    if synchronize:
+                        leave_distributed()
+                    else:
+                        failure = sys.exc_info()[1]
+                        destroy_distributed(failure)
+                        if isinstance(failure, PeerFailureError):
+                            skip_final_collection()  # the peers wait for this process's end: exit at once
+                self.visualizer.close()
+            finally:
+                # the run's signal handler goes last: a signal while closing still ends with exit code 0
+                self._end_signal_phase(closing=True)
 
     def __enter__(self) -> Self:
+        # in a with block the run's signal handler stays until close(): a signal after the end is exit 0
+        self._entered = True
+        self.preemption.install()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
-        from ..checkpoint.preemption import Preempted
+    def _stop_if_signalled(self, *, close: bool = False) -> None:
+        """A start-up safe point: every rank stops with exit code 75 if any rank was signalled."""
+        try:
+            self.preemption.raise_if_requested(world_size=self.world_size)
+        except Preempted as stop:
+            self.logger.warning(f"{stop.signal_name} during start-up: nothing to save; exiting with code 75")
+            if close:
+                self.close(synchronize=True)
+            raise
 
+    def _begin_signal_phase(self) -> None:
+        self.preemption.install()
+        self.preemption.phase = "startup"
+        self.preemption.total_steps = None
+
+    def _end_signal_phase(self, *, closing: bool = False) -> None:
+        handler = self.preemption
+        if handler.phase == "finished" and handler.requested:
+            self.logger.warning(
+                f"{handler.signal_name} arrived after the run had finished; it is complete (exit code 0, "
+                "nothing to resume)"
+            )
+            handler.clear()
+        if closing or not self._entered:
+            handler.uninstall()
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         self.close(synchronize=exc_type is None or issubclass(exc_type, Preempted))
 
     # -- set-up helpers ----------------------------------------------------------------------------------------
@@ -394,7 +481,20 @@ class Runner:
             # the sampler's seed must be the same on every rank (shards are strided from one permutation);
             # diff_rank_seed changes the global RNG streams, and the worker seeder mixes in the rank
             return spec.build(seed=self.seed, rank=self.rank, world_size=self.world_size, infinite=infinite)
-        return spec
+        from ..data.sharding import adapt_user_loader
+
+        # a loader the user built knows nothing of the process group: shard it or refuse (data/sharding.py)
+        adapted = adapt_user_loader(
+            spec,
+            name=what,
+            rank=self.rank,
+            world_size=self.world_size,
+            seed=self.seed,
+            training=what == "train_dataloader",
+        )
+        if adapted.note is not None:
+            self.logger.info(adapted.note)
+        return adapted.loader
 
     @property
     def train_dataloader(self) -> DataLoader[object]:
@@ -482,6 +582,7 @@ class Runner:
         return objects
 
     # -- phases --------------------------------------------------------------------------------------------------
+    @_signal_phase
     def train(self) -> nn.Module:
         """Train (validating on the loop's cadence); returns the trained (unwrapped) model."""
         if not callable(getattr(self.model, "train_step", None)):
@@ -507,28 +608,40 @@ class Runner:
 
             compile_train_step(self.model, self._compile)
             self.logger.info(f"torch.compile on the model's forward: {compile_kwargs(self._compile)}")
+        self._stop_if_signalled()  # the last safe point before the first iteration
+        self.preemption.phase, self.preemption.total_steps = "training", loop.max_iters
+        self.preemption.steps_done = lambda: self.state.iter
         try:
             loop.run()
         finally:
             self.flush_checkpoints()
+        self.preemption.phase = "finished"  # a signal from now on ends with exit code 0
         self.call_hook("after_run")
         return self.unwrapped_model
 
+    @_signal_phase
     def val(self) -> dict[str, float]:
         """Run validation alone (loading ``load_from``/resume weights first); returns the metrics."""
         loop = self.val_loop
         self.call_hook("before_run")
         self.load_or_resume()
+        self._stop_if_signalled()
+        self.preemption.phase = "evaluating"  # signals act as without a handler (nothing to save)
         metrics = loop.run()
+        self.preemption.phase = "finished"
         self.call_hook("after_run")
         return metrics
 
+    @_signal_phase
     def test(self) -> dict[str, float]:
         """Run the test set alone (loading ``load_from``/resume weights first); returns the metrics."""
         loop = self.test_loop
         self.call_hook("before_run")
         self.load_or_resume()
+        self._stop_if_signalled()
+        self.preemption.phase = "evaluating"  # signals act as without a handler (nothing to save)
         metrics = loop.run()
+        self.preemption.phase = "finished"
         self.call_hook("after_run")
         return metrics
 
