@@ -340,7 +340,8 @@ class Runner:
         anything: the root config's cross-part checks (:func:`~typedengine.runner.validation.part_issues`,
         paths included) plus the kinds of the built objects. Raises one :class:`ConfigError` listing them all."""
         from ..hooks.choices import DefaultHooksConfig
-        from ..optim import OptimWrapper, OptimWrapperDict
+        from ..optim.wrapper import OptimWrapper
+        from ..optim.wrapper_dict import OptimWrapperDict
         from .validation import part_issues
 
         issues = part_issues(parts, filesystem=True)

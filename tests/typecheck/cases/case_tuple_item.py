@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from typedengine.optim import CosineAnnealingLRConfig, LinearLRConfig, ParamSchedulerConfig, SGDConfig
+from typedengine.optim.optimizers import SGDConfig
+from typedengine.optim.schedulers.choices import ParamSchedulerConfig
+from typedengine.optim.schedulers.cosine import CosineAnnealingSchedulerConfig
+from typedengine.optim.schedulers.linear import LinearSchedulerConfig
 
 from .common import Exp
 
@@ -13,9 +16,9 @@ class Schedules(Exp):
     """A class-body default."""
 
     param_scheduler: tuple[ParamSchedulerConfig, ...] = (
-        LinearLRConfig(),
+        LinearSchedulerConfig(),
         SGDConfig(),  # E: Tuple item 1 of "param_scheduler" has incompatible type "SGDConfig"; expected
-        CosineAnnealingLRConfig(),
+        CosineAnnealingSchedulerConfig(),
     )
 
 
@@ -32,7 +35,7 @@ class WithField(Exp):
 
 cfg = Exp(
     param_scheduler=(
-        LinearLRConfig(),
+        LinearSchedulerConfig(),
         SGDConfig(),  # E: Tuple item 1 of argument "param_scheduler" to "Exp" has incompatible type "SGDConfig"
     )
 )
