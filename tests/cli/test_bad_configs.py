@@ -106,7 +106,7 @@ CASES: list[Case] = [
     Case("model-typo", "unknown", ("--model.widht", "3"), ("--model.widht: unknown flag; did you mean --model.width?",)),
     Case(
         "case-folded-suggestion", "unknown",
-        ("param-scheduler.1:cosine-lr", "--param-scheduler.1.t-max", "3"),
+        ("param-scheduler.1:cosine-annealing", "--param-scheduler.1.t-max", "3"),
         ("--param-scheduler.1.t-max: unknown flag; did you mean --param-scheduler.1.T-max?",),
     ),
     Case(
