@@ -18,6 +18,7 @@ Usage:
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -100,9 +101,16 @@ def _final_weights(work_dir: Path) -> dict[str, object]:
 
 def demo(extra: list[str]) -> int:
     """Train once straight through; once stopped by SIGTERM and resumed; compare the final weights."""
+    root = Path(tempfile.mkdtemp(prefix="te-resume-"))
+    try:
+        return _demo(root, extra)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)  # the demo's runs are not kept
+
+
+def _demo(root: Path, extra: list[str]) -> int:
     import torch
 
-    root = Path(tempfile.mkdtemp(prefix="te-resume-"))
     straight, stopped = root / "straight", root / "stopped"
     print(f"1/3 training without interruption in {straight}")
     if _run(["--work-dir", str(straight), *extra]).wait() != 0:

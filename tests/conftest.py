@@ -98,3 +98,12 @@ def tiny_data() -> TensorDataset:
 
 def state_equal(a: Mapping[str, torch.Tensor], b: Mapping[str, torch.Tensor]) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.fixture(autouse=True)
+def _cli_reporting_off_after_each_test() -> object:
+    """te.cli() turns on command-line error reporting for the process; one test's cli() must not leak it."""
+    yield
+    from typedengine.errors import enable_cli_reporting
+
+    enable_cli_reporting(False)

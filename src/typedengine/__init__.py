@@ -19,6 +19,7 @@ _EXPORTS: dict[str, str] = {
     # run
     "Runner": "typedengine.runner.runner",
     "RunnerConfig": "typedengine.runner.config",
+    "NewField": "typedengine.runner.config",
     "RunState": "typedengine.runner.state",
     "EnvConfig": "typedengine.runner.env",
     "DistConfig": "typedengine.distributed.process_group",
@@ -266,6 +267,7 @@ if TYPE_CHECKING:
     from .optim.wrapper_dict import OptimWrapperDictConfig as OptimWrapperDictConfig
     from .optim.wrapper_dict import SingleOptimWrapperConfig as SingleOptimWrapperConfig
     from .runner.compile import CompileConfig as CompileConfig
+    from .runner.config import NewField as NewField
     from .runner.config import RunnerConfig as RunnerConfig
     from .runner.env import EnvConfig as EnvConfig
     from .runner.randomness import RandomnessConfig as RandomnessConfig

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import shlex
+import sys
 from pathlib import Path
 
 import pytest
+from pydantic import Field
 
 from tests.config.toy_configs import (
     SGD,
@@ -18,8 +21,10 @@ from tests.config.toy_configs import (
     Required,
     Toy,
 )
-from typedengine.cli import cli, reproduce_command
+from typedengine.cli import cli
+from typedengine.config.base import Config
 from typedengine.config.files import load_config
+from typedengine.runner.command import reproduce_command
 
 NO_ENV: dict[str, str] = {}
 
@@ -63,7 +68,7 @@ def test_optional_slots_json_lists_refs_and_tuples() -> None:
     cfg = run(
         [
             "default-hooks.checkpoint:None",
-            "default-hooks.ema:ema-hook",
+            "default-hooks.ema:ema",  # the type tag names a variant without an explicit subcommand name
             "--default-hooks.ema.momentum", "0.01",
             "--custom-hooks", '[{"type": "ema", "momentum": 0.1}, {"type": "checkpoint", "interval": 2}]',
             "--activation", "math.tanh",
@@ -249,7 +254,8 @@ def test_required_fields_come_from_flags_or_file(tmp_path: Path, capsys: pytest.
 
 def test_reproduce_command_quotes_and_keeps_env() -> None:
     cmd = reproduce_command(["--custom-hooks", '[{"type": "ema"}]', "--seed", "1"], {"TYPEDENGINE_SEED": "2", "HOME": "/x"})
-    assert cmd.startswith("TYPEDENGINE_SEED=2 python ")
+    # the interpreter that ran, not whatever `python` is on PATH
+    assert cmd.startswith(f"TYPEDENGINE_SEED=2 {shlex.quote(sys.executable)} ")
     assert cmd.endswith("""--custom-hooks '[{"type": "ema"}]' --seed 1""")
 
 
@@ -263,3 +269,28 @@ def test_a_root_field_named_like_our_options_is_a_developer_error() -> None:
 
     with pytest.raises(TypeError, match=r"\['plan'\] that clash"):
         cli(Clashing, args=[], environ={})
+
+
+class Resumable(Config):
+    """A root with a ``bool | Path`` field, like RunnerConfig.resume."""
+
+    resume: bool | Path = Field(False, description="True: the latest checkpoint; a path: that file.")
+    epochs: int = Field(3, ge=1, description="Epochs.")
+
+
+def test_a_bare_bool_or_path_flag_means_true() -> None:
+    assert cli(Resumable, args=["--resume"], environ=NO_ENV).resume is True
+    assert cli(Resumable, args=["--resume", "--epochs", "2"], environ=NO_ENV) == Resumable(resume=True, epochs=2)
+    assert cli(Resumable, args=["--resume", "a.pth"], environ=NO_ENV).resume == Path("a.pth")
+    assert cli(Resumable, args=["--resume", "True"], environ=NO_ENV).resume is True
+    assert cli(Resumable, args=["--no-resume"], environ=NO_ENV).resume is False
+
+
+def test_tyro_errors_are_condensed_to_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli(Resumable, args=["--epochs"], environ=NO_ENV)
+    assert info.value.code == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "error: 1 config problem in the command line:"
+    assert err[1].startswith("  Missing argument: Missing value for argument '--epochs'")
+    assert len(err) == 3 and err[2] == "(see --help)"

@@ -54,3 +54,52 @@ def test_negated_bool_flags_get_their_positive_form_first() -> None:
         "--x.no-y",
         "--no-z",
     ]
+
+
+def variant_issues_of(args: list[str], base: object = None) -> list[str]:
+    from typedengine.config.variants import variant_issues
+
+    return [str(i) for i in variant_issues(Toy, base, args)]
+
+
+def test_a_flag_of_another_variant_names_the_variant_and_how_to_select_it() -> None:
+    assert variant_issues_of(["--optim-wrapper.optimizer.weight-decay", "0.1"]) == [
+        ("--optim-wrapper.optimizer.weight-decay: belongs to optim-wrapper.optimizer:adamw, not to "
+        "optim-wrapper.optimizer:sgd; select it first: optim-wrapper.optimizer:adamw "
+        "--optim-wrapper.optimizer.weight-decay ...")
+    ]
+    # selected by a token anywhere on the line, or by the default the CLI starts from: no issue
+    assert variant_issues_of(["--optim-wrapper.optimizer.weight-decay", "0.1", "optim-wrapper.optimizer:adamw"]) == []
+    from .toy_configs import AdamW, OptimWrapper
+
+    assert variant_issues_of(["--optim-wrapper.optimizer.weight-decay", "0.1"], Toy(optim_wrapper=OptimWrapper(optimizer=AdamW()))) == []
+    assert variant_issues_of(["--default-hooks.ema.momentum", "0.1"]) == [
+        ("--default-hooks.ema.momentum: default-hooks.ema is off (none); switch it on first: default-hooks.ema:ema "
+        "--default-hooks.ema.momentum ...")
+    ]
+    assert variant_issues_of(["--train.max-iters", "3", "train:iter-based"]) == []
+
+
+def test_normalized_arguments_put_variant_choices_first_parents_before_children() -> None:
+    from typedengine.config.flags import normalize_args
+
+    assert normalize_args(Toy, ["--optim-wrapper.optimizer.weight-decay", "0.1", "optim-wrapper.optimizer:adamw",
+                                "--seed", "3", "train:iter-based"]) == [
+        "train:iter-based", "optim-wrapper.optimizer:adamw", "--optim-wrapper.optimizer.weight-decay", "0.1", "--seed", "3",
+    ]  # fmt: skip
+
+
+def test_plain_booleans_take_true_and_false() -> None:
+    from typedengine.config.flags import normalize_args
+
+    assert normalize_args(Toy, ["--default-hooks.checkpoint.save-last", "False"]) == [
+        "--default-hooks.checkpoint.save-last",  # the positive form first (a tyro workaround), then the negation
+        "--default-hooks.checkpoint.no-save-last",
+    ]
+    assert normalize_args(Toy, ["--default-hooks.checkpoint.save-last", "True"]) == ["--default-hooks.checkpoint.save-last"]
+
+
+def test_suggestions_ignore_case() -> None:
+    from .toy_configs import Toy as T
+
+    assert issues(["--WORK-DIRR", "x"], T) == ["--WORK-DIRR: unknown flag; did you mean --work-dir?"]

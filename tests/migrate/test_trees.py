@@ -229,7 +229,7 @@ def test_chain_key_lines(generated: dict[str, Path]) -> None:
         '    resume: bool | Path = Path("work_dirs/experiment/epoch_4.pth")',
         '    launcher: Launcher = "pytorch"',
         "cudnn_benchmark=True,",
-        'dist=te.DistConfig(backend="gloo", timeout_s=600.0)',
+        'dist=te.DistConfig(backend="gloo")',  # timeout=600 is typedengine's default (torch's)
         "        return 1000  # indices=1000: the first 1000 samples",
         "        return 200  # 2 x (indices=100: the first 100 samples)",
         'ValEvaluator = te.EvaluatorConfig[Annotated[MyTop1Config | MyLossMetricConfig, Field(discriminator="type")]]',

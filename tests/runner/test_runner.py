@@ -57,9 +57,9 @@ def test_val_alone_returns_metrics(tmp_path: Path) -> None:
 
 
 def test_missing_parts_are_rejected(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="training needs train_dataloader, train and optim_wrapper"):
+    with pytest.raises(ValueError, match="training needs train_dataloader, train, optim_wrapper together"):
         _runner(tmp_path, train=te.EpochBasedTrainLoopConfig(max_epochs=1))
-    with pytest.raises(ValueError, match="validation needs val_dataloader and val_evaluator"):
+    with pytest.raises(ValueError, match="validation needs val_dataloader, val_evaluator together"):
         _runner(tmp_path, val_dataloader=DataLoader(make_data()))
 
 

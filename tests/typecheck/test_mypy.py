@@ -60,6 +60,8 @@ def test_the_cases_cover_each_kind_of_mistake() -> None:
         "case_wrong_union_member",
         "case_frozen_assignment",
         "case_build_not_a_model",
+        "case_tuple_item",
+        "case_replace",
     } <= names
 
 

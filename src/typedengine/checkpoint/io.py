@@ -53,6 +53,7 @@ __all__ = [
     "LAST_CHECKPOINT",
     "atomic_write_bytes",
     "check_serialisable",
+    "checkpoint_problem",
     "encode_checkpoint",
     "file_checksum",
     "find_latest",
@@ -604,3 +605,53 @@ def remove_stale_temporaries(directory: str | os.PathLike[str]) -> list[Path]:
             except OSError:
                 pass
     return removed
+
+
+# --------------------------------------------------------------------------------------------------------
+# cheap format probe (config-time path checks; no torch import, reads headers only)
+# --------------------------------------------------------------------------------------------------------
+_LEGACY_TORCH_MAGIC: Final = b"\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19"  # pickled 0x1950a86a20f9469cfc6c
+
+
+def checkpoint_problem(path: str | os.PathLike[str], purpose: str = "load_from") -> str | None:
+    """Why ``path`` surely is not a file ``purpose`` (``"resume"`` or ``"load_from"``) can read; None if it may be.
+
+    Looks only at the headers (the zip directory, the first bytes), never at the tensors, and does not
+    import torch, so the config layer can refuse a wrong path before anything is built. ``resume`` needs a
+    ``torch.save`` zip archive (what typedengine and MMEngine write) or a ``torch.distributed.checkpoint``
+    directory; ``load_from`` also takes legacy ``torch.save`` files and ``.safetensors``. A file that starts
+    like a zip archive but cannot be read (cut short) passes: the loader reports it as corrupt.
+    """
+    target = Path(path)
+    if target.is_dir():
+        if (target / ".metadata").is_file():
+            return None
+        return "is a directory, not a checkpoint file"
+    if not target.exists():
+        return "no such file"
+    try:
+        with open(target, "rb") as f:
+            head = f.read(64)
+            if head[:2] == b"PK":  # a zip archive (an empty one starts with its end record)
+                try:
+                    with zipfile.ZipFile(f) as archive:
+                        names = archive.namelist()
+                except (zipfile.BadZipFile, OSError, ValueError):
+                    return None  # a damaged archive: the loader names the corruption
+                if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
+                    return None
+                return "is a zip archive but not one written by torch.save"
+            size = os.fstat(f.fileno()).st_size
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    legacy = head[:1] == b"\x80" and _LEGACY_TORCH_MAGIC in head[:32]
+    header_len = struct.unpack("<Q", head[:8])[0] if len(head) >= 9 else 0
+    safetensors = 0 < header_len <= size - 8 and head[8:9] == b"{"
+    if purpose == "resume":
+        if legacy or safetensors:
+            kind = "a legacy torch.save file" if legacy else "a safetensors file"
+            return f"is {kind} (weights only); resume needs a checkpoint written by a run (use load_from for weights)"
+        return "is not a checkpoint (not a torch.save archive)"
+    if legacy or safetensors:
+        return None
+    return "is not a checkpoint or weights file (neither a torch.save archive nor safetensors)"

@@ -24,13 +24,14 @@ the union picks its member, and :class:`Config` normalises it for a field that h
 
 from __future__ import annotations
 
+import sys
 import types
 import typing
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Final, TypeVar
 
 import tyro
-from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, model_validator
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, ValidationError, model_validator
 from pydantic_core import CoreSchema, core_schema
 
 __all__ = [
@@ -95,6 +96,19 @@ class Config(BaseModel):
         # inf/nan survive the JSON round trip (pydantic's default writes them as null)
         ser_json_inf_nan="constants",
     )
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:  # a mistake in the running script: one message, exit 2 (config/script.py)
+            from .script import note_script_mistake
+
+            note_script_mistake(exc, type(self), f"{type(self).__name__}(...)", sys._getframe(1))
+            raise
+
+    # still pydantic's own __init__ as far as validation goes: model_validate must not route through it
+    # (it would drop the validation context); RootModel marks its __init__ the same way
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
     tag_aliases: ClassVar[Mapping[str, Mapping[str, object]]] = {}
     """Former tags of this union member that input may still use, each with the fields it implies.
@@ -249,4 +263,10 @@ def replace(cfg: C, **changes: Any) -> C:
         raise TypeError(f"{type(cfg).__name__} has no field(s) {sorted(unknown)}")
     data = {name: getattr(cfg, name) for name in type(cfg).model_fields}
     data.update(changes)
-    return type(cfg).model_validate(data)
+    try:
+        return type(cfg).model_validate(data)
+    except ValidationError as exc:  # a mistake in the running script: one message, exit 2 (config/script.py)
+        from .script import note_script_mistake
+
+        note_script_mistake(exc, type(cfg), f"replace({type(cfg).__name__}, ...)", sys._getframe(1))
+        raise

@@ -12,9 +12,13 @@ Only tyro's public ``tyro.constructors`` API is used.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+import inspect
+import typing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from pathlib import Path, PurePath
+from typing import Literal, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 from tyro.constructors import (
@@ -26,9 +30,10 @@ from tyro.constructors import (
 )
 
 from typedengine.config.annotations import item_annotation, model_options
+from typedengine.config.cli_text import annotate_variants, plain_text
 from typedengine.config.errors import ConfigError, ConfigIssue, format_validation_error
 
-__all__ = ["Deferred", "deferred_registry", "to_data", "validate_deferred"]
+__all__ = ["Deferred", "as_deferred", "deferred_registry", "revalidate", "to_data", "validate_deferred"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -71,10 +76,26 @@ def _deferred_struct_rule(info: StructTypeInfo) -> StructConstructorSpec | None:
         return Deferred(model, {aliases.get(k, k): v for k, v in kwargs.items()})
 
     # tyro reads the help text and subcommand names from the callable
-    record.__doc__ = model.__doc__
+    record.__doc__ = plain_text(inspect.cleandoc(model.__doc__)) if model.__doc__ else None
     record.__name__ = model.__name__
     record.__qualname__ = model.__qualname__
-    return StructConstructorSpec(instantiate=record, fields=spec.fields)
+    fields = tuple(
+        dataclasses.replace(f, type=cast(type, annotate_variants(f.type)), helptext=_plain_help(f.helptext))
+        for f in spec.fields
+    )
+    return StructConstructorSpec(instantiate=record, fields=fields)
+
+
+def _plain_help(helptext: str | Callable[[], str | None] | None) -> str | Callable[[], str | None] | None:
+    """A field's help text with its reST markup rendered as plain text (lazily, as tyro asks for it)."""
+    if helptext is None or isinstance(helptext, str):
+        return plain_text(helptext)
+    lazy = helptext
+
+    def render() -> str | None:
+        return plain_text(lazy())
+
+    return render
 
 
 def _as_text(args: list[str]) -> str:
@@ -105,11 +126,50 @@ _INT_SPEC = _number_spec(int)
 _FLOAT_SPEC = _number_spec(float)
 
 
+def _literal_spec(choices: tuple[str, ...]) -> PrimitiveConstructorSpec[str]:
+    """A string ``Literal`` kept as the typed text: pydantic names the field and the choices in one line
+    (``log_level: must be one of 'DEBUG', 'INFO', ...``), together with every other problem."""
+
+    def is_instance(value: object) -> bool:
+        return value in choices
+
+    def show(value: object) -> list[str]:
+        return [str(value)]
+
+    return PrimitiveConstructorSpec(
+        nargs=1,
+        metavar="{" + ",".join(choices) + "}",
+        instance_from_str=_as_text,
+        is_instance=is_instance,
+        str_from_instance=show,
+    )
+
+
+def _path_is_instance(value: object) -> bool:
+    return isinstance(value, PurePath)
+
+
+def _path_show(value: object) -> list[str]:
+    return [str(value)]
+
+
+_PATH_SPEC = PrimitiveConstructorSpec(
+    nargs=1, metavar="PATH", instance_from_str=_as_text, is_instance=_path_is_instance, str_from_instance=_path_show
+)
+"""A path kept as typed: ``Path("")`` would already be ``.``, hiding ``--work-dir ""`` from the check."""
+
+
 def _number_rule(info: PrimitiveTypeInfo) -> PrimitiveConstructorSpec[str] | None:
     if info.type is int:
         return _INT_SPEC
     if info.type is float:
         return _FLOAT_SPEC
+    if info.type is Path:
+        return _PATH_SPEC
+    if typing.get_origin(info.type) is Literal:
+        values = typing.get_args(info.type)
+        if values and all(isinstance(v, str) for v in values):
+            return _literal_spec(tuple(str(v) for v in values))
     return None
 
 
@@ -117,7 +177,7 @@ def deferred_registry() -> ConstructorRegistry:
     """A tyro registry that records model construction and keeps numbers as text (see module docstring)."""
     registry = ConstructorRegistry()
     registry.struct_rule(_deferred_struct_rule)
-    registry.primitive_rule(_number_rule)
+    registry.primitive_rule(_number_rule)  # numbers, string Literals and paths stay text
     return registry
 
 
@@ -169,17 +229,51 @@ def to_data(value: object) -> object:
     return _Collector().data(value, None, "")
 
 
-def validate_deferred(cls: type[M], value: object, *, source: str | None = "the command line") -> M:
-    """Validate a parsed tree against ``cls`` in one go; :class:`ConfigError` lists every problem."""
+def validate_deferred(
+    cls: type[M],
+    value: object,
+    *,
+    source: str | None = "the command line",
+    context: Mapping[str, object] | None = None,
+) -> M:
+    """Validate a parsed tree against ``cls`` in one go; :class:`ConfigError` lists every problem.
+
+    A finished ``cls`` instance (tyro returns the default itself when no flag changed it) is validated
+    again as well, so ``context`` (e.g. the filesystem checks) applies to it too.
+    """
     if isinstance(value, cls):
-        return value
+        value = as_deferred(value)
     collector = _Collector()
     data = collector.data(value, cls, "")
     try:
-        result = cls.model_validate(data)
+        result = cls.model_validate(data, context=dict(context) if context is not None else None)
     except ValidationError as exc:
         issues = collector.issues + [i for i in format_validation_error(exc, cls) if collector.keeps(i)]
         raise ConfigError(issues, source) from None
     if collector.issues:
         raise ConfigError(collector.issues, source)
     return result
+
+
+def as_deferred(value: object) -> object:
+    """A validated config tree as :class:`Deferred` nodes again (each model by its own class), for re-validation."""
+    if isinstance(value, BaseModel):
+        return Deferred(type(value), {name: as_deferred(getattr(value, name)) for name in type(value).model_fields})
+    if isinstance(value, (tuple, list)):
+        items = [as_deferred(v) for v in value]
+        return tuple(items) if isinstance(value, tuple) else items
+    if isinstance(value, dict):
+        return {k: as_deferred(v) for k, v in value.items()}
+    return value
+
+
+def revalidate(
+    cfg: M, *, context: Mapping[str, object] | None = None, source: str | None = None
+) -> M:
+    """Validate ``cfg`` again from the ground up, every nested config included.
+
+    ``model_copy(update=...)`` and ``model_construct`` skip validation; pydantic also passes nested
+    instances through unchecked. This runs every field constraint and validator once more and raises
+    :class:`ConfigError` with every problem and its full path.
+    """
+    return validate_deferred(type(cfg), as_deferred(cfg), source=source, context=context)

@@ -12,6 +12,7 @@ pydantic puts in its error locations are removed, list positions read ``custom_h
 from __future__ import annotations
 
 import difflib
+import re
 import typing
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -237,6 +238,8 @@ def _message(err: ErrorDetails, where: _Resolved) -> str:
         name = str(err["loc"][-1]) if err["loc"] else ""
         return "unknown field" + suggest(name, where.parent_fields)
     if kind == "missing":
+        if err["loc"] and isinstance(err["loc"][-1], int):
+            return "missing: the list has too few values"
         return "required field is missing"
     if kind == "union_tag_invalid":
         tag = str(ctx.get("tag", ""))
@@ -262,7 +265,11 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel] | None 
     fields get a "did you mean" suggestion from the sibling field names.
     """
     issues: list[ConfigIssue] = []
-    for err in exc.errors(include_url=False):
+    errors = _merge_union_members(exc.errors(include_url=False), model)
+    for err in errors:
+        if isinstance(err, ConfigIssue):
+            issues.append(err)
+            continue
         where = _resolve(model, err["loc"])
         original = (err.get("ctx") or {}).get("error")
         if isinstance(original, ConfigProblems):
@@ -276,6 +283,47 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel] | None 
             message += f" (as {where.union_label})"
         issues.append(ConfigIssue(where.path, message))
     return issues
+
+
+def _alternatives(err: ErrorDetails) -> list[str] | None:
+    """What an error says the value should have been, as alternatives (None: not a type/choice error)."""
+    kind = err["type"]
+    if kind == "literal_error":
+        expected = str((err.get("ctx") or {}).get("expected", ""))
+        return [p for p in re.split(r", | or ", expected) if p] or None
+    if kind in _EXPECTED:
+        return [p for p in _EXPECTED[kind].split(" or ")]
+    return None
+
+
+def _merge_union_members(
+    errors: list[ErrorDetails], model: type[BaseModel] | None
+) -> list[ErrorDetails | ConfigIssue]:
+    """One issue for a value that fits no member of a union of plain types (``bool | Literal["warn"]``):
+    pydantic reports one error per member; the user needs one line listing what fits."""
+    out: list[ErrorDetails | ConfigIssue] = []
+    i = 0
+    while i < len(errors):
+        err = errors[i]
+        alternatives = _alternatives(err)
+        j = i + 1
+        if alternatives is not None and len(err["loc"]) > 0:
+            path = _resolve(model, err["loc"]).path
+            while j < len(errors):
+                nxt = errors[j]
+                more = _alternatives(nxt)
+                if more is None or nxt.get("input") != err.get("input") or _resolve(model, nxt["loc"]).path != path:
+                    break
+                alternatives = alternatives + [a for a in more if a not in alternatives]
+                j += 1
+            if j - i > 1:
+                listed = alternatives[0] if len(alternatives) == 1 else ", ".join(alternatives[:-1]) + f" or {alternatives[-1]}"
+                out.append(ConfigIssue(path, f"expected {listed}, got {_show(err['input'])}"))
+                i = j
+                continue
+        out.append(err)
+        i += 1
+    return out
 
 
 def problems_error(title: str, issues: Sequence[ConfigIssue]) -> ValidationError:

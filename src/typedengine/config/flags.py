@@ -7,12 +7,18 @@ model classes alone and words them like every other config problem::
     --train.max-epoch: unknown flag; did you mean --train.max-epochs?
     optim-wrapper.optimizer:adamx: unknown choice; did you mean optim-wrapper.optimizer:adamw? (choices: sgd, adam, ...)
 
-It only reports what it is sure about (a path through models, tuples and unions whose members name
-their subcommands); anything else is left to tyro.
+It only reports what it is sure about (a path through models, tuples and unions); anything else is left
+to tyro. Suggestions ignore case (``--param-scheduler.1.t-max`` suggests ``T-max``).
 
-:func:`expand_negated_flags` works around a tyro 1.0.17 limitation: with ``CascadeSubcommandArgs`` the
-negated form of a boolean flag (``--train-dataloader.no-shuffle``) does not select a default subcommand
-implicitly, while the positive form does.
+:func:`typedengine.config.variants.variant_issues` names the variant a flag belongs to when another
+one is selected.
+
+:func:`normalize_args` makes "flags in any order" true: subcommand tokens move to the front (parents
+before children), so a variant's flags may come before the token that selects it. It also accepts a bare
+``--resume`` (a ``bool | PATH`` field) as ``--resume True``, ``--flag True|False`` for a plain boolean
+flag, and works around a tyro 1.0.17 limitation: with ``CascadeSubcommandArgs`` the negated form of a
+boolean flag (``--train-dataloader.no-shuffle``) does not select a default subcommand implicitly, while
+the positive form does.
 """
 
 from __future__ import annotations
@@ -23,12 +29,22 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
-from typedengine.config.annotations import is_union, item_annotation, model_options, strip_annotated
+from typedengine.config.annotations import is_model, is_union, item_annotation, model_options, strip_annotated
+from typedengine.config.cli_text import variant_name
 from typedengine.config.errors import ConfigIssue
 
-__all__ = ["expand_negated_flags", "models_at", "unknown_tokens"]
+__all__ = [
+    "OWN_OPTIONS",
+    "expand_negated_flags",
+    "models_at",
+    "normalize_args",
+    "resolves_to_field",
+    "subcommand_choice",
+    "unknown_tokens",
+    "variants_of",
+]
 
-_OWN = {"--help", "-h", "--config", "--print-config", "--save-config", "--plan"}
+OWN_OPTIONS = {"--help", "-h", "--config", "--print-config", "--save-config", "--plan"}
 
 
 def _dash(name: str) -> str:
@@ -88,7 +104,11 @@ def models_at(config_cls: type[BaseModel], parts: Sequence[str]) -> list[type[Ba
 
 
 def _is_bool_flag(models: Sequence[type[BaseModel]], name: str) -> bool:
-    return any((f := m.model_fields.get(name)) is not None and f.annotation is bool for m in models)
+    """A boolean field (``--x`` / ``--no-x``), or a ``bool | PATH`` one (``--no-resume`` = ``--resume False``)."""
+    return any(
+        (f := m.model_fields.get(name)) is not None and (f.annotation is bool or _is_bool_union(f.annotation))
+        for m in models
+    )
 
 
 def expand_negated_flags(config_cls: type[BaseModel], args: Sequence[str]) -> list[str]:
@@ -99,7 +119,8 @@ def expand_negated_flags(config_cls: type[BaseModel], args: Sequence[str]) -> li
         if arg.startswith("--") and dot and last.startswith("no-") and "=" not in last:
             models = models_at(config_cls, prefix[2:].split("."))
             name = last[3:].replace("-", "_")
-            if _is_bool_flag(models, name) and not any(f"no_{name}" in m.model_fields for m in models):
+            plain = any((f := m.model_fields.get(name)) is not None and f.annotation is bool for m in models)
+            if plain and not any(f"no_{name}" in m.model_fields for m in models):
                 out.append(f"{prefix}.{last[3:]}")
         out.append(arg)
     return out
@@ -115,7 +136,7 @@ def _names_at(annotations: Sequence[object]) -> list[str]:
 
 def _check_flag(config_cls: type[BaseModel], token: str) -> ConfigIssue | None:
     flag = token.partition("=")[0]
-    if flag in _OWN or flag.startswith("--tyro-"):
+    if flag in OWN_OPTIONS or flag.startswith("--tyro-"):
         return None
     parts = flag[2:].split(".")
     annotations, stop, understood = _walk(config_cls, parts)
@@ -131,39 +152,43 @@ def _check_flag(config_cls: type[BaseModel], token: str) -> ConfigIssue | None:
     if not any(model_options(a) for a in annotations):
         return ConfigIssue(flag, "unknown flag")
     names = _names_at(annotations)
-    close = difflib.get_close_matches(last, names, n=1, cutoff=0.6)
+    close = _close_name(last, names)
     hint = ""
     if close:
-        hint = "; did you mean --" + ".".join([*parts[:stop], close[0], *parts[stop + 1 :]]) + "?"
+        hint = "; did you mean --" + ".".join([*parts[:stop], close, *parts[stop + 1 :]]) + "?"
     return ConfigIssue(flag, "unknown flag" + hint)
 
 
-def _subcommand_names(annotation: object) -> list[str] | None:
-    """tyro's names for a union field's members, when every member names its subcommand explicitly."""
+def _close_name(name: str, names: Sequence[str]) -> str | None:
+    """The closest of ``names`` to ``name``, ignoring case (``t-max`` → ``T-max``), or None."""
+    by_folded: dict[str, str] = {}
+    for n in names:
+        by_folded.setdefault(n.lower(), n)
+    close = difflib.get_close_matches(name.lower(), list(by_folded), n=1, cutoff=0.6)
+    return by_folded[close[0]] if close else None
+
+
+def variants_of(annotation: object) -> dict[str, object] | None:
+    """A union field's members by subcommand name (nested unions flattened), or None for a non-union."""
     bare, _ = strip_annotated(annotation)
     if not is_union(bare):
         return None
-    names: list[str] = []
+    found: dict[str, object] = {}
     for arg in typing.get_args(bare):
-        if arg is type(None):
-            names.append("none")
-            continue
         inner, _ = strip_annotated(arg)
         if is_union(inner):
-            nested = _subcommand_names(arg)
-            if nested is None:
-                return None
-            names.extend(nested)
-            continue
-        explicit = [
-            getattr(meta, "name", None)
-            for meta in getattr(arg, "__metadata__", ())
-            if type(meta).__name__ == "_SubcommandConfig"
-        ]
-        if not explicit or not isinstance(explicit[0], str):
-            return None
-        names.append(_dash(explicit[0]))
-    return names
+            found.update(variants_of(arg) or {})
+        else:
+            found.setdefault(_dash(variant_name(arg)), inner)
+    return found
+
+
+def _subcommand_names(annotation: object) -> list[str] | None:
+    """The subcommand names of a union field's members (``none`` for None), or None for a non-union."""
+    variants = variants_of(annotation)
+    if variants is None or not any(is_model(m) for m in variants.values()):
+        return None
+    return list(variants)
 
 
 def _check_subcommand(config_cls: type[BaseModel], token: str) -> ConfigIssue | None:
@@ -181,8 +206,8 @@ def _check_subcommand(config_cls: type[BaseModel], token: str) -> ConfigIssue | 
         names.extend(n for n in found if n not in names)
     if not names or _dash(choice).lower() in [n.lower() for n in names]:
         return None
-    close = difflib.get_close_matches(_dash(choice), names, n=1, cutoff=0.6)
-    hint = f"; did you mean {where}:{close[0]}?" if close else ""
+    close = _close_name(_dash(choice), names)
+    hint = f"; did you mean {where}:{close}?" if close else ""
     return ConfigIssue(token, f"unknown choice{hint} (choices: {', '.join(names)})")
 
 
@@ -200,3 +225,119 @@ def unknown_tokens(config_cls: type[BaseModel], args: Sequence[str]) -> list[Con
         if issue is not None:
             issues.append(issue)
     return issues
+
+
+def _is_subcommand_token(token: str) -> bool:
+    return ":" in token and not token.startswith("-") and " " not in token and "{" not in token
+
+
+def subcommand_choice(config_cls: type[BaseModel], token: str) -> tuple[str, str] | None:
+    """``(where, choice)`` when ``token`` selects an existing variant (``optim-wrapper.optimizer:adam``)."""
+    if not _is_subcommand_token(token):
+        return None
+    where, _, choice = token.rpartition(":")
+    if not where or not choice:
+        return None
+    annotations, stop, understood = _walk(config_cls, where.split("."))
+    if not understood or stop < len(where.split(".")):
+        return None
+    for annotation in annotations:
+        names = _subcommand_names(annotation)
+        if names is not None and _dash(choice).lower() in [n.lower() for n in names]:
+            return where, _dash(choice)
+    return None
+
+
+# --- argument normalisation --------------------------------------------------------------------------------
+
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off"}
+
+
+def _field_types(config_cls: type[BaseModel], flag: str) -> list[object]:
+    """The bare annotations a flag's last segment may have (several through unions)."""
+    parts = flag[2:].split(".")
+    annotations, stop, _ = _walk(config_cls, parts)
+    if stop < len(parts):
+        return []
+    return [strip_annotated(a)[0] for a in annotations]
+
+
+def _is_bool(tp: object) -> bool:
+    return tp is bool
+
+
+def _is_bool_union(tp: object) -> bool:
+    if not is_union(tp):
+        return False
+    members = [strip_annotated(m)[0] for m in typing.get_args(tp)]
+    return bool in members and any(m is not bool and m is not type(None) for m in members)
+
+
+def normalize_args(config_cls: type[BaseModel], args: Sequence[str]) -> list[str]:
+    """The arguments as tyro needs them (see the module docstring); unknown tokens pass unchanged."""
+    head: list[tuple[int, str]] = []
+    rest: list[str] = []
+    tokens: list[str] = []
+    for token in args:  # --x=value -> --x value, so booleans get the same treatment in both forms
+        name, eq, value = token.partition("=")
+        if token.startswith("--") and eq and name not in OWN_OPTIONS and _field_types(config_cls, name):
+            tokens.extend([name, value])
+        else:
+            tokens.append(token)
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token == "--":
+            rest.extend(tokens[i:])
+            break
+        if subcommand_choice(config_cls, token) is not None:
+            head.append((token.rpartition(":")[0].count("."), token))
+            i += 1
+            continue
+        if token.startswith("--") and "=" not in token and token not in OWN_OPTIONS:
+            types = _field_types(config_cls, token)
+            following = tokens[i + 1] if i + 1 < len(tokens) else None
+            value_follows = following is not None and not following.startswith("--") and (
+                subcommand_choice(config_cls, following) is None
+            )
+            if types and all(_is_bool_union(t) for t in types) and not value_follows:
+                rest.extend([token, "True"])  # a bare --resume means --resume True
+                i += 1
+                continue
+            if types and all(_is_bool(t) for t in types) and following is not None:
+                word = following.lower()
+                if word in _TRUE | _FALSE:
+                    prefix, dot, last = token.rpartition(".")
+                    name = token[2:] if not dot else last
+                    if word in _TRUE:
+                        rest.append(token)
+                    else:
+                        rest.append(f"{prefix}.no-{name}" if dot else f"--no-{name}")
+                    i += 2
+                    continue
+            negated = _negated_bool_union(config_cls, token)
+            if negated is not None:
+                rest.extend([negated, "False"])  # --no-resume means --resume False
+                i += 1
+                continue
+        rest.append(token)
+        i += 1
+    ordered = [token for _, token in sorted(head, key=lambda item: item[0])]
+    return expand_negated_flags(config_cls, [*ordered, *rest])
+
+
+def _negated_bool_union(config_cls: type[BaseModel], token: str) -> str | None:
+    prefix, dot, last = token.rpartition(".")
+    name = last if dot else token[2:]
+    if not name.startswith("no-"):
+        return None
+    positive = f"{prefix}.{name[3:]}" if dot else f"--{name[3:]}"
+    types = _field_types(config_cls, positive)
+    return positive if types and all(_is_bool_union(t) for t in types) else None
+
+
+def resolves_to_field(config_cls: type[BaseModel], keys: Sequence[str]) -> bool:
+    """Whether the field names ``keys`` (``["train", "max_epochs"]``) lead through the tree to a field."""
+    annotations, stop, _ = _walk(config_cls, list(keys))
+    return stop == len(keys) and bool(annotations)

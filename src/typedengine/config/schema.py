@@ -21,16 +21,35 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaValue
+from pydantic_core import core_schema
 
+from typedengine.config.errors import ConfigError, format_validation_error, render_issues
 from typedengine.config.refs import object_path
 
 __all__ = ["ConfigJsonSchema", "config_json_schema", "load_target", "main"]
 
 
 class ConfigJsonSchema(GenerateJsonSchema):
-    """pydantic's generator, writing class/function defaults (``ImportRef`` fields) as their dotted path."""
+    """pydantic's generator, writing class/function defaults (``ImportRef`` fields) as their dotted path.
+
+    Field descriptions are taken from ``model_fields`` as they are after class creation, so a root field
+    redefined in an experiment (``work_dir: Path = Path("runs")``) keeps the description it inherits
+    (see :class:`~typedengine.runner.config.RunnerConfig`).
+    """
+
+    def model_schema(self, schema: core_schema.ModelSchema) -> JsonSchemaValue:
+        json_schema = super().model_schema(schema)
+        cls = schema.get("cls")
+        properties = json_schema.get("properties")
+        if isinstance(cls, type) and issubclass(cls, BaseModel) and isinstance(properties, dict):
+            for name, info in cls.model_fields.items():
+                key = info.alias if isinstance(info.alias, str) and self.by_alias else name
+                prop = properties.get(key)
+                if isinstance(prop, dict) and "description" not in prop and info.description:
+                    prop["description"] = info.description
+        return json_schema
 
     def encode_default(self, dft: object) -> object:
         if callable(dft) and not isinstance(dft, BaseModel):
@@ -108,6 +127,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         cls = load_target(args.target)
+    except ConfigError as exc:  # a mistake in the experiment file's classes (a misspelled root field)
+        print(str(exc), file=sys.stderr)
+        return 2
+    except ValidationError as exc:  # a config default in the file that does not validate
+        print(render_issues(format_validation_error(exc), f"{exc.title}(...) in {args.target}"), file=sys.stderr)
+        return 2
     except (ValueError, TypeError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

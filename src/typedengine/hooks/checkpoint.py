@@ -42,6 +42,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ..checkpoint.contents import committed_progress
 from ..config.base import Config, Tag
+from ..errors import setting_hint
 from ..runner.schedule import SaveCadence
 from .hook import Hook
 from .priority import Priority
@@ -377,7 +378,8 @@ class CheckpointHook(Hook):
             name = self._relative(runner, self._save_regular(runner, f"iter_{state.iter}.pth"))
         runner.flush_checkpoints()
         runner.logger.warning(
-            f"{self._preemption.signal_name}: saved {name}; exiting with code 75 (resume with resume=True)"
+            f"{self._preemption.signal_name}: saved {name}; exiting with code 75 "
+            f"(resume with {setting_hint('resume', True)})"
         )
         self._preemption.uninstall()
         raise Preempted(self._preemption.signal_name, name)

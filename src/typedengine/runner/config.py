@@ -8,22 +8,42 @@ An experiment subclasses it and narrows the open fields (model, datasets, metric
         train: TrainLoopConfig | None = EpochBasedTrainLoopConfig(max_epochs=10)
         optim_wrapper: OptimWrapperUnion | None = OptimWrapperConfig(optimizer=SGDConfig(lr=0.1))
 
-Every problem the root can see before anything is built is reported at once, each with its path.
+Every problem the root can see before anything is built is reported at once, each with its path:
+field constraints (pydantic), then one validation pass, :func:`cross_field_issues`, a flat list of checks
+each owned by the module that knows the rule. With the validation context :data:`CHECK_FILESYSTEM` set
+(``te.cli()`` and ``Runner.from_config`` set it) the same pass also checks ``work_dir``, ``load_from``
+and ``resume`` on disk; without it a config stays portable data that loads anywhere. The Runner runs the
+part of the pass that applies to built objects (:func:`~typedengine.runner.validation.part_issues`) on what it was given in the seed's
+style, before it creates anything.
+
+A field of a subclass whose name is close to an inherited one (``visualiser`` for ``visualizer``) is
+refused when the class is defined: it would silently become a new field and leave the inherited one at
+its default. Mark a deliberate new field with :data:`NewField`::
+
+    class Exp(RunnerConfig):
+        visualiser_note: Annotated[str, NewField] = "kept apart from visualizer on purpose"
+
+A redefined field without its own description keeps the inherited one (``--help``, JSON Schema).
+
 Field names are MMEngine's, except the loop configs: ``train``/``val``/``test`` (MMEngine's
 ``train_cfg``/``val_cfg``/``test_cfg``), so the command line reads ``--train.max-epochs``.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Final, Literal
 
 import tyro
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ..config.base import Config
-from ..config.errors import ConfigIssue, ConfigProblems
+from ..config.errors import ConfigError, ConfigIssue, ConfigProblems
+from ..config.paths import CHECK_FILESYSTEM
 from ..data.dataloader import DataLoaderConfig
 from ..data.dataset import DatasetConfig
 from ..distributed.env import Launcher, launch_problem
@@ -41,12 +61,28 @@ from ..optim.auto_scale_lr import AutoScaleLRConfig
 from ..optim.choices import OptimWrapperUnion
 from ..optim.schedulers.choices import ParamSchedulerConfig
 from .compile import CompileConfig
-from .env import EnvConfig, resolve_device_type
+from .env import EnvConfig
 from .randomness import RandomnessConfig
 from .schedule import RunSchedule
 from .schedule_checks import schedule_issues
+from .validation import RunParts, part_issues, path_problem
 
-__all__ = ["RunnerConfig"]
+__all__ = ["CHECK_FILESYSTEM", "NewField", "RunnerConfig", "cross_field_issues"]
+
+
+
+class _NewFieldMarker:
+    """The type of :data:`NewField`."""
+
+    def __repr__(self) -> str:
+        return "NewField"
+
+
+NewField: Final = _NewFieldMarker()
+"""Marks a field of a RunnerConfig subclass as deliberately new: ``note: Annotated[str, NewField] = ""``.
+
+Without it, a new field whose name is close to an inherited one is refused as a probable misspelling.
+"""
 
 
 class RunnerConfig(Config):
@@ -104,59 +140,104 @@ class RunnerConfig(Config):
         description="torch.compile the model's forward before training (None: eager; --compile.disable turns it off).",
     )
 
+    @field_validator("work_dir", mode="before")
+    @classmethod
+    def _work_dir_given(cls, value: object) -> object:
+        # checked before Path() turns "" into "." (which would train into the current directory)
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must not be empty (it would write into the current directory; give '.' to mean that)")
+        return value
+
+    @field_validator("work_dir", "load_from", "resume", mode="after")
+    @classmethod
+    def _usable_path(cls, value: object, info: ValidationInfo) -> object:
+        # with the filesystem context (a run about to start), checked as field errors: reported together
+        # with every other invalid value, not only once all fields are valid
+        if isinstance(info.context, Mapping) and info.context.get(CHECK_FILESYSTEM) and info.field_name:
+            problem = path_problem(info.field_name, value)
+            if problem is not None:
+                raise ValueError(problem)
+        return value
+
     @model_validator(mode="after")
-    def _cross_field(self) -> RunnerConfig:
-        issues = cross_field_issues(self)
+    def _cross_field(self, info: ValidationInfo) -> RunnerConfig:
+        issues = cross_field_issues(self)  # the paths were checked as fields (above)
         if issues:
             raise ConfigProblems(issues)
         return self
 
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        inherited = _inherited_fields(cls)
+        _keep_inherited_descriptions(cls, inherited)
+        issues = _misspelled_field_issues(cls, inherited)
+        if issues:
+            error = ConfigError(issues, f"class {cls.__qualname__}")
+            from ..config.script import note_script_mistake
 
-def _all_or_none(issues: list[ConfigIssue], parts: dict[str, object], what: str) -> None:
-    given = [name for name, v in parts.items() if v is not None]
-    if given and len(given) != len(parts):
-        missing = [name for name in parts if name not in given]
-        issues.append(
-            ConfigIssue(missing[0], f"{what} needs {', '.join(parts)} together; {', '.join(missing)} missing")
-        )
+            note_script_mistake(error, cls, f"class {cls.__qualname__}", sys._getframe(1))
+            raise error
+
+
+def _inherited_fields(cls: type[RunnerConfig]) -> dict[str, Any]:
+    """Field name -> FieldInfo of every RunnerConfig base of ``cls`` (nearest base first)."""
+    found: dict[str, Any] = {}
+    for base in cls.__mro__[1:]:
+        if isinstance(base, type) and issubclass(base, RunnerConfig):
+            for name, info in base.model_fields.items():
+                found.setdefault(name, info)
+    return found
+
+
+def _keep_inherited_descriptions(cls: type[RunnerConfig], inherited: Mapping[str, Any]) -> None:
+    """A redefined field (``work_dir: Path = Path("runs")``) keeps the description of the field it replaces.
+
+    tyro reads ``model_fields`` for ``--help``; the JSON Schema reads it too (see ``config/schema.py``).
+    """
+    for name, info in cls.model_fields.items():
+        parent = inherited.get(name)
+        if info.description is None and parent is not None and parent.description is not None:
+            info.description = parent.description
+
+
+def _comparable(name: str) -> str:
+    return name.replace("_", "").lower()
+
+
+def _misspelled_field_issues(cls: type[RunnerConfig], inherited: Mapping[str, Any]) -> list[ConfigIssue]:
+    """New fields of ``cls`` that look like misspelled inherited ones (unless marked with :data:`NewField`)."""
+    issues: list[ConfigIssue] = []
+    names = list(inherited)
+    for name, info in cls.model_fields.items():
+        if name in inherited or any(meta is NewField for meta in info.metadata):
+            continue
+        same = [n for n in names if _comparable(n) == _comparable(name)]
+        close = same or difflib.get_close_matches(name, names, n=1, cutoff=0.8)
+        if close:
+            issues.append(
+                ConfigIssue(
+                    name,
+                    f"not a {RunnerConfig.__name__} field; did you mean `{close[0]}`? (as a new field it would "
+                    f"leave `{close[0]}` at its default; mark a deliberate one `Annotated[..., te.NewField]`)",
+                )
+            )
+    return issues
 
 
 def cross_field_issues(cfg: RunnerConfig) -> list[ConfigIssue]:
-    """Every cross-field problem of ``cfg`` (empty when consistent)."""
-    from ..hooks.ema import EMAHookConfig
-    from ..logs.visualizer import check_visualizer
-    from ..model.fsdp import FSDPConfig
-    from ..model.wrapping import check_model_wrapper
-    from ..optim.checks import check_optim_wrapper, check_param_schedulers
+    """Every cross-field problem of ``cfg`` (empty when consistent): a flat list of check calls.
+
+    The rules that also apply to built objects live in :func:`~typedengine.runner.validation.part_issues`
+    (the Runner runs those on its arguments); a rule that needs the whole root config (the run's schedule)
+    goes here. Path fields are checked on disk by their own validator (with :data:`CHECK_FILESYSTEM`).
+    """
+    from ..optim.checks import check_param_schedulers
 
     issues: list[ConfigIssue] = []
-    _all_or_none(
-        issues,
-        {"train_dataloader": cfg.train_dataloader, "train": cfg.train, "optim_wrapper": cfg.optim_wrapper},
-        "training",
-    )
-    _all_or_none(issues, {"val_dataloader": cfg.val_dataloader, "val_evaluator": cfg.val_evaluator}, "validation")
-    _all_or_none(issues, {"test_dataloader": cfg.test_dataloader, "test_evaluator": cfg.test_evaluator}, "testing")
-    if cfg.param_scheduler and cfg.optim_wrapper is None:
-        issues.append(ConfigIssue("param_scheduler", "schedulers need an optim_wrapper"))
+    issues.extend(part_issues(RunParts.of(cfg), filesystem=False))
     if (launch := launch_problem(cfg.launcher, os.environ)) is not None:  # N copies in one work dir, or a hang
         issues.append(ConfigIssue("launcher", launch))
-
-    # resolving "auto" imports torch (CUDA probe): only do it when a device-dependent feature is configured
-    device_type = resolve_device_type(cfg.env.device) if _device_matters(cfg) else "cpu"
-    if cfg.optim_wrapper is not None:
-        issues.extend(check_optim_wrapper(cfg.optim_wrapper, device_type=device_type))
-    issues.extend(check_model_wrapper(cfg.model_wrapper, device_type=device_type))
-    if isinstance(cfg.model_wrapper, FSDPConfig):  # EMA keeps unsharded copies of the weights
-        ema_paths = [f"custom_hooks[{i}]" for i, h in enumerate(cfg.custom_hooks) if isinstance(h, EMAHookConfig)]
-        if cfg.default_hooks.ema is not None:
-            ema_paths.insert(0, "default_hooks.ema")
-        issues.extend(ConfigIssue(path, "the EMA hook does not support model_wrapper fsdp yet") for path in ema_paths)
-    issues.extend(check_visualizer(cfg.visualizer))
-    if cfg.compile is not None:
-        from .compile import check_compile
-
-        issues.extend(check_compile(cfg.compile, path="compile"))
 
     metric_keys: frozenset[str] | None = None
     if cfg.val_evaluator is not None:
@@ -177,19 +258,3 @@ def cross_field_issues(cfg: RunnerConfig) -> list[ConfigIssue]:
     seen = {issue.path for issue in issues}
     issues.extend(issue for issue in schedule_issues(cfg) if issue.path not in seen)
     return issues
-
-
-def _device_matters(cfg: RunnerConfig) -> bool:
-    """Whether any check depends on the device: AMP wrappers, SyncBatchNorm, or an explicit device."""
-    from ..optim.amp import AmpOptimWrapperConfig
-    from ..optim.wrapper_dict import OptimWrapperDictConfig
-
-    if cfg.env.device != "auto":
-        return True
-    wrappers: list[object] = [cfg.optim_wrapper]
-    if isinstance(cfg.optim_wrapper, OptimWrapperDictConfig):
-        wrappers = list(cfg.optim_wrapper.wrappers.values())
-    if any(isinstance(w, AmpOptimWrapperConfig) for w in wrappers):
-        return True
-    mw = cfg.model_wrapper
-    return isinstance(mw, DDPConfig) and mw.sync_bn

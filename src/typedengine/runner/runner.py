@@ -23,9 +23,11 @@ from torch.utils.data import DataLoader
 from typing_extensions import Self
 
 from ..checkpoint.preemption import Preempted, PreemptionHandler
+from ..config.errors import ConfigError, ConfigIssue
 from ..data.dataloader import DataLoaderConfig
 from ..data.dataset import DatasetConfig
 from ..distributed import ops as dist_ops
+from ..errors import reported
 from ..evaluation.evaluator import Evaluator, EvaluatorConfig
 from ..evaluation.metric import BaseMetric, MetricConfig
 from ..hooks.hook import HOOK_POINTS, Hook
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
     from ..optim.wrapper_dict import OptimWrapperDict
     from .compile import CompileConfig
     from .config import RunnerConfig
+    from .validation import RunParts
 
 __all__ = ["Runner"]
 
@@ -113,6 +116,7 @@ class Runner:
     ``world_size``, ``message_hub``, ``visualizer``, ``logger``, ``config``.
     """
 
+    @reported
     @_uninstall_signals_on_failure
     def __init__(
         self,
@@ -149,8 +153,24 @@ class Runner:
     ) -> None:
         from ..checkpoint.writer import CheckpointWriter
         from ..distributed.process_group import init_distributed
+        from .validation import RunParts
 
-        # first of all: a signal from here on stops the run with exit code 75 (checkpoint/preemption.py)
+        # -- validation first: nothing (thread, process group, directory) is created before it passes ---------
+        if config is None:  # from_config re-validated the whole config, filesystem included
+            self._check_parts(
+                RunParts(
+                    work_dir=work_dir, train_dataloader=train_dataloader, val_dataloader=val_dataloader,
+                    test_dataloader=test_dataloader, train=train, optim_wrapper=optim_wrapper,
+                    param_scheduler=tuple(param_scheduler), val_evaluator=val_evaluator,
+                    test_evaluator=test_evaluator, default_hooks=default_hooks, custom_hooks=tuple(custom_hooks),
+                    model_wrapper=model_wrapper, env=env, visualizer=visualizer, compile=compile,
+                    load_from=load_from, resume=resume,
+                ),
+                model=model,
+                data_preprocessor=data_preprocessor,
+            )  # fmt: skip
+
+        # then: a signal from here on stops the run with exit code 75 (checkpoint/preemption.py)
         self.preemption = PreemptionHandler(phase="startup")
         self.preemption.install()
         self._entered = False
@@ -220,7 +240,6 @@ class Runner:
         self._auto_scale_lr = auto_scale_lr
         self._val_evaluator_spec = val_evaluator
         self._test_evaluator_spec = test_evaluator
-        self._check_parts()
         self._train_loop: BaseTrainLoop | None = None
         self._val_loop: ValLoop | None = None
         self._test_loop: TestLoop | None = None
@@ -244,8 +263,19 @@ class Runner:
 
     # ------------------------------------------------------------------------------------------------------
     @classmethod
+    @reported
     def from_config(cls, cfg: RunnerConfig) -> Runner:
-        """Build a runner from a validated root config (nothing heavy is built until a phase runs)."""
+        """Build a runner from a root config (nothing heavy is built until a phase runs).
+
+        The config is validated again first, in full and with the filesystem checks (``work_dir``,
+        ``load_from``, ``resume``): one made with ``model_copy(update=...)`` skipped pydantic's checks.
+        The config ``te.cli()`` returned has passed that pass already and is not checked twice.
+        """
+        from ..config.deferred import revalidate
+        from ..config.paths import CHECK_FILESYSTEM, checked_for_run
+
+        if not checked_for_run(cfg):
+            cfg = revalidate(cfg, context={CHECK_FILESYSTEM: True}, source="the config")
         return cls(
             model=cfg.model,
             work_dir=cfg.work_dir,
@@ -371,7 +401,7 @@ class Runner:
         )
 
     def _record_config(self) -> None:
-        from ..cli import reproduce_command
+        from .command import reproduce_command
 
         command = reproduce_command()
         data: dict[str, object] = self.config.model_dump(mode="json") if self.config is not None else {}
@@ -393,19 +423,45 @@ class Runner:
         assert isinstance(wrapped, nn.Module)
         return wrapped
 
-    def _check_parts(self) -> None:
-        problems = []
-        train = [self._train_dataloader_spec, self._train_spec, self._optim_wrapper_spec]
-        if any(p is not None for p in train) and not all(p is not None for p in train):
-            problems.append("training needs train_dataloader, train and optim_wrapper together")
-        if (self._val_dataloader_spec is None) != (self._val_evaluator_spec is None):
-            problems.append("validation needs val_dataloader and val_evaluator together")
-        if (self._test_dataloader_spec is None) != (self._test_evaluator_spec is None):
-            problems.append("testing needs test_dataloader and test_evaluator together")
-        if self._param_scheduler_spec and self._optim_wrapper_spec is None:
-            problems.append("param_scheduler needs an optim_wrapper")
-        if problems:
-            raise ValueError("; ".join(problems))
+    def _check_parts(self, parts: RunParts, *, model: object, data_preprocessor: object) -> None:
+        """The Runner's validation pass over what it was given (configs or built objects), before it creates
+        anything: the root config's cross-part checks (:func:`~typedengine.runner.validation.part_issues`,
+        paths included) plus the kinds of the built objects. Raises one :class:`ConfigError` listing them all."""
+        from ..hooks.choices import DefaultHooksConfig
+        from ..optim.wrapper import OptimWrapper
+        from ..optim.wrapper_dict import OptimWrapperDict
+        from .validation import part_issues
+
+        issues = part_issues(parts, filesystem=True)
+        kinds: list[tuple[str, object, tuple[type, ...], str]] = [
+            ("model", model, (nn.Module, ModelConfig), "a typedengine BaseModel or a ModelConfig"),
+            ("train_dataloader", parts.train_dataloader, (DataLoader, DataLoaderConfig), "a DataLoader or its config"),
+            ("val_dataloader", parts.val_dataloader, (DataLoader, DataLoaderConfig), "a DataLoader or its config"),
+            ("test_dataloader", parts.test_dataloader, (DataLoader, DataLoaderConfig), "a DataLoader or its config"),
+            ("train", parts.train, (BaseTrainLoopConfig,), "a train loop config (EpochBasedTrainLoopConfig, ...)"),
+            ("work_dir", parts.work_dir, (str, Path), "a path"),
+        ]
+        for name, value, types, what in kinds:
+            if value is not None and not isinstance(value, types):
+                issues.append(ConfigIssue(name, f"expected {what}, got {type(value).__name__}"))
+        buildable = [("optim_wrapper", parts.optim_wrapper), ("data_preprocessor", data_preprocessor)]
+        buildable += [(f"custom_hooks[{i}]", h) for i, h in enumerate(parts.custom_hooks) if not isinstance(h, Hook)]
+        built = (nn.Module, OptimWrapper, OptimWrapperDict)
+        for name, value in buildable:
+            if value is not None and not isinstance(value, built) and not callable(getattr(value, "build", None)):
+                issues.append(ConfigIssue(name, f"expected a built object or its config, got {type(value).__name__}"))
+        hooks = parts.default_hooks
+        if isinstance(hooks, Mapping):
+            names = list(DefaultHooksConfig.model_fields)
+            issues.extend(
+                ConfigIssue(f"default_hooks.{key}", f"unknown slot; slots are {', '.join(names)}")
+                for key in hooks
+                if key not in names
+            )
+        elif hooks is not None and not isinstance(hooks, DefaultHooksConfig):
+            issues.append(ConfigIssue("default_hooks", "expected a DefaultHooksConfig or a mapping of slot to hook"))
+        if issues:
+            raise ConfigError(issues, "the Runner's arguments")
 
     # -- hooks ----------------------------------------------------------------------------------------------------
     def _register_default_hooks(self, default_hooks: object | None) -> None:
@@ -582,6 +638,7 @@ class Runner:
         return objects
 
     # -- phases --------------------------------------------------------------------------------------------------
+    @reported
     @_signal_phase
     def train(self) -> nn.Module:
         """Train (validating on the loop's cadence); returns the trained (unwrapped) model."""
@@ -619,6 +676,7 @@ class Runner:
         self.call_hook("after_run")
         return self.unwrapped_model
 
+    @reported
     @_signal_phase
     def val(self) -> dict[str, float]:
         """Run validation alone (loading ``load_from``/resume weights first); returns the metrics."""
@@ -632,6 +690,7 @@ class Runner:
         self.call_hook("after_run")
         return metrics
 
+    @reported
     @_signal_phase
     def test(self) -> dict[str, float]:
         """Run the test set alone (loading ``load_from``/resume weights first); returns the metrics."""
