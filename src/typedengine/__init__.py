@@ -23,6 +23,7 @@ _EXPORTS: dict[str, str] = {
     "RunState": "typedengine.runner.state",
     "EnvConfig": "typedengine.runner.env",
     "DistConfig": "typedengine.distributed.process_group",
+    "Launcher": "typedengine.distributed.env",
     "RandomnessConfig": "typedengine.runner.randomness",
     "CompileConfig": "typedengine.runner.compile",
     # config bases and helpers
@@ -169,6 +170,7 @@ if TYPE_CHECKING:
     from .data.dataset import DatasetConfig as DatasetConfig
     from .data.samplers import DefaultSampler as DefaultSampler
     from .data.samplers import InfiniteSampler as InfiniteSampler
+    from .distributed.env import Launcher as Launcher
     from .distributed.process_group import DistConfig as DistConfig
     from .evaluation.accuracy import Accuracy as Accuracy
     from .evaluation.accuracy import AccuracyConfig as AccuracyConfig

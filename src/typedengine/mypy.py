@@ -58,6 +58,7 @@ from mypy.types import (
     TypeOfAny,
     UnionType,
     get_proper_type,
+    has_type_vars,
 )
 from pydantic.mypy import PydanticPlugin
 
@@ -149,7 +150,7 @@ def _with_checked_tuples(ctx: FunctionSigContext, signature: CallableType, calle
             continue
         formal = signature.arg_names.index(name)
         expected = _variadic_item(arg_types[formal])
-        if expected is None:
+        if expected is None or has_type_vars(expected):  # a generic's element type is inferred by mypy itself
             continue
         if _check_items(ctx, actual.items, expected, f'argument "{name}" to "{callee}"', ARG_TYPE):
             arg_types[formal] = AnyType(TypeOfAny.from_error)  # reported above, element by element

@@ -227,7 +227,7 @@ def test_chain_key_lines(generated: dict[str, Path]) -> None:
         "        timer=None,",
         '    custom_hooks: te.HookList = (te.EarlyStoppingHookConfig(monitor="accuracy", min_delta=0.01, patience=3),)',
         '    resume: bool | Path = Path("work_dirs/experiment/epoch_4.pth")',
-        '    launcher: Launcher = "pytorch"',
+        '    launcher: te.Launcher = "pytorch"',
         "cudnn_benchmark=True,",
         'dist=te.DistConfig(backend="gloo")',  # timeout=600 is typedengine's default (torch's)
         "        return 1000  # indices=1000: the first 1000 samples",

@@ -324,27 +324,19 @@ class _Writer:
             annotation = self.names.template(ANNOTATIONS[f.name]).replace(
                 "{0}", self.type_args(f.annotation_args)
             )
-            ignore = ""
             alias_it = f.name.endswith("_evaluator")
-            if alias_it:
-                # RunnerConfig types its evaluators over the built-in metrics: a metric of your own is not
-                # a subtype of that union, so mypy needs to be told the narrowing is intended
-                lines.append(
-                    "    # a metric of your own narrows RunnerConfig's built-in-metric type: hence the ignore"
-                )
-                ignore = "  # type: ignore[assignment]"
             prefix = f"    {f.name}: {annotation} = "
             text = _render(doc, 4, len(prefix) - 4)
-            too_long = len(prefix) + len(text.split("\n")[0]) + len(ignore) > WIDTH
+            too_long = len(prefix) + len(text.split("\n")[0]) > WIDTH
             if (alias_it or too_long) and isinstance(doc, _Call) and f.annotation_args:
                 alias = "".join(part.capitalize() for part in f.name.split("_"))
                 aliases.append(f"{alias} = {doc.head}")
                 doc.head = alias
                 prefix = f"    {f.name}: {alias} | None = "
-                text = _render(doc, 4, len(prefix) - 4 + len(ignore))
+                text = _render(doc, 4, len(prefix) - 4)
             lines += [f"    {c}" for c in f.comments]
             first, _, rest = text.partition("\n")
-            lines.append(prefix + first + ignore + ("\n" + rest if rest else ""))
+            lines.append(prefix + first + ("\n" + rest if rest else ""))
         body = "\n".join(lines)
         return "\n".join(aliases) + "\n\n\n" + body if aliases else body
 

@@ -36,7 +36,7 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 import tyro
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -66,6 +66,9 @@ from .randomness import RandomnessConfig
 from .schedule import RunSchedule
 from .schedule_checks import schedule_issues
 from .validation import RunParts, part_issues, path_problem
+
+if TYPE_CHECKING:
+    from ..evaluation.metric import MetricConfig
 
 __all__ = ["CHECK_FILESYSTEM", "NewField", "RunnerConfig", "cross_field_issues"]
 
@@ -104,12 +107,19 @@ class RunnerConfig(Config):
     auto_scale_lr: Annotated[AutoScaleLRConfig, tyro.conf.subcommand("auto-scale-lr")] | None = Field(
         None, description="Scale the LR by (batch size x world size) / base_batch_size."
     )
-    val_evaluator: Annotated[EvaluatorConfig[BuiltinMetricConfig], tyro.conf.subcommand("evaluator")] | None = Field(
-        None, description="Validation metrics."
-    )
-    test_evaluator: Annotated[EvaluatorConfig[BuiltinMetricConfig], tyro.conf.subcommand("evaluator")] | None = Field(
-        None, description="Test metrics."
-    )
+    if TYPE_CHECKING:
+        # mypy sees the open base, so an experiment may narrow the field to its own metric configs
+        # (``val_evaluator: te.EvaluatorConfig[MyMetricConfig] | None = ...``, a subtype); validation,
+        # the CLI and the JSON round trip of this class itself use the built-in metrics below
+        val_evaluator: EvaluatorConfig[MetricConfig] | None = None
+        test_evaluator: EvaluatorConfig[MetricConfig] | None = None
+    else:
+        val_evaluator: Annotated[EvaluatorConfig[BuiltinMetricConfig], tyro.conf.subcommand("evaluator")] | None = (
+            Field(None, description="Validation metrics.")
+        )
+        test_evaluator: Annotated[EvaluatorConfig[BuiltinMetricConfig], tyro.conf.subcommand("evaluator")] | None = (
+            Field(None, description="Test metrics.")
+        )
     default_hooks: DefaultHooksConfig = Field(DefaultHooksConfig(), description="The default hooks (named slots).")
     custom_hooks: HookList = Field((), description="Extra hooks, as a JSON list on the command line.")
     data_preprocessor: DataPreprocessorConfig | None = Field(
