@@ -33,6 +33,12 @@ from typedengine.errors import enable_cli_reporting
 
 from .digits import EXAMPLE, ROOT, DigitsExperiment
 
+def _cuda_available() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
 CPU_BUDGET_S = 2.0
 """CPU seconds from start to the error (CPU, not wall time: the test machine's 2 cores are shared)."""
 
@@ -77,6 +83,11 @@ CASES: list[Case] = [
     Case("zero-batch", "value", ("--train-dataloader.batch-size", "0"), ("train_dataloader.batch_size: must be >= 1",)),
     Case("dropout-too-big", "value", ("--model.dropout", "1.5"), ("model.dropout: must be < 1.0",)),
     Case("width-zero", "value", ("--model.width", "0"), ("model.width: must be > 0",)),
+    *(
+        []
+        if _cuda_available()
+        else [Case("cuda-without-a-gpu", "value", ("--env.device", "cuda"), ("env.device: cuda was requested",))]
+    ),
     Case(
         "val-fraction-zero", "value",
         ("--train-dataloader.dataset.val-fraction", "0"),

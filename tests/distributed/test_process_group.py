@@ -15,6 +15,7 @@ import torch
 from tests.distributed.dist_harness import free_port, run_ranks
 from typedengine.distributed.ops import all_reduce, get_local_rank, is_distributed
 from typedengine.distributed.process_group import DistConfig, DistInfo, distributed, init_distributed
+from typedengine.errors import UsageError
 
 PROBE = Path(__file__).with_name("launch_probe.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,7 +83,7 @@ def test_bad_launch_settings_fail_before_joining() -> None:
         env = {"RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "1"}
         with pytest.raises(RuntimeError, match="nccl needs CUDA"):
             init_distributed("pytorch", DistConfig(backend="nccl"), env=env, device="cpu")
-        with pytest.raises(RuntimeError, match="no CUDA device"):
+        with pytest.raises(UsageError, match="no CUDA device"):
             init_distributed("pytorch", DistConfig(), env=env, device="cuda")
     assert not is_distributed()
 

@@ -36,6 +36,7 @@ from typedengine.distributed.env import (
     launch_note,
     launch_problem,
 )
+from typedengine.errors import UsageError
 
 if TYPE_CHECKING:
     import torch
@@ -120,12 +121,14 @@ def _device_for(local_rank: int, choice: DeviceChoice) -> torch.device:
     if not use_cuda:
         return torch.device("cpu")
     if not torch.cuda.is_available():
-        raise RuntimeError("device cuda was requested but no CUDA device is available")
+        raise UsageError(
+            "env.device: cuda was requested but torch sees no CUDA device; use --env.device auto or cpu"
+        )
     count = torch.cuda.device_count()
     if local_rank >= count:
-        raise RuntimeError(
+        raise UsageError(
             f"local rank {local_rank} has no GPU: this node has {count} CUDA device(s); "
-            "start at most one process per GPU"
+            "start at most one process per GPU (torchrun --nproc-per-node <= the GPU count)"
         )
     return torch.device("cuda", local_rank)
 
