@@ -122,7 +122,8 @@ def _device_for(local_rank: int, choice: DeviceChoice) -> torch.device:
         return torch.device("cpu")
     if not torch.cuda.is_available():
         raise UsageError(
-            "env.device: cuda was requested but torch sees no CUDA device; use --env.device auto or cpu"
+            "env.device: cuda was requested but torch sees no CUDA device (torch.cuda.is_available() is "
+            "False); use --env.device auto (CUDA when there is one) or --env.device cpu"
         )
     count = torch.cuda.device_count()
     if local_rank >= count:

@@ -207,25 +207,11 @@ def _device_issues(parts: RunParts) -> list[ConfigIssue]:
     )
     device_type = resolve_device_type(device) if matters else "cpu"
     issues: list[ConfigIssue] = []
-    if device == "cuda" and not _cuda_available():
-        issues.append(
-            ConfigIssue(
-                "env.device",
-                "cuda was requested but torch sees no CUDA device (torch.cuda.is_available() is False); "
-                "use --env.device auto (CUDA when there is one) or --env.device cpu",
-            )
-        )
     if optim_cfg is not None:
         issues.extend(check_optim_wrapper(optim_cfg, device_type=device_type))
     if wrapper_cfg is not None:
         issues.extend(check_model_wrapper(wrapper_cfg, device_type=device_type))
     return issues
-
-
-def _cuda_available() -> bool:
-    import torch  # only asked when the config names cuda explicitly
-
-    return bool(torch.cuda.is_available())
 
 
 def _ema_sharding_issues(parts: RunParts) -> list[ConfigIssue]:
