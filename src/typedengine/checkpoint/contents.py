@@ -453,11 +453,18 @@ def _warn_global_rng_loaders(runner: Runner) -> None:
 
 
 def resume_from_file(
-    runner: Runner, path: str | os.PathLike[str], *, map_location: str | torch.device | None = "cpu"
+    runner: Runner,
+    path: str | os.PathLike[str],
+    *,
+    map_location: str | torch.device | None = "cpu",
+    checkpoint: dict[str, object] | None = None,
 ) -> None:
     """``Runner.resume``: verify and read ``path`` (checksum required), run ``after_load_checkpoint``
-    hooks (they may edit the dict), then :func:`apply_checkpoint` with ``resume=True``."""
-    ckpt = load_checkpoint_file(path, map_location, require_checksum=True)
+    hooks (they may edit the dict), then :func:`apply_checkpoint` with ``resume=True``.
+
+    ``checkpoint``: the dict already read (and verified) from ``path``, so the file is not read twice.
+    """
+    ckpt = checkpoint if checkpoint is not None else load_checkpoint_file(path, map_location, require_checksum=True)
     runner.call_hook("after_load_checkpoint", checkpoint=ckpt)
     apply_checkpoint(runner, ckpt, resume=True)
     from .mmengine import carry_over_warning

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from ..logs.history import MessageHub
     from ..logs.processor import LogProcessor, LogProcessorConfig
     from ..logs.visualizer import Visualizer, VisualizerConfig
+    from ..checkpoint.discovery import CheckpointPlaces
     from ..optim.auto_scale_lr import AutoScaleLRConfig
     from ..optim.schedulers.base import ParamScheduler
     from ..optim.schedulers.choices import ParamSchedulerConfig
@@ -719,23 +720,107 @@ class Runner:
 
     # -- checkpoints --------------------------------------------------------------------------------------------
     def load_or_resume(self) -> None:
-        """Resume (``resume``) or load weights (``load_from``) once, before the first phase runs."""
-        from ..checkpoint.io import find_latest
+        """Resume (``resume``) or load weights (``load_from``) once, before the first phase runs.
 
+        ``resume=True`` picks the checkpoint as :mod:`typedengine.checkpoint.discovery` describes: the pointer
+        when it is sound, else the newest checkpoint that verifies (with a WARNING saying why, and the pointer
+        repaired); only a work dir without any checkpoint starts from scratch, and then ``load_from``
+        initialises the weights when it is given. A file named explicitly (``resume=PATH``, ``load_from``)
+        that cannot be used raises :class:`~typedengine.checkpoint.errors.CheckpointError` naming the
+        checkpoints that can. In ``train()``, a checkpoint that already reached the configured end (or whose
+        early stopping ended the run) is reported and no iteration runs; ``val()``/``test()`` afterwards
+        evaluate the checkpoint's weights.
+        """
         if self._has_loaded:
             return
         self._has_loaded = True
+        resumed: Path | None = None
         if self.resume_from is True:
-            latest = find_latest(self.work_dir)
-            if latest is None:
-                self.logger.info(f"resume=True but no checkpoint in {self.work_dir}; starting from scratch")
-            else:
-                self.resume(latest)
-                self.logger.info(f"Auto resumed from the latest checkpoint {latest}.")
+            resumed = self._auto_resume()
+            if resumed is None and self.load_from is not None:
+                self.load_checkpoint(self.load_from)
         elif isinstance(self.resume_from, Path):
             self.resume(self.resume_from)
+            resumed = self.resume_from
         elif self.load_from is not None:
             self.load_checkpoint(self.load_from)
+        if resumed is not None:
+            self._report_finished(resumed)
+
+    def _checkpoint_places(self) -> CheckpointPlaces:
+        """Where this run's checkpoints are and how they are named: asked of its checkpoint hook(s)."""
+        from ..checkpoint.discovery import CheckpointPlaces
+        from ..hooks.checkpoint import CheckpointHook
+
+        hooks = [h for h in self.hooks if isinstance(h, CheckpointHook)] or [CheckpointHook()]
+        directories = dict.fromkeys([self.work_dir, *(h.checkpoint_dir(self) for h in hooks)])
+        return CheckpointPlaces(
+            tuple(directories),
+            tuple(p for h in hooks for p in h.regular_name_patterns()),
+            tuple(p for h in hooks for p in h.weights_only_name_patterns()),
+        )
+
+    def _auto_resume(self) -> Path | None:
+        """``resume=True``: rank 0 chooses (and verifies) the checkpoint, every rank resumes from it."""
+        import logging
+
+        from ..checkpoint.discovery import AutoResumeChoice, choose_auto_resume
+        from ..checkpoint.errors import CheckpointError
+        from ..checkpoint.io import write_pointer
+
+        choice: AutoResumeChoice | None = None
+        failure: Exception | None = None
+        if self.rank == 0:
+            try:
+                choice = choose_auto_resume(self.work_dir, self._checkpoint_places())
+            except Exception as exc:  # noqa: BLE001  # shared with the other ranks below, then re-raised
+                failure = exc
+        shared = dist_ops.broadcast_object(
+            (None if choice is None else (choice.path, choice.message, choice.fallback), _error_text(failure))
+        )
+        if failure is not None:
+            raise failure
+        decided, error = shared
+        if error is not None:
+            raise CheckpointError(*error)
+        assert decided is not None
+        path, message, fallback = decided
+        if message:
+            self.logger.log(logging.WARNING if fallback else logging.INFO, message)
+        if path is None:
+            return None
+        self._resume_verified(path, choice.checkpoint if choice is not None else None)
+        if fallback and self.rank == 0:
+            write_pointer(self.work_dir, path)
+        self.logger.info(f"Auto resumed from the latest checkpoint {path}.")
+        return path
+
+    def _report_finished(self, path: Path) -> None:
+        """In ``train()``: say so when the resumed checkpoint already reached the end of the configured run."""
+        from ..checkpoint.discovery import shown
+        from ..hooks.early_stopping import EarlyStoppingHook
+
+        loop, state = self._train_loop, self.state
+        if loop is None or not state.max_iters:
+            return  # val()/test(): the checkpoint's weights are evaluated, nothing is trained
+        where = f"epoch {state.epoch} / iter {state.iter} (checkpoint {shown(path)})"
+        stopped = [h for h in self.hooks if isinstance(h, EarlyStoppingHook) and h.stopped]
+        if stopped:
+            self.logger.info(
+                f"training already finished at {where}: early stopping ended it ({stopped[0].stop_reason}); "
+                "nothing to do — to train on, resume without early stopping or with a larger patience"
+            )
+            return
+        if loop.by_epoch:
+            done, end, flag = state.epoch - state.max_epochs, f"epoch {state.max_epochs}", "--train.max-epochs"
+        else:
+            done, end, flag = state.iter - state.max_iters, f"iter {state.max_iters}", "--train.max-iters"
+        if done < 0:
+            return
+        past = f", past the configured end ({end})" if done > 0 else ""
+        self.logger.info(
+            f"training already finished at {where}{past}; nothing to do — raise {flag} to continue"
+        )
 
     def save_checkpoint(
         self,
@@ -794,18 +879,58 @@ class Runner:
         self.checkpoint_writer.flush()
 
     def resume(self, path: str | Path) -> None:
-        """Restore weights, optimizer, schedulers, RNG, progress and sampler position from a checkpoint."""
+        """Restore weights, optimizer, schedulers, RNG, progress and sampler position from a checkpoint.
+
+        A file that is missing, truncated, corrupt or not a checkpoint raises
+        :class:`~typedengine.checkpoint.errors.CheckpointError` naming it, what is wrong, the checkpoints
+        that pass a quick check and the ``--resume`` flag that uses the newest of them.
+        """
+        from ..checkpoint.discovery import explicit_checkpoint_error
+        from ..checkpoint.errors import CheckpointError
+        from ..checkpoint.io import load_checkpoint_file
+
+        target = Path(path)
+        try:
+            ckpt = load_checkpoint_file(target, "cpu", require_checksum=True)
+        except CheckpointError as exc:
+            raise explicit_checkpoint_error(
+                exc, self._checkpoint_places(), flag="--resume", resumable_only=True
+            ) from exc
+        self._resume_verified(target, ckpt)
+
+    def _resume_verified(self, path: Path, checkpoint: dict[str, object] | None) -> None:
         from ..checkpoint.contents import resume_from_file
 
-        resume_from_file(self, path)
+        resume_from_file(self, path, checkpoint=checkpoint)
 
     def load_checkpoint(
         self, path: str | Path, *, strict: bool = False, revise_keys: Sequence[tuple[str, str]] = ((r"^module\.", ""),)
     ) -> None:
-        """Load model weights only (``load_from``) from any weights file; missing/unexpected keys are reported."""
-        from ..checkpoint.contents import load_from_file
+        """Load model weights only (``load_from``) from any weights file; missing/unexpected keys are reported.
 
-        load_from_file(self, path, strict=strict, revise_keys=revise_keys)
+        A file that cannot be read raises :class:`~typedengine.checkpoint.errors.CheckpointError` naming it,
+        what is wrong and the checkpoints that pass a quick check (with the ``--load-from`` flag).
+        """
+        from ..checkpoint.contents import load_from_file
+        from ..checkpoint.discovery import explicit_checkpoint_error
+        from ..checkpoint.errors import CheckpointError
+
+        try:
+            load_from_file(self, path, strict=strict, revise_keys=revise_keys)
+        except CheckpointError as exc:
+            if Path(exc.path) != Path(path):
+                raise
+            raise explicit_checkpoint_error(
+                exc, self._checkpoint_places(), flag="--load-from", resumable_only=False
+            ) from exc
+
+
+def _error_text(exc: Exception | None) -> tuple[str, str] | None:
+    """A failure of rank 0 as (file, reason) the other ranks can raise as a CheckpointError."""
+    if exc is None:
+        return None
+    path = getattr(exc, "path", None)
+    return (str(path), str(getattr(exc, "reason", exc))) if path is not None else ("rank 0", f"{type(exc).__name__}: {exc}")
 
 
 def _build_hook(cfg: object) -> Hook:
