@@ -514,3 +514,18 @@ def test_signal_during_a_save_exits_after_it_without_a_second_save(tmp_path: Pat
     assert not isinstance(leftover, PreemptionHandler)  # the handlers were put back
     state = load_checkpoint_file(tmp_path / "iter_10.pth")["run_state"]
     assert isinstance(state, dict) and (state["epoch"], state["iter"], state["inner_iter"]) == (1, 10, 5)
+
+
+def test_auto_resume_looks_in_the_hooks_out_dir_when_the_pointer_is_gone(tmp_path: Path) -> None:
+    out = tmp_path / "elsewhere"
+    work = tmp_path / "work"
+    first = _runner(work, CheckpointHook(interval=1, out_dir=out), epochs=2)
+    first.train()
+    assert _names(out / "work") == ["epoch_1.pth", "epoch_2.pth"] and _names(work) == []
+    (work / LAST_CHECKPOINT).unlink()
+    resumed = _runner(work, CheckpointHook(interval=1, out_dir=out), epochs=3, resume=True)
+    resumed.train()
+    assert resumed.state.epoch == 3
+    log = (resumed.log_dir / f"{resumed.timestamp}.log").read_text()
+    assert f"auto-resume: resuming from {out / 'work' / 'epoch_2.pth'} (epoch 2, iter 10)" in log
+    assert (work / LAST_CHECKPOINT).read_text() == "../elsewhere/work/epoch_3.pth\n"

@@ -221,7 +221,7 @@ def gather_checkpoint(
             "iter": state.iter,
             "seed": runner.seed,
             "experiment_name": runner.experiment_name,
-            "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds"),
             "world_size": runner.world_size,
             "dataset_meta": _dataset_meta(runner),
             "versions": package_versions(),

@@ -796,30 +796,38 @@ class Runner:
         return path
 
     def _report_finished(self, path: Path) -> None:
-        """In ``train()``: say so when the resumed checkpoint already reached the end of the configured run."""
+        """In ``train()``: when the resumed checkpoint already reached the end of the configured run (or early
+        stopping ended it), say so and let the loop run no iteration (``stop_training``)."""
         from ..checkpoint.discovery import shown
         from ..hooks.early_stopping import EarlyStoppingHook
 
         loop, state = self._train_loop, self.state
         if loop is None or not state.max_iters:
             return  # val()/test(): the checkpoint's weights are evaluated, nothing is trained
-        where = f"epoch {state.epoch} / iter {state.iter} (checkpoint {shown(path)})"
+        # an epoch loop's checkpoint taken after the last iteration (iteration cadence) still counts the
+        # epoch as running: the iterations tell how many epochs are done
+        epochs = max(state.epoch, state.iter * state.max_epochs // state.max_iters) if loop.by_epoch else state.epoch
+        where = f"epoch {epochs} / iter {state.iter} (checkpoint {shown(path)})"
         stopped = [h for h in self.hooks if isinstance(h, EarlyStoppingHook) and h.stopped]
         if stopped:
+            loop.stop_training = True
             self.logger.info(
                 f"training already finished at {where}: early stopping ended it ({stopped[0].stop_reason}); "
                 "nothing to do — to train on, resume without early stopping or with a larger patience"
             )
             return
-        if loop.by_epoch:
-            done, end, flag = state.epoch - state.max_epochs, f"epoch {state.max_epochs}", "--train.max-epochs"
-        else:
-            done, end, flag = state.iter - state.max_iters, f"iter {state.max_iters}", "--train.max-iters"
-        if done < 0:
+        if state.iter < state.max_iters and not (loop.by_epoch and state.epoch >= state.max_epochs):
             return
-        past = f", past the configured end ({end})" if done > 0 else ""
+        loop.stop_training = True
+        end, flag = (
+            (f"epoch {state.max_epochs}", "--train.max-epochs")
+            if loop.by_epoch
+            else (f"iter {state.max_iters}", "--train.max-iters")
+        )
+        past = state.iter > state.max_iters or (loop.by_epoch and epochs > state.max_epochs)
         self.logger.info(
-            f"training already finished at {where}{past}; nothing to do — raise {flag} to continue"
+            f"training already finished at {where}{f', past the configured end ({end})' if past else ''}; "
+            f"nothing to do — raise {flag} to continue"
         )
 
     def save_checkpoint(
