@@ -181,7 +181,7 @@ def test_auto_resolves_to_a_capitalised_first_metric_and_survives_resume(tmp_pat
 
 def test_auto_with_a_metric_of_unknown_direction_is_a_usage_error_at_the_first_validation(tmp_path: Path) -> None:
     hook = CheckpointHook(interval=1, save_best=("auto",))
-    with pytest.raises(UsageError, match=r"save_best: 'auto' is the first metric 'f1', and cannot tell"):
+    with pytest.raises(UsageError, match=r"save_best='auto'\): 'auto' is the first metric 'f1', and cannot tell"):
         _runner(tmp_path, hook, epochs=2, metric=ScriptedMetric([{"f1": 0.5}])).train()
     hook = CheckpointHook(interval=1, save_best=("auto",), rule=("greater",))
     _runner(tmp_path / "given", hook, epochs=1, metric=ScriptedMetric([{"f1": 0.5}])).train()
@@ -194,7 +194,7 @@ def test_a_best_key_no_metric_produces_is_a_usage_error_at_the_first_validation(
     with pytest.raises(UsageError) as info:
         runner.train()
     assert str(info.value) == (
-        "default_hooks.checkpoint.save_best: no metric produces 'acuracy' (the metrics produce: accuracy, loss); "
+        "CheckpointHook(save_best): no metric produces 'acuracy' (the metrics produce: accuracy, loss); "
         "did you mean 'accuracy'?"
     )
     assert runner.state.epoch == 1

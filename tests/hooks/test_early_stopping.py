@@ -143,7 +143,7 @@ def test_a_monitor_the_first_validation_lacks_is_a_usage_error_not_a_warning_per
     runner = _runner(tmp_path, [{"Accuracy": 1.0}], EarlyStoppingHook("accuracy", patience=1), epochs=3)
     with pytest.raises(UsageError) as info:
         runner.train()
-    assert "monitor 'accuracy': no metric produces 'accuracy' (the metrics produce: Accuracy)" in str(info.value)
+    assert "EarlyStoppingHook(monitor): no metric produces 'accuracy' (the metrics produce: Accuracy)" in str(info.value)
     assert "did you mean 'Accuracy'?" in str(info.value)
     assert runner.state.epoch == 1  # stopped at the first validation
 
@@ -152,8 +152,8 @@ def test_a_monitor_that_vanishes_later_warns_once_or_raises_when_strict(tmp_path
     stream = [{"accuracy": 1.0}, {"other": 1.0}, {"other": 1.0}, {"other": 1.0}]
     runner = _runner(tmp_path / "a", stream, EarlyStoppingHook("accuracy", patience=5), epochs=4)
     runner.train()
-    assert _log(runner).count("monitor 'accuracy'") == 1
-    with pytest.raises(UsageError, match="monitor 'accuracy'"):
+    assert _log(runner).count("EarlyStoppingHook(monitor): no metric produces 'accuracy'") == 1
+    with pytest.raises(UsageError, match="no metric produces 'accuracy'"):
         _runner(tmp_path / "b", stream, EarlyStoppingHook("accuracy", strict=True), epochs=4).train()
 
 

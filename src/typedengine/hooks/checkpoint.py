@@ -375,7 +375,7 @@ class CheckpointHook(Hook):
                         self.rules.setdefault(first, given or infer_rule(first, self.greater_keys, self.less_keys))
                     except ValueError as exc:
                         raise UsageError(
-                            f"default_hooks.checkpoint.save_best: 'auto' is the first metric {first!r}, and {exc}"
+                            f"CheckpointHook(save_best='auto'): 'auto' is the first metric {first!r}, and {exc}"
                         ) from None
                     self.auto_key = first
                     runner.logger.info(f"save_best: 'auto' is {first!r} (rule {self.rules[first]!r})")
@@ -389,7 +389,7 @@ class CheckpointHook(Hook):
         if not metrics:
             if first:
                 raise UsageError(
-                    f"default_hooks.checkpoint.save_best: the validation produced no metrics, so "
+                    f"CheckpointHook(save_best): the validation produced no metrics, so "
                     f"{', '.join(map(repr, self.save_best))} cannot be kept; check val_evaluator"
                 )
             runner.logger.warning("save_best: the validation produced no metrics; no best checkpoint saved")
@@ -399,7 +399,7 @@ class CheckpointHook(Hook):
         improved: list[str] = []
         for key in keys:
             if key not in metrics:
-                message = f"default_hooks.checkpoint.save_best: {unknown_key_message(key, metrics)}"
+                message = f"CheckpointHook(save_best): {unknown_key_message(key, metrics)}"
                 if first:
                     raise UsageError(message)
                 if key not in self._warned_missing:  # a key that appeared before and vanished: once

@@ -135,7 +135,7 @@ class EarlyStoppingHook(Hook):
         first = self._validations == 0
         self._validations += 1
         if self.monitor not in metrics:
-            message = f"early stopping: monitor {self.monitor!r}: {unknown_key_message(self.monitor, metrics)}"
+            message = f"EarlyStoppingHook(monitor): {unknown_key_message(self.monitor, metrics)}"
             if first or self.strict:
                 raise UsageError(message)
             if not self._warned:  # a key that appeared before and vanished: said once
