@@ -234,7 +234,7 @@ def test_all_checkpoints_corrupt_is_refused_and_nothing_is_touched(tmp_path: Pat
         _train(work, resume=True)
     text = str(info.value)
     for name in ("iter_6.pth", "iter_12.pth", "iter_18.pth"):
-        assert f"does not verify: {work / name}: incomplete checkpoint: a zip archive without its end" in text
+        assert f"cannot resume from {work / name}: incomplete checkpoint: a zip archive without its end" in text
     assert "move these files away (or use another --work-dir)" in text
     assert _snapshot(work) == before
 

@@ -458,7 +458,7 @@ def test_auto_resume_with_only_a_corrupted_file_refuses_and_changes_nothing(tmp_
         _runner(tmp_path, CheckpointHook(interval=1), epochs=2, resume=True).train()
     text = str(info.value)
     assert text.startswith(f"{tmp_path}: resume=True found checkpoints but none to resume from; nothing was changed")
-    assert f"does not verify: {ckpt}: checksum mismatch" in text
+    assert f"cannot resume from {ckpt}: checksum mismatch" in text
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
 
 

@@ -80,7 +80,7 @@ class FoundCheckpoint:
     iter: int
     saved_at: datetime.datetime | None
     resumable: bool
-    """A typedengine checkpoint with optimizer state: an exact resume is possible from it."""
+    """A typedengine checkpoint with a run state that is not a weights-only file: a resume can start from it."""
 
     def describe(self) -> str:
         kind = "" if self.resumable else ", weights only"
@@ -205,7 +205,7 @@ def survey_checkpoints(places: CheckpointPlaces, *, also: Sequence[Path] = ()) -
             continue
         progress = _progress(summary)
         if progress is None:
-            broken.append(BrokenCheckpoint(path, "holds no meta epoch/iter (not a training checkpoint)"))
+            broken.append(BrokenCheckpoint(path, "not a training checkpoint (its meta holds no epoch/iter)"))
             continue
         epoch, iteration, when = progress
         resumable = summary.checksummed and "run_state" in summary.entries and not places.is_weights_only(path)
@@ -251,7 +251,7 @@ def _nothing_resumable_error(directory: Path, survey: Survey, pointer_problem: s
     if pointer_problem:
         lines.append(f"  {pointer_problem}")
     for b in survey.broken:
-        lines.append(f"  does not verify: {b.describe()}")
+        lines.append(f"  cannot resume from {b.describe()}")
     weights = [c for c in survey.intact if not c.resumable]
     for c in weights:
         lines.append(f"  not resumable (no optimizer/scheduler state or not a typedengine checkpoint): {c.describe()}")
