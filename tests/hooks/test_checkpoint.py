@@ -19,7 +19,8 @@ from typedengine.checkpoint.errors import CheckpointError, IncompatibleResumeErr
 from typedengine.errors import UsageError
 from typedengine.evaluation.evaluator import EvaluatorConfig
 from typedengine.checkpoint.io import LAST_CHECKPOINT, load_checkpoint_file
-from typedengine.hooks.checkpoint import CheckpointHook, CheckpointHookConfig, infer_rule
+from typedengine.evaluation.rules import infer_rule
+from typedengine.hooks.checkpoint import CheckpointHook, CheckpointHookConfig
 from typedengine.hooks.choices import DefaultHooksConfig
 
 

@@ -75,12 +75,9 @@ if TYPE_CHECKING:
     from ..runner.schedule import RunSchedule
 
 __all__ = [
-    "DEFAULT_GREATER_KEYS",
-    "DEFAULT_LESS_KEYS",
     "CheckpointHook",
     "CheckpointHookConfig",
     "best_checkpoint_name",
-    "infer_rule",
 ]
 
 _STATE_KEY = "save_best"
@@ -542,13 +539,14 @@ class CheckpointHookConfig(Config):
     )
     rule: tuple[Rule, ...] = Field(
         (),
-        description="'greater' or 'less' per save_best key (or one for all); empty: inferred from the key name.",
+        description="'greater' or 'less' per save_best key (or one for all); empty: inferred from the whole key, "
+        "case-insensitively (acc, top, mAP, ...: greater; loss: less).",
     )
     greater_keys: tuple[str, ...] = Field(
-        DEFAULT_GREATER_KEYS, description="Key names for which larger is better."
+        DEFAULT_GREATER_KEYS, description="Key names, or parts of them, for which larger is better (any case)."
     )
     less_keys: tuple[str, ...] = Field(
-        DEFAULT_LESS_KEYS, description="Key names for which smaller is better."
+        DEFAULT_LESS_KEYS, description="Key names, or parts of them, for which smaller is better (any case)."
     )
     out_dir: Path | None = Field(
         None, description="Directory for checkpoints (out_dir/<work_dir name>); None: the work_dir."

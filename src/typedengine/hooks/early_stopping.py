@@ -37,7 +37,7 @@ from .priority import Priority
 if TYPE_CHECKING:
     from ..runner.runner import Runner
 
-__all__ = ["EarlyStoppingHook", "EarlyStoppingHookConfig", "infer_rule"]
+__all__ = ["EarlyStoppingHook", "EarlyStoppingHookConfig"]
 
 _STATE_KEY = "early_stopping"
 StopKind = Literal["patience", "threshold", "not_finite"]
