@@ -70,7 +70,9 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, torch.Tenso
 def _assert_same(reference: dict[str, torch.Tensor], runner: te.Runner) -> None:
     got = _weights(runner)
     assert reference.keys() == got.keys()
-    assert all(torch.equal(reference[k], got[k]) for k in reference), "weights differ from the uninterrupted run"
+    assert all(torch.equal(reference[k], got[k]) for k in reference), (
+        "weights differ from the uninterrupted run"
+    )
 
 
 def _log(runner: te.Runner) -> str:
@@ -144,9 +146,13 @@ def test_a_broken_pointer_resumes_from_the_newest_checkpoint_and_is_repaired(
     assert repaired == [f"{resumed_from}\n"]
     log = _log(runner)
     epoch, iteration = {"iter_12.pth": (0, 12), "iter_18.pth": (1, 18)}[resumed_from]
-    assert f"WARNING - auto-resume: resuming from {work / resumed_from} (epoch {epoch}, iter {iteration})" in log
+    assert (
+        f"WARNING - auto-resume: resuming from {work / resumed_from} (epoch {epoch}, iter {iteration})" in log
+    )
     assert "the newest checkpoint that verifies; last_checkpoint is repaired to point at it" in log
-    assert f"the pointer was not used: {work}/{problem}" in log or f"the pointer was not used: {problem}" in log
+    assert (
+        f"the pointer was not used: {work}/{problem}" in log or f"the pointer was not used: {problem}" in log
+    )
     assert "starting from scratch" not in log
     _assert_same(reference, runner)
 
@@ -217,10 +223,15 @@ def test_only_best_checkpoints_left_is_refused_with_both_ways_on(tmp_path: Path)
     with pytest.raises(CheckpointError) as info:
         runner.train()
     text = str(info.value)
-    assert text.startswith(f"{work}: resume=True found checkpoints but none to resume from; nothing was changed")
+    assert text.startswith(
+        f"{work}: resume=True found checkpoints but none to resume from; nothing was changed"
+    )
     assert f"last_checkpoint names {work / 'iter_18.pth'}" not in text  # shown relative to the work dir
     assert "names iter_18.pth, which does not exist" in text
-    assert f"not resumable (no optimizer/scheduler state or not a typedengine checkpoint): {work / best[0]}" in text
+    assert (
+        f"not resumable (no optimizer/scheduler state or not a typedengine checkpoint): {work / best[0]}"
+        in text
+    )
     assert f"--resume {work / best[0]}" in text and f"--load-from {work / best[0]}" in text
     assert _snapshot(work) == before
 
@@ -234,7 +245,9 @@ def test_all_checkpoints_corrupt_is_refused_and_nothing_is_touched(tmp_path: Pat
         _train(work, resume=True)
     text = str(info.value)
     for name in ("iter_6.pth", "iter_12.pth", "iter_18.pth"):
-        assert f"cannot resume from {work / name}: incomplete checkpoint: a zip archive without its end" in text
+        assert (
+            f"cannot resume from {work / name}: incomplete checkpoint: a zip archive without its end" in text
+        )
     assert "move these files away (or use another --work-dir)" in text
     assert _snapshot(work) == before
 
@@ -334,9 +347,7 @@ def test_an_explicit_corrupt_resume_file_names_the_intact_ones_and_the_flag(tmp_
         runner.train()
     lines = str(info.value).splitlines()
     assert lines[0].startswith(f"{bad}: checksum mismatch: the file is corrupted (Bad CRC-32 for file")
-    assert lines[1] == (
-        f"  other checkpoints here, newest first: {work / 'iter_6.pth'} (epoch 0, iter 6)"
-    )
+    assert lines[1] == (f"  other checkpoints here, newest first: {work / 'iter_6.pth'} (epoch 0, iter 6)")
     assert lines[2] == f"  to use {work / 'iter_6.pth'} (it verifies): --resume {work / 'iter_6.pth'}"
     assert _snapshot(work) == before
 

@@ -68,7 +68,9 @@ def _kill_after_epoch_2(work: Path) -> None:
     assert (work / "epoch_2.pth").exists() and not (work / "epoch_3.pth").exists(), "killed too late"
 
 
-def test_killed_run_with_a_truncated_newest_file_and_a_garbage_pointer_resumes_exactly(tmp_path: Path) -> None:
+def test_killed_run_with_a_truncated_newest_file_and_a_garbage_pointer_resumes_exactly(
+    tmp_path: Path,
+) -> None:
     reference = tmp_path / "reference"
     out = _run(reference)
     assert out.returncode == 0, out.stderr[-3000:]

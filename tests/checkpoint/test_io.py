@@ -23,10 +23,10 @@ from typedengine.checkpoint.errors import CheckpointError
 from typedengine.checkpoint.io import (
     CHECKSUM_PREFIX,
     LAST_CHECKPOINT,
+    PointerState,
     atomic_write_bytes,
     check_serialisable,
     file_checksum,
-    PointerState,
     find_latest,
     inspect_pointer,
     load_checkpoint_file,

@@ -16,9 +16,9 @@ from torch.utils.data import Dataset
 import typedengine as te
 from tests.conftest import TinyMLP, make_data
 from typedengine.checkpoint.errors import CheckpointError, IncompatibleResumeError
+from typedengine.checkpoint.io import LAST_CHECKPOINT, load_checkpoint_file
 from typedengine.errors import UsageError
 from typedengine.evaluation.evaluator import EvaluatorConfig
-from typedengine.checkpoint.io import LAST_CHECKPOINT, load_checkpoint_file
 from typedengine.evaluation.rules import infer_rule
 from typedengine.hooks.checkpoint import CheckpointHook, CheckpointHookConfig
 from typedengine.hooks.choices import DefaultHooksConfig

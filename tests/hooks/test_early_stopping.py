@@ -17,7 +17,7 @@ from typedengine.config.errors import ConfigError
 from typedengine.errors import UsageError
 from typedengine.evaluation.accuracy import AccuracyConfig
 from typedengine.evaluation.evaluator import EvaluatorConfig
-from typedengine.hooks.checkpoint import CheckpointHook, CheckpointHookConfig
+from typedengine.hooks.checkpoint import CheckpointHookConfig
 from typedengine.hooks.choices import DefaultHooksConfig
 from typedengine.hooks.early_stopping import EarlyStoppingHook, EarlyStoppingHookConfig
 
@@ -95,7 +95,9 @@ def _runner(
         val_dataloader=te.DataLoaderConfig[Tensors](dataset=Tensors(n=8), batch_size=8, shuffle=False),
         val_evaluator=metric,
         randomness=te.RandomnessConfig(seed=3),
-        default_hooks=DefaultHooksConfig(checkpoint=CheckpointHookConfig(interval=interval, async_write=False)),
+        default_hooks=DefaultHooksConfig(
+            checkpoint=CheckpointHookConfig(interval=interval, async_write=False)
+        ),
         custom_hooks=[hook, Clock(metric), *extra],
         resume=resume,
     )
@@ -139,11 +141,15 @@ def test_non_finite_metric_stops(tmp_path: Path) -> None:
     assert runner.state.epoch == 3
 
 
-def test_a_monitor_the_first_validation_lacks_is_a_usage_error_not_a_warning_per_epoch(tmp_path: Path) -> None:
+def test_a_monitor_the_first_validation_lacks_is_a_usage_error_not_a_warning_per_epoch(
+    tmp_path: Path,
+) -> None:
     runner = _runner(tmp_path, [{"Accuracy": 1.0}], EarlyStoppingHook("accuracy", patience=1), epochs=3)
     with pytest.raises(UsageError) as info:
         runner.train()
-    assert "EarlyStoppingHook(monitor): no metric produces 'accuracy' (the metrics produce: Accuracy)" in str(info.value)
+    assert "EarlyStoppingHook(monitor): no metric produces 'accuracy' (the metrics produce: Accuracy)" in str(
+        info.value
+    )
     assert "did you mean 'Accuracy'?" in str(info.value)
     assert runner.state.epoch == 1  # stopped at the first validation
 
@@ -179,11 +185,22 @@ def test_a_resumed_run_stops_at_the_same_epoch_as_an_uninterrupted_one(tmp_path:
 
     work = tmp_path / "crashed"
     with pytest.raises(_Stop):  # the crash comes in epoch 5, after the checkpoints of epochs 4 (or 2 and 4)
-        _runner(work, STREAM, EarlyStoppingHook("accuracy", patience=3), epochs=8, interval=interval, extra=[StopIn(5)]).train()
+        _runner(
+            work,
+            STREAM,
+            EarlyStoppingHook("accuracy", patience=3),
+            epochs=8,
+            interval=interval,
+            extra=[StopIn(5)],
+        ).train()
     saved = load_checkpoint_file(work / "epoch_4.pth")["early_stopping"]
     # the checkpoint of epoch 4 was written again after its validation: it counts 2 validations without
     # improvement (e3, e4), not 1 as the copy written before that validation did
-    assert isinstance(saved, dict) and (saved["best"], saved["wait_count"], saved["stopped"]) == (60.0, 2, False)
+    assert isinstance(saved, dict) and (saved["best"], saved["wait_count"], saved["stopped"]) == (
+        60.0,
+        2,
+        False,
+    )
     resumed_hook = EarlyStoppingHook("accuracy", patience=3)
     resumed = _runner(work, STREAM, resumed_hook, epochs=8, interval=interval, resume=True)
     resumed.train()
@@ -237,7 +254,9 @@ def test_rule_inference_is_the_checkpoint_hooks_and_config_errors_name_the_field
     assert EarlyStoppingHook("Top1").rule == "greater" and EarlyStoppingHook("mIoU").rule == "greater"
     with pytest.raises(ValueError, match="cannot tell"):
         EarlyStoppingHook("f1")
-    with pytest.raises(ValidationError, match=r"monitor: cannot tell whether a larger or smaller 'f1' is better"):
+    with pytest.raises(
+        ValidationError, match=r"monitor: cannot tell whether a larger or smaller 'f1' is better"
+    ):
         EarlyStoppingHookConfig(monitor="f1")
     with pytest.raises(ValidationError, match="contains both"):
         EarlyStoppingHookConfig(monitor="top1_loss")
@@ -270,8 +289,12 @@ def test_config_time_monitor_check_names_the_path_the_keys_and_a_suggestion() ->
     assert "no metric produces 'acuracy/top1' (the metrics produce: accuracy/top1, accuracy/top5)" in text
     assert "did you mean 'accuracy/top1'?" in text
     custom = (EarlyStoppingHookConfig(monitor="acc"),)
-    with pytest.raises((ValidationError, ConfigError), match=r"custom_hooks\[0\]\.monitor: no metric produces 'acc'"):
+    with pytest.raises(
+        (ValidationError, ConfigError), match=r"custom_hooks\[0\]\.monitor: no metric produces 'acc'"
+    ):
         _experiment(custom_hooks=custom)
     with pytest.raises((ValidationError, ConfigError), match="early stopping never acts"):
         _experiment(default_hooks=hooks, val_dataloader=None, val_evaluator=None)
-    _experiment(default_hooks=DefaultHooksConfig(early_stopping=EarlyStoppingHookConfig(monitor="accuracy/top5")))
+    _experiment(
+        default_hooks=DefaultHooksConfig(early_stopping=EarlyStoppingHookConfig(monitor="accuracy/top5"))
+    )

@@ -464,7 +464,9 @@ def resume_from_file(
 
     ``checkpoint``: the dict already read (and verified) from ``path``, so the file is not read twice.
     """
-    ckpt = checkpoint if checkpoint is not None else load_checkpoint_file(path, map_location, require_checksum=True)
+    ckpt = checkpoint
+    if ckpt is None:
+        ckpt = load_checkpoint_file(path, map_location, require_checksum=True)
     runner.call_hook("after_load_checkpoint", checkpoint=ckpt)
     apply_checkpoint(runner, ckpt, resume=True)
     from .mmengine import carry_over_warning

@@ -80,7 +80,7 @@ class FoundCheckpoint:
     iter: int
     saved_at: datetime.datetime | None
     resumable: bool
-    """A typedengine checkpoint with a run state that is not a weights-only file: a resume can start from it."""
+    """A typedengine checkpoint with a run state, not a weights-only file: a resume can start from it."""
 
     def describe(self) -> str:
         kind = "" if self.resumable else ", weights only"
@@ -208,7 +208,9 @@ def survey_checkpoints(places: CheckpointPlaces, *, also: Sequence[Path] = ()) -
             broken.append(BrokenCheckpoint(path, "not a training checkpoint (its meta holds no epoch/iter)"))
             continue
         epoch, iteration, when = progress
-        resumable = summary.checksummed and "run_state" in summary.entries and not places.is_weights_only(path)
+        resumable = (
+            summary.checksummed and "run_state" in summary.entries and not places.is_weights_only(path)
+        )
         intact.append(FoundCheckpoint(path, epoch, iteration, when, resumable))
     intact.sort(key=lambda c: (c.iter, c.epoch, c.saved_at is not None, c.saved_at or _EPOCH0, c.path.name))
     intact.reverse()
@@ -228,7 +230,9 @@ def mixed_runs_problem(candidates: Sequence[FoundCheckpoint]) -> str | None:
     if not candidates or candidates[0].saved_at is None:
         return None
     furthest = candidates[0]
-    later = [c for c in candidates[1:] if c.saved_at is not None and _aware(c.saved_at) > _aware(furthest.saved_at)]
+    later = [
+        c for c in candidates[1:] if c.saved_at is not None and _aware(c.saved_at) > _aware(furthest.saved_at)
+    ]
     if not later:
         return None
     latest = max(later, key=lambda c: _aware(c.saved_at))
@@ -254,16 +258,20 @@ def _nothing_resumable_error(directory: Path, survey: Survey, pointer_problem: s
         lines.append(f"  cannot resume from {b.describe()}")
     weights = [c for c in survey.intact if not c.resumable]
     for c in weights:
-        lines.append(f"  not resumable (no optimizer/scheduler state or not a typedengine checkpoint): {c.describe()}")
+        lines.append(
+            f"  not resumable (no optimizer/scheduler state or not a typedengine checkpoint): {c.describe()}"
+        )
     if weights:
         best = weights[0]
         lines.append(
-            f"  to continue from its weights with a fresh optimizer and schedule: --resume {shown(best.path)}; "
+            "  to continue from its weights with a fresh optimizer and schedule: "
+            f"--resume {shown(best.path)}; "
             f"to start a new run initialised with them: --load-from {shown(best.path)}"
         )
     else:
         lines.append(
-            "  restore an intact copy, or to start from scratch move these files away (or use another --work-dir)"
+            "  restore an intact copy, or to start from scratch move these files away "
+            "(or use another --work-dir)"
         )
     return CheckpointError(directory, "\n".join(lines))
 
@@ -302,7 +310,9 @@ def choose_auto_resume(work_dir: Path, places: CheckpointPlaces) -> AutoResumeCh
                 why = f"{LAST_CHECKPOINT} names {shown(target)}, which does not verify"
             else:
                 return AutoResumeChoice(target, ckpt, None, False)
-    survey = survey_checkpoints(places, also=[target] if target is not None else []).without(b.path for b in failed)
+    survey = survey_checkpoints(places, also=[target] if target is not None else []).without(
+        b.path for b in failed
+    )
     candidates = survey.resumable
     mixed = mixed_runs_problem(candidates)
     if mixed:
@@ -314,8 +324,10 @@ def choose_auto_resume(work_dir: Path, places: CheckpointPlaces) -> AutoResumeCh
             failed.append(BrokenCheckpoint(candidate.path, exc.reason))
             continue
         lines = [
-            f"auto-resume: resuming from {candidate.describe()}, the newest checkpoint that verifies; "
-            f"{LAST_CHECKPOINT} is repaired to point at it",
+            (
+                f"auto-resume: resuming from {candidate.describe()}, the newest checkpoint that verifies; "
+                f"{LAST_CHECKPOINT} is repaired to point at it"
+            ),
             f"  the pointer was not used: {why}",
         ]
         lines.extend(f"  not used (left in place): {b.describe()}" for b in (*failed, *survey.broken))
@@ -327,7 +339,9 @@ def choose_auto_resume(work_dir: Path, places: CheckpointPlaces) -> AutoResumeCh
     if everything.empty:
         where = " or ".join(shown(d) for d in places.directories)
         note = f" ({why})" if target is not None and why else ""
-        return AutoResumeChoice(None, None, f"resume=True: no checkpoint in {where}{note}; starting from scratch", False)
+        return AutoResumeChoice(
+            None, None, f"resume=True: no checkpoint in {where}{note}; starting from scratch", False
+        )
     raise _nothing_resumable_error(work_dir, everything, why)
 
 
@@ -335,11 +349,13 @@ def explicit_checkpoint_error(
     error: CheckpointError, places: CheckpointPlaces, *, flag: str, resumable_only: bool, limit: int = 5
 ) -> CheckpointError:
     """``error`` (a file named with ``--resume PATH`` / ``--load-from PATH`` that cannot be used) extended
-    with the checkpoints that pass the quick check, and the flag that uses the newest one that fully verifies."""
+    with the checkpoints that pass the quick check, and the flag using the newest one that fully verifies."""
     bad = Path(error.path)
     directories = (*places.directories, bad.parent) if bad.parent.is_dir() else places.directories
-    survey = survey_checkpoints(CheckpointPlaces(tuple(dict.fromkeys(directories)), places.regular, places.weights_only))
-    usable = list((survey.resumable if resumable_only else survey.intact))
+    survey = survey_checkpoints(
+        CheckpointPlaces(tuple(dict.fromkeys(directories)), places.regular, places.weights_only)
+    )
+    usable = list(survey.resumable if resumable_only else survey.intact)
     usable = [c for c in usable if _key(c.path) != _key(bad)]
     suggestion: FoundCheckpoint | None = None
     for candidate in usable[:limit]:

@@ -418,8 +418,8 @@ def _not_a_zip(f: BinaryIO, size: int) -> str:
         return "incomplete checkpoint: the file is empty"
     if head == _LOCAL_SIGNATURE:
         return (
-            "incomplete checkpoint: a zip archive without its end (the file was cut short, e.g. by a crash, a "
-            "full disk or an interrupted copy)"
+            "incomplete checkpoint: a zip archive without its end (the file was cut short, e.g. by a crash, "
+            "a full disk or an interrupted copy)"
         )
     return "not a checkpoint: not a zip archive as torch.save writes (and no typedengine checksum)"
 
@@ -632,7 +632,7 @@ class PointerState:
     target: Path | None
     """The checkpoint it names (resolved against the work_dir), when it names one (it may not exist)."""
     problem: str | None
-    """Why it cannot be followed (absent, unreadable, not UTF-8, empty, naming a missing file); None: usable."""
+    """Why it cannot be followed (absent, unreadable, not UTF-8, empty, naming a missing file); None: fine."""
     malformed: bool = False
     """The pointer file exists but is not one readable path (unreadable, not UTF-8, binary garbage)."""
 
@@ -660,7 +660,8 @@ def inspect_pointer(work_dir: str | os.PathLike[str]) -> PointerState:
     if not name:
         return PointerState(file, None, f"{file} is empty")
     if "\0" in name or len(lines) > 1:
-        return PointerState(file, None, f"{file} does not hold one file path ({len(raw)} bytes)", malformed=True)
+        problem = f"{file} does not hold one file path ({len(raw)} bytes)"
+        return PointerState(file, None, problem, malformed=True)
     named = Path(name)
     if not named.is_absolute():
         target = root / named
@@ -693,7 +694,8 @@ def find_latest(work_dir: str | os.PathLike[str]) -> Path | None:
     file falls back to the newest intact checkpoint): see :mod:`typedengine.checkpoint.discovery`.
     """
     state = inspect_pointer(work_dir)
-    return state.target if state.problem is None and state.target is not None and state.target.is_file() else None
+    usable = state.problem is None and state.target is not None and state.target.is_file()
+    return state.target if usable else None
 
 
 def remove_stale_temporaries(directory: str | os.PathLike[str]) -> list[Path]:

@@ -14,9 +14,9 @@ One deliberate difference: MMEngine silently prefers ``greater`` when a key cont
 (``top1_loss``, ``mAP_loss``); here that is an ambiguity the user resolves with an explicit rule, caught when
 the config is validated. The same holds for a key listed in both ``greater_keys`` and ``less_keys``.
 
-**Monitored keys** are checked where they can be: at config time when every metric config declares its keys
-(:meth:`~typedengine.evaluation.metric_config.MetricConfig.produced_keys`), otherwise by the hooks at the first
-validation (:func:`unknown_key_message` gives both the same wording, with a did-you-mean).
+**Monitored keys** are checked where they can be: at config time when every metric config declares its
+keys (:meth:`~typedengine.evaluation.metric_config.MetricConfig.produced_keys`), otherwise by the hooks at
+the first validation (:func:`unknown_key_message` gives both the same wording, with a did-you-mean).
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def infer_rule(
     greater_keys: Sequence[str] = DEFAULT_GREATER_KEYS,
     less_keys: Sequence[str] = DEFAULT_LESS_KEYS,
 ) -> Rule:
-    """``greater`` or ``less`` for ``key`` (see the module docstring); ValueError when unknown or ambiguous."""
+    """``greater`` or ``less`` for ``key`` (see the module docstring); ValueError if unknown or ambiguous."""
     lowered = key.lower()
     greater = {k.lower() for k in greater_keys}
     less = {k.lower() for k in less_keys}

@@ -87,7 +87,7 @@ _BEST_NAME = re.compile(r"best_.+\.pth")
 """Names of best checkpoints (``best_<key>_<unit>_<n>.pth``, see :meth:`CheckpointHook._save_best`)."""
 
 _PREEMPT_NAME = re.compile(r"iter_(\d+)\.pth")
-"""The name a preemption save uses whatever the template (``iter_<n>.pth``, see :meth:`CheckpointHook._preempt`)."""
+"""The name a preemption save uses, whatever the template (see :meth:`CheckpointHook._preempt`)."""
 
 
 def best_checkpoint_name(key: str, *, by_epoch: bool, count: int | str) -> str:
@@ -332,7 +332,7 @@ class CheckpointHook(Hook):
 
     # --- best, and what a validation changes --------------------------------------------------------------
     def after_val_epoch(self, runner: Runner, metrics: Mapping[str, float] | None = None) -> None:
-        """In training: save the best checkpoint(s) of the improved keys (a stand-alone ``val()`` saves none)."""
+        """In training: save the best checkpoint(s) of the improved keys (a stand-alone ``val()``: none)."""
         if self.save_best and self._training:
             self._save_best(runner, metrics or {})
 
@@ -351,29 +351,32 @@ class CheckpointHook(Hook):
             # early stopping ended the run here: this is its last point
             self._save_regular(runner, self._name_here(runner))
         self._resave_after_validation = False
-        if self._preemption is not None and self._preemption.should_stop(state.iter, world_size=runner.world_size):
+        preemption = self._preemption
+        if preemption is not None and preemption.should_stop(state.iter, world_size=runner.world_size):
             self._preempt(runner)
 
     def _name_here(self, runner: Runner) -> str:
-        """The regular checkpoint name of the current point (the preemption file when it was the one saved)."""
+        """The regular checkpoint name of this point (the preemption file when that was the one saved)."""
         state = runner.state
         if self._last_saved_iter == state.iter and state.last_checkpoint:
             return Path(state.last_checkpoint).name
         return self.filename_tmpl.format(state.epoch if self.by_epoch else state.iter)
 
     def _resolve_keys(self, runner: Runner, metrics: Mapping[str, float]) -> list[str]:
-        """The best keys of this validation; ``"auto"`` becomes the first metric, once (kept across resume)."""
+        """The best keys of this validation; ``"auto"`` becomes the first metric, once (kept on resume)."""
         keys: list[str] = []
         for key, given in zip(self.save_best, self._given_rules):
             if key == "auto":
                 if self.auto_key is None:
                     first = next(iter(metrics))
                     try:
-                        self.rules.setdefault(first, given or infer_rule(first, self.greater_keys, self.less_keys))
+                        rule = given or infer_rule(first, self.greater_keys, self.less_keys)
                     except ValueError as exc:
                         raise UsageError(
-                            f"CheckpointHook(save_best='auto'): 'auto' is the first metric {first!r}, and {exc}"
+                            f"CheckpointHook(save_best='auto'): 'auto' is the first metric {first!r}, "
+                            f"and {exc}"
                         ) from None
+                    self.rules.setdefault(first, rule)
                     self.auto_key = first
                     runner.logger.info(f"save_best: 'auto' is {first!r} (rule {self.rules[first]!r})")
                 key = self.auto_key
@@ -438,7 +441,7 @@ class CheckpointHook(Hook):
             self._resave_after_validation = True
 
     def before_save_checkpoint(self, runner: Runner, checkpoint: dict[str, object]) -> None:
-        """Store what ``"auto"`` resolved to and the rules, so a resume compares with the same key and rule."""
+        """Store what ``"auto"`` resolved to and the rules: a resume compares one key by one rule."""
         if self.save_best:
             checkpoint[_STATE_KEY] = {"auto": self.auto_key, "rules": dict(self.rules)}
 
@@ -514,7 +517,8 @@ def _early_stopping_checked(runner: Runner) -> bool:
     """Whether an early-stopping hook counted this validation (its state changed since the last save)."""
     from .early_stopping import EarlyStoppingHook
 
-    return any(isinstance(h, EarlyStoppingHook) and h.checked_at_iter == runner.state.iter for h in runner.hooks)
+    here = runner.state.iter
+    return any(isinstance(h, EarlyStoppingHook) and h.checked_at_iter == here for h in runner.hooks)
 
 
 class CheckpointHookConfig(Config):
@@ -539,14 +543,14 @@ class CheckpointHookConfig(Config):
     )
     rule: tuple[Rule, ...] = Field(
         (),
-        description="'greater' or 'less' per save_best key (or one for all); empty: inferred from the whole key, "
-        "case-insensitively (acc, top, mAP, ...: greater; loss: less).",
+        description="'greater' or 'less' per save_best key (or one for all); empty: inferred from the whole "
+        "key, case-insensitively (acc, top, mAP, ...: greater; loss: less).",
     )
     greater_keys: tuple[str, ...] = Field(
-        DEFAULT_GREATER_KEYS, description="Key names, or parts of them, for which larger is better (any case)."
+        DEFAULT_GREATER_KEYS, description="Key names, or parts of them, for which larger is better."
     )
     less_keys: tuple[str, ...] = Field(
-        DEFAULT_LESS_KEYS, description="Key names, or parts of them, for which smaller is better (any case)."
+        DEFAULT_LESS_KEYS, description="Key names, or parts of them, for which smaller is better."
     )
     out_dir: Path | None = Field(
         None, description="Directory for checkpoints (out_dir/<work_dir name>); None: the work_dir."
@@ -625,8 +629,8 @@ class CheckpointHookConfig(Config):
             return [
                 ConfigIssue(
                     "save_best",
-                    "the run does not validate (no val_dataloader/val_evaluator), so no metric is ever produced; "
-                    "configure validation or remove save_best",
+                    "the run does not validate (no val_dataloader/val_evaluator), so no metric is ever "
+                    "produced; configure validation or remove save_best",
                 )
             ]
         if not metric_keys:
@@ -634,9 +638,11 @@ class CheckpointHookConfig(Config):
         issues: list[ConfigIssue] = []
         for i, key in enumerate(self.save_best):
             if key == "auto":
-                problem = None if self._rule_at(i) else rule_problem(metric_keys[0], self.greater_keys, self.less_keys)
+                first = metric_keys[0]
+                problem = None if self._rule_at(i) else rule_problem(first, self.greater_keys, self.less_keys)
                 if problem:
-                    issues.append(ConfigIssue(f"save_best[{i}]", f"'auto' is the first metric {metric_keys[0]!r}: {problem}"))
+                    message = f"'auto' is the first metric {first!r}: {problem}"
+                    issues.append(ConfigIssue(f"save_best[{i}]", message))
             elif key not in metric_keys:
                 issues.append(ConfigIssue(f"save_best[{i}]", unknown_key_message(key, metric_keys)))
         return issues

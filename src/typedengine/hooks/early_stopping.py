@@ -7,10 +7,10 @@ iteration). It also stops at once when the metric reaches ``stopping_threshold``
 it is NaN/inf.
 
 ``rule=None`` infers the direction from the whole key, case-insensitively, as the checkpoint hook does
-(:mod:`typedengine.evaluation.rules`: ``loss`` → less; ``acc``, ``top``, ``mAP``, ... → greater); an unknown or
-ambiguous key needs an explicit rule (a config error). A monitor the evaluator does not produce is a config
-error where the metric configs declare their keys, otherwise a :class:`~typedengine.errors.UsageError` at the
-first validation (not a warning every epoch).
+(:mod:`typedengine.evaluation.rules`: ``loss`` → less; ``acc``, ``top``, ``mAP``, ... → greater); an unknown
+or ambiguous key needs an explicit rule (a config error). A monitor the evaluator does not produce is a
+config error where the metric configs declare their keys, otherwise a
+:class:`~typedengine.errors.UsageError` at the first validation (not a warning every epoch).
 
 The state (best value, validations without improvement, whether and why it stopped) goes into every
 checkpoint; the checkpoint hook re-writes the checkpoint of a point after its validation, so a resumed run
@@ -197,7 +197,10 @@ class EarlyStoppingHook(Hook):
         else:
             still = kind == "not_finite" and self.check_finite
         if still:
-            self.stopped, self.stop_kind = True, kind if kind in ("patience", "threshold", "not_finite") else None
+            self.stopped, self.stop_kind = (
+                True,
+                kind if kind in ("patience", "threshold", "not_finite") else None,
+            )
             self.stop_reason = str(reason) if reason is not None else "stopped"
             self.stopped_at_epoch = epoch if isinstance(epoch, int) else None
         else:
@@ -216,7 +219,8 @@ class EarlyStoppingHookConfig(Config):
     type: Tag[Literal["early-stopping"]] = "early-stopping"
     monitor: str = Field(description="Metric key to watch (as the evaluator names it, e.g. 'accuracy').")
     rule: Rule | None = Field(
-        None, description="'greater' or 'less' is better; None infers it from the whole key, case-insensitively."
+        None,
+        description="'greater' or 'less' is better; None infers it from the whole key, case-insensitively.",
     )
     min_delta: float = Field(0.1, ge=0, description="Smallest change that counts as an improvement.")
     patience: int = Field(5, ge=1, description="Validations without improvement before stopping.")
@@ -243,8 +247,8 @@ class EarlyStoppingHookConfig(Config):
             return [
                 ConfigIssue(
                     "monitor",
-                    "the run does not validate (no val_dataloader/val_evaluator), so early stopping never acts; "
-                    "configure validation or remove the hook",
+                    "the run does not validate (no val_dataloader/val_evaluator), so early stopping never "
+                    "acts; configure validation or remove the hook",
                 )
             ]
         if metric_keys and self.monitor not in metric_keys:

@@ -253,7 +253,9 @@ def cross_field_issues(cfg: RunnerConfig) -> list[ConfigIssue]:
         from ..evaluation.rules import check_metric_monitors
 
         validates = cfg.val_dataloader is not None and cfg.val_evaluator is not None
-        issues.extend(check_metric_monitors(cfg.default_hooks, cfg.custom_hooks, cfg.val_evaluator, validates=validates))
+        issues.extend(
+            check_metric_monitors(cfg.default_hooks, cfg.custom_hooks, cfg.val_evaluator, validates=validates)
+        )
     metric_keys: frozenset[str] | None = None
     if cfg.val_evaluator is not None:
         keys = cfg.val_evaluator.metric_keys()

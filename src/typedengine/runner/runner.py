@@ -42,10 +42,10 @@ from .randomness import RandomnessConfig, set_random_seed
 from .state import RunState
 
 if TYPE_CHECKING:
+    from ..checkpoint.discovery import CheckpointPlaces
     from ..logs.history import MessageHub
     from ..logs.processor import LogProcessor, LogProcessorConfig
     from ..logs.visualizer import Visualizer, VisualizerConfig
-    from ..checkpoint.discovery import CheckpointPlaces
     from ..optim.auto_scale_lr import AutoScaleLRConfig
     from ..optim.schedulers.base import ParamScheduler
     from ..optim.schedulers.choices import ParamSchedulerConfig
@@ -806,7 +806,9 @@ class Runner:
             return  # val()/test(): the checkpoint's weights are evaluated, nothing is trained
         # an epoch loop's checkpoint taken after the last iteration (iteration cadence) still counts the
         # epoch as running: the iterations tell how many epochs are done
-        epochs = max(state.epoch, state.iter * state.max_epochs // state.max_iters) if loop.by_epoch else state.epoch
+        epochs = state.epoch
+        if loop.by_epoch:
+            epochs = max(epochs, state.iter * state.max_epochs // state.max_iters)
         where = f"epoch {epochs} / iter {state.iter} (checkpoint {shown(path)})"
         stopped = [h for h in self.hooks if isinstance(h, EarlyStoppingHook) and h.stopped]
         if stopped:
@@ -914,7 +916,7 @@ class Runner:
     def load_checkpoint(
         self, path: str | Path, *, strict: bool = False, revise_keys: Sequence[tuple[str, str]] = ((r"^module\.", ""),)
     ) -> None:
-        """Load model weights only (``load_from``) from any weights file; missing/unexpected keys are reported.
+        """Load model weights only (``load_from``) from any weights file; reports missing/unexpected keys.
 
         A file that cannot be read raises :class:`~typedengine.checkpoint.errors.CheckpointError` naming it,
         what is wrong and the checkpoints that pass a quick check (with the ``--load-from`` flag).
@@ -938,7 +940,9 @@ def _error_text(exc: Exception | None) -> tuple[str, str] | None:
     if exc is None:
         return None
     path = getattr(exc, "path", None)
-    return (str(path), str(getattr(exc, "reason", exc))) if path is not None else ("rank 0", f"{type(exc).__name__}: {exc}")
+    if path is None:
+        return "rank 0", f"{type(exc).__name__}: {exc}"
+    return str(path), str(getattr(exc, "reason", exc))
 
 
 def _build_hook(cfg: object) -> Hook:
