@@ -34,7 +34,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from ..distributed import ops as dist_ops
 from .errors import CheckpointError
 from .io import (
     CHECKSUM_PREFIX,
@@ -46,14 +48,19 @@ from .io import (
     summarize_checkpoint,
 )
 
+if TYPE_CHECKING:
+    from ..runner.state import RunState
+
 __all__ = [
     "AutoResumeChoice",
     "BrokenCheckpoint",
     "CheckpointPlaces",
     "FoundCheckpoint",
     "Survey",
+    "agree_on_auto_resume",
     "choose_auto_resume",
     "explicit_checkpoint_error",
+    "finished_message",
     "mixed_runs_problem",
     "shown",
     "survey_checkpoints",
@@ -375,3 +382,64 @@ def explicit_checkpoint_error(
         f"{error.reason}\n  other checkpoints here, newest first: {listed}{more}"
         f"\n  to use {shown(suggestion.path)} (it verifies): {flag} {shown(suggestion.path)}",
     )
+
+
+def agree_on_auto_resume(work_dir: Path, places: CheckpointPlaces, *, rank: int) -> AutoResumeChoice:
+    """:func:`choose_auto_resume` on rank 0, shared with every rank (collective; identity in one process).
+
+    Only rank 0 reads the candidates; the others get the choice (``checkpoint`` None: they read the chosen
+    file themselves) or the same :class:`CheckpointError`, so no rank waits for a decision that failed.
+    """
+    choice: AutoResumeChoice | None = None
+    failure: Exception | None = None
+    if rank == 0:
+        try:
+            choice = choose_auto_resume(work_dir, places)
+        except Exception as exc:  # noqa: BLE001  # shared with the other ranks below, then re-raised
+            failure = exc
+    decided = None if choice is None else (choice.path, choice.message, choice.fallback)
+    error = None
+    if failure is not None:
+        path = getattr(failure, "path", None)
+        reason = getattr(failure, "reason", None) if path is not None else None
+        error = (
+            (str(path), str(reason))
+            if reason is not None
+            else ("rank 0", f"{type(failure).__name__}: {failure}")
+        )
+    decided, error = dist_ops.broadcast_object((decided, error))
+    if failure is not None:
+        raise failure
+    if error is not None:
+        raise CheckpointError(*error)
+    assert decided is not None
+    path, message, fallback = decided
+    return AutoResumeChoice(path, choice.checkpoint if choice is not None else None, message, fallback)
+
+
+def finished_message(
+    state: RunState, *, by_epoch: bool, checkpoint: Path, early_stop: str | None
+) -> str | None:
+    """What to say when a resumed ``state`` already reached the end of the configured run, or None.
+
+    ``early_stop``: why early stopping ended the run, when it did. An epoch loop's checkpoint taken after
+    its last iteration on the iteration cadence still counts the last epoch as running: the iterations
+    tell how many epochs are done.
+    """
+    epochs = state.epoch
+    if by_epoch and state.max_iters:
+        epochs = max(epochs, state.iter * state.max_epochs // state.max_iters)
+    where = f"epoch {epochs} / iter {state.iter} (checkpoint {shown(checkpoint)})"
+    if early_stop is not None:
+        return (
+            f"training already finished at {where}: early stopping ended it ({early_stop}); nothing to do — "
+            "to train on, resume without early stopping or with a larger patience"
+        )
+    if state.iter < state.max_iters and not (by_epoch and state.epoch >= state.max_epochs):
+        return None
+    if by_epoch:
+        end, flag, past = f"epoch {state.max_epochs}", "--train.max-epochs", epochs > state.max_epochs
+    else:
+        end, flag, past = f"iter {state.max_iters}", "--train.max-iters", state.iter > state.max_iters
+    beyond = f", past the configured end ({end})" if past else ""
+    return f"training already finished at {where}{beyond}; nothing to do — raise {flag} to continue"

@@ -764,73 +764,36 @@ class Runner:
         """``resume=True``: rank 0 chooses (and verifies) the checkpoint, every rank resumes from it."""
         import logging
 
-        from ..checkpoint.discovery import AutoResumeChoice, choose_auto_resume
-        from ..checkpoint.errors import CheckpointError
+        from ..checkpoint.discovery import agree_on_auto_resume
         from ..checkpoint.io import write_pointer
 
-        choice: AutoResumeChoice | None = None
-        failure: Exception | None = None
-        if self.rank == 0:
-            try:
-                choice = choose_auto_resume(self.work_dir, self._checkpoint_places())
-            except Exception as exc:  # noqa: BLE001  # shared with the other ranks below, then re-raised
-                failure = exc
-        shared = dist_ops.broadcast_object(
-            (None if choice is None else (choice.path, choice.message, choice.fallback), _error_text(failure))
-        )
-        if failure is not None:
-            raise failure
-        decided, error = shared
-        if error is not None:
-            raise CheckpointError(*error)
-        assert decided is not None
-        path, message, fallback = decided
-        if message:
-            self.logger.log(logging.WARNING if fallback else logging.INFO, message)
-        if path is None:
+        choice = agree_on_auto_resume(self.work_dir, self._checkpoint_places(), rank=self.rank)
+        if choice.message:
+            self.logger.log(logging.WARNING if choice.fallback else logging.INFO, choice.message)
+        if choice.path is None:
             return None
-        self._resume_verified(path, choice.checkpoint if choice is not None else None)
-        if fallback and self.rank == 0:
-            write_pointer(self.work_dir, path)
-        self.logger.info(f"Auto resumed from the latest checkpoint {path}.")
-        return path
+        self._resume_verified(choice.path, choice.checkpoint)
+        if choice.fallback and self.rank == 0:
+            write_pointer(self.work_dir, choice.path)
+        self.logger.info(f"Auto resumed from the latest checkpoint {choice.path}.")
+        return choice.path
 
     def _report_finished(self, path: Path) -> None:
         """In ``train()``: when the resumed checkpoint already reached the end of the configured run (or early
         stopping ended it), say so and let the loop run no iteration (``stop_training``)."""
-        from ..checkpoint.discovery import shown
+        from ..checkpoint.discovery import finished_message
         from ..hooks.early_stopping import EarlyStoppingHook
 
-        loop, state = self._train_loop, self.state
-        if loop is None or not state.max_iters:
+        loop = self._train_loop
+        if loop is None or not self.state.max_iters:
             return  # val()/test(): the checkpoint's weights are evaluated, nothing is trained
-        # an epoch loop's checkpoint taken after the last iteration (iteration cadence) still counts the
-        # epoch as running: the iterations tell how many epochs are done
-        epochs = state.epoch
-        if loop.by_epoch:
-            epochs = max(epochs, state.iter * state.max_epochs // state.max_iters)
-        where = f"epoch {epochs} / iter {state.iter} (checkpoint {shown(path)})"
-        stopped = [h for h in self.hooks if isinstance(h, EarlyStoppingHook) and h.stopped]
-        if stopped:
+        stopped = [h.stop_reason or "" for h in self.hooks if isinstance(h, EarlyStoppingHook) and h.stopped]
+        message = finished_message(
+            self.state, by_epoch=loop.by_epoch, checkpoint=path, early_stop=stopped[0] if stopped else None
+        )
+        if message is not None:
             loop.stop_training = True
-            self.logger.info(
-                f"training already finished at {where}: early stopping ended it ({stopped[0].stop_reason}); "
-                "nothing to do — to train on, resume without early stopping or with a larger patience"
-            )
-            return
-        if state.iter < state.max_iters and not (loop.by_epoch and state.epoch >= state.max_epochs):
-            return
-        loop.stop_training = True
-        end, flag = (
-            (f"epoch {state.max_epochs}", "--train.max-epochs")
-            if loop.by_epoch
-            else (f"iter {state.max_iters}", "--train.max-iters")
-        )
-        past = state.iter > state.max_iters or (loop.by_epoch and epochs > state.max_epochs)
-        self.logger.info(
-            f"training already finished at {where}{f', past the configured end ({end})' if past else ''}; "
-            f"nothing to do — raise {flag} to continue"
-        )
+            self.logger.info(message)
 
     def save_checkpoint(
         self,
@@ -935,14 +898,6 @@ class Runner:
             ) from exc
 
 
-def _error_text(exc: Exception | None) -> tuple[str, str] | None:
-    """A failure of rank 0 as (file, reason) the other ranks can raise as a CheckpointError."""
-    if exc is None:
-        return None
-    path = getattr(exc, "path", None)
-    if path is None:
-        return "rank 0", f"{type(exc).__name__}: {exc}"
-    return str(path), str(getattr(exc, "reason", exc))
 
 
 def _build_hook(cfg: object) -> Hook:
