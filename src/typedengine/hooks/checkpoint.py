@@ -1,5 +1,8 @@
 """CheckpointHook: periodic, last and best checkpoints, pruning, release export and graceful preemption.
 
+(Longer than most modules: the config with every MMEngine parameter sits beside the hook, and regular
+saves, best saves, pruning and preemption update the same RunState records, kept, best and last, together.)
+
 Behaviour (MMEngine's ``CheckpointHook``, with its crash-safety gaps closed):
 
 * **Regular saves** every ``interval`` epochs (``by_epoch=True``, ``epoch_{n}.pth``) or iterations
