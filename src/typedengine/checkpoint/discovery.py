@@ -184,8 +184,8 @@ def survey_checkpoints(places: CheckpointPlaces, *, also: Sequence[Path] = ()) -
 
     A file counts as a checkpoint when its name matches one of the places' patterns (the checkpoint hook's
     names) or when it ends with a typedengine checksum (any name). A file is resumable when it is a
-    typedengine checkpoint with a ``run_state`` and not named as a weights-only file; foreign files (no
-    checksum, e.g. MMEngine's) that load are listed as intact, not resumable.
+    typedengine (or MMEngine, converted) checkpoint with a ``run_state`` and not named as a weights-only
+    file; other foreign files (a plain ``torch.save``) that load are listed as intact, not resumable.
     """
     seen: set[str] = set()
     files: list[Path] = []
@@ -215,9 +215,8 @@ def survey_checkpoints(places: CheckpointPlaces, *, also: Sequence[Path] = ()) -
             broken.append(BrokenCheckpoint(path, "not a training checkpoint (its meta holds no epoch/iter)"))
             continue
         epoch, iteration, when = progress
-        resumable = (
-            summary.checksummed and "run_state" in summary.entries and not places.is_weights_only(path)
-        )
+        readable = summary.checksummed or summary.converted_from is not None  # what resume accepts
+        resumable = readable and "run_state" in summary.entries and not places.is_weights_only(path)
         intact.append(FoundCheckpoint(path, epoch, iteration, when, resumable))
     intact.sort(key=lambda c: (c.iter, c.epoch, c.saved_at is not None, c.saved_at or _EPOCH0, c.path.name))
     intact.reverse()

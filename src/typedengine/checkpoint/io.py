@@ -530,8 +530,14 @@ def checkpoint_problem(path: str | os.PathLike[str], *, require_checksum: bool) 
     path checks (``--resume PATH``: ``require_checksum=True``; ``--load-from PATH``: False). Tensor data is
     checked only when the file is loaded.
     """
+    target = Path(path)
     try:
-        _open_checked(Path(path), require_checksum=require_checksum, tensors=False)
+        digest = _open_checked(target, tensors=False)
+        if digest is None and require_checksum:
+            from .mmengine import is_mmengine_file  # MMEngine files resume without a checksum
+
+            if not is_mmengine_file(target):
+                _refuse_without_checksum(target)
     except CheckpointError as exc:
         return exc.reason
     return None
