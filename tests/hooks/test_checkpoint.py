@@ -230,7 +230,7 @@ def test_config_time_save_best_check_names_the_path_the_keys_and_a_suggestion() 
         _experiment(default_hooks=hooks, val_dataloader=None, val_evaluator=None)
     _experiment(default_hooks=DefaultHooksConfig(checkpoint=CheckpointHookConfig(save_best=("auto",))))
     # a metric config that declares no keys: nothing can be checked before the run
-    from typedengine.evaluation.metric_config import MetricConfig
+    from typedengine.evaluation.metric import MetricConfig
 
     class Undeclared(MetricConfig):
         def build(self) -> te.BaseMetric:

@@ -193,14 +193,12 @@ def test_a_resumed_run_stops_at_the_same_epoch_as_an_uninterrupted_one(tmp_path:
             interval=interval,
             extra=[StopIn(5)],
         ).train()
-    saved = load_checkpoint_file(work / "epoch_4.pth")["early_stopping"]
-    # the checkpoint of epoch 4 was written again after its validation: it counts 2 validations without
-    # improvement (e3, e4), not 1 as the copy written before that validation did
-    assert isinstance(saved, dict) and (saved["best"], saved["wait_count"], saved["stopped"]) == (
-        60.0,
-        2,
-        False,
-    )
+    ckpt = load_checkpoint_file(work / "epoch_4.pth")
+    saved, run_state = ckpt["early_stopping"], ckpt["run_state"]
+    # the checkpoint of epoch 4 was written before its validation: it counts 1 validation without
+    # improvement (e3), and says epoch 3 was the last validated, so the resumed loop validates epoch 4 first
+    assert isinstance(saved, dict) and (saved["best"], saved["wait_count"], saved["stopped"]) == (60.0, 1, False)
+    assert isinstance(run_state, dict) and run_state["validated"] == 3
     resumed_hook = EarlyStoppingHook("accuracy", patience=3)
     resumed = _runner(work, STREAM, resumed_hook, epochs=8, interval=interval, resume=True)
     resumed.train()

@@ -417,28 +417,39 @@ def agree_on_auto_resume(work_dir: Path, places: CheckpointPlaces, *, rank: int)
 
 
 def finished_message(
-    state: RunState, *, by_epoch: bool, checkpoint: Path, early_stop: str | None
+    state: RunState,
+    *,
+    by_epoch: bool,
+    max_epochs: int,
+    max_iters: int,
+    checkpoint: Path,
+    early_stop: str | None,
+    validation_pending: bool,
 ) -> str | None:
     """What to say when a resumed ``state`` already reached the end of the configured run, or None.
 
-    ``early_stop``: why early stopping ended the run, when it did. An epoch loop's checkpoint taken after
-    its last iteration on the iteration cadence still counts the last epoch as running: the iterations
-    tell how many epochs are done.
+    ``early_stop``: why early stopping ended the run, when it did. ``validation_pending``: the checkpoint
+    was written before the validation due at its point (the run was killed before that validation ended),
+    which the loop then runs first: the run is not finished yet. An epoch loop's checkpoint taken after its
+    last iteration on the iteration cadence still counts the last epoch as running: the iterations tell how
+    many epochs are done.
     """
     epochs = state.epoch
-    if by_epoch and state.max_iters:
-        epochs = max(epochs, state.iter * state.max_epochs // state.max_iters)
+    if by_epoch and max_iters:
+        epochs = max(epochs, state.iter * max_epochs // max_iters)
     where = f"epoch {epochs} / iter {state.iter} (checkpoint {shown(checkpoint)})"
+    if validation_pending:
+        return None
     if early_stop is not None:
         return (
             f"training already finished at {where}: early stopping ended it ({early_stop}); nothing to do — "
             "to train on, resume without early stopping or with a larger patience"
         )
-    if state.iter < state.max_iters and not (by_epoch and state.epoch >= state.max_epochs):
+    if state.iter < max_iters and not (by_epoch and state.epoch >= max_epochs):
         return None
     if by_epoch:
-        end, flag, past = f"epoch {state.max_epochs}", "--train.max-epochs", epochs > state.max_epochs
+        end, flag, past = f"epoch {max_epochs}", "--train.max-epochs", epochs > max_epochs
     else:
-        end, flag, past = f"iter {state.max_iters}", "--train.max-iters", state.iter > state.max_iters
+        end, flag, past = f"iter {max_iters}", "--train.max-iters", state.iter > max_iters
     beyond = f", past the configured end ({end})" if past else ""
     return f"training already finished at {where}{beyond}; nothing to do — raise {flag} to continue"

@@ -15,7 +15,7 @@ One deliberate difference: MMEngine silently prefers ``greater`` when a key cont
 the config is validated. The same holds for a key listed in both ``greater_keys`` and ``less_keys``.
 
 **Monitored keys** are checked where they can be: at config time when every metric config declares its
-keys (:meth:`~typedengine.evaluation.metric_config.MetricConfig.produced_keys`), otherwise by the hooks at
+keys (:meth:`~typedengine.evaluation.metric.MetricConfig.produced_keys`), otherwise by the hooks at
 the first validation (:func:`unknown_key_message` gives both the same wording, with a did-you-mean).
 """
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from .evaluator import EvaluatorConfig
-    from .metric_config import MetricConfig
+    from .metric import MetricConfig
 
 __all__ = [
     "DEFAULT_GREATER_KEYS",

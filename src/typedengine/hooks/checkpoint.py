@@ -22,11 +22,12 @@ Behaviour (MMEngine's ``CheckpointHook``, with its crash-safety gaps closed):
   resolves to the first metric of the first validation, once; the resolution is stored in checkpoints, so
   a resume keeps it. A key the evaluator does not produce is a config error where the metric configs
   declare their keys, otherwise a :class:`~typedengine.errors.UsageError` at the first validation.
-* **Checkpoints know the validation**: a regular checkpoint is written before the validation of its epoch
-  or iteration. When that validation changes state a resume needs (a new best score; the early-stopping
-  counters), the checkpoint of this point is re-written after it, so resuming never forgets a validation
-  (MMEngine re-saves on a new best, PR #1168; early stopping is added here). When early stopping ends the
-  run, ``save_last`` writes the checkpoint of the point where it stopped.
+* **Checkpoints and validation**: a regular checkpoint is written before the validation of its epoch or
+  iteration; a resume from it validates that point first (``RunState.validated``), so early stopping and
+  plateau schedulers count every validation once. The checkpoint of a point is re-written after its
+  validation on a new best score (MMEngine PR #1168) and at the end of the run (the last point, or where
+  early stopping stopped it; ``save_last`` writes one there if none exists), so a resumed finished run
+  has nothing left to do.
 * **published_keys**: after training the last and best checkpoints are exported with only those keys, as
   ``<stem>-<sha256[:8]>.safetensors`` (or ``.pth`` without safetensors).
 * **Preemption** (``handle_signals``): SIGTERM, SIGUSR1 or a first Ctrl-C make the run save
@@ -55,10 +56,8 @@ from pydantic import Field, field_validator, model_validator
 
 from ..checkpoint.contents import committed_progress
 from ..config.base import Config, Tag
-from ..errors import setting_hint
-from ..runner.schedule import SaveCadence
 from ..config.errors import ConfigIssue, ConfigProblems
-from ..errors import UsageError
+from ..errors import UsageError, setting_hint
 from ..evaluation.rules import (
     DEFAULT_GREATER_KEYS,
     DEFAULT_LESS_KEYS,
@@ -67,6 +66,7 @@ from ..evaluation.rules import (
     rule_problem,
     unknown_key_message,
 )
+from ..runner.schedule import SaveCadence
 from .hook import Hook
 from .priority import Priority
 
@@ -170,6 +170,7 @@ class CheckpointHook(Hook):
         self.out_dir: Path | None = None
         self._preemption: PreemptionHandler | None = None
         self._last_saved_iter = -1
+        self._loaded_iter = -1
         self._schedule: RunSchedule | None = None
         self._saved_after_validation = False
         self._resave_after_validation = False
@@ -340,18 +341,22 @@ class CheckpointHook(Hook):
             self._save_best(runner, metrics or {})
 
     def after_val(self, runner: Runner) -> None:
-        """After every ``after_val_epoch`` hook (early stopping included) ran: bring the checkpoint of this
-        point up to date with what the validation changed, then act on a preemption request."""
+        """After every ``after_val_epoch`` hook (early stopping included) ran: re-save the checkpoint of
+        this point where the validation changed what a resume must know, then act on a preemption request.
+
+        A checkpoint written before its point's validation is otherwise fine: the loop validates again on
+        resume (``RunState.validated``). It is re-saved after a new best score (MMEngine PR #1168), and at
+        the run's end (its last point, or early stopping): then a resumed finished run has nothing to do.
+        """
         if not self._training:
             return
-        state = runner.state
-        saved_here = self._last_saved_iter == state.iter and bool(state.last_checkpoint)
-        stopping = runner.train_loop.stop_training
-        if self._resave_after_validation or (saved_here and _early_stopping_checked(runner)):
-            # the regular checkpoint of this point predates the validation: re-save so a resume knows it
+        state, loop = runner.state, runner.train_loop
+        saved_here = bool(state.last_checkpoint) and state.iter in (self._last_saved_iter, self._loaded_iter)
+        ends_here = loop.stop_training or state.iter >= loop.max_iters
+        if self._resave_after_validation or (saved_here and ends_here and not self._saved_after_validation):
             self._save_regular(runner, self._name_here(runner))
-        elif stopping and self.save_last and not (saved_here and self._saved_after_validation):
-            # early stopping ended the run here: this is its last point
+        elif loop.stop_training and self.save_last and not saved_here:
+            # early stopping ended the run at a point without a checkpoint: this is its last point
             self._save_regular(runner, self._name_here(runner))
         self._resave_after_validation = False
         preemption = self._preemption
@@ -361,7 +366,7 @@ class CheckpointHook(Hook):
     def _name_here(self, runner: Runner) -> str:
         """The regular checkpoint name of this point (the preemption file when that was the one saved)."""
         state = runner.state
-        if self._last_saved_iter == state.iter and state.last_checkpoint:
+        if state.iter in (self._last_saved_iter, self._loaded_iter) and state.last_checkpoint:
             return Path(state.last_checkpoint).name
         return self.filename_tmpl.format(state.epoch if self.by_epoch else state.iter)
 
@@ -449,7 +454,11 @@ class CheckpointHook(Hook):
             checkpoint[_STATE_KEY] = {"auto": self.auto_key, "rules": dict(self.rules)}
 
     def after_load_checkpoint(self, runner: Runner, checkpoint: dict[str, object]) -> None:
-        """Take over the stored ``"auto"`` resolution (a resumed run keeps comparing the same metric)."""
+        """Note the point the run resumes from; take over the stored ``"auto"`` resolution (a resumed run
+        keeps comparing the same metric)."""
+        run_state = checkpoint.get("run_state")
+        loaded = run_state.get("iter") if isinstance(run_state, Mapping) else None
+        self._loaded_iter = loaded if isinstance(loaded, int) else -1
         stored = checkpoint.get(_STATE_KEY)
         if not isinstance(stored, Mapping) or "auto" not in self.save_best:
             return
@@ -514,14 +523,6 @@ class CheckpointHook(Hook):
     def __repr__(self) -> str:
         unit = "epochs" if self.by_epoch else "iters"
         return f"CheckpointHook(interval={self.interval} {unit}, max_keep_ckpts={self.max_keep_ckpts})"
-
-
-def _early_stopping_checked(runner: Runner) -> bool:
-    """Whether an early-stopping hook counted this validation (its state changed since the last save)."""
-    from .early_stopping import EarlyStoppingHook
-
-    here = runner.state.iter
-    return any(isinstance(h, EarlyStoppingHook) and h.checked_at_iter == here for h in runner.hooks)
 
 
 class CheckpointHookConfig(Config):

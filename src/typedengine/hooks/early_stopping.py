@@ -13,8 +13,9 @@ config error where the metric configs declare their keys, otherwise a
 :class:`~typedengine.errors.UsageError` at the first validation (not a warning every epoch).
 
 The state (best value, validations without improvement, whether and why it stopped) goes into every
-checkpoint; the checkpoint hook re-writes the checkpoint of a point after its validation, so a resumed run
-stops at the same epoch as an uninterrupted one. Resuming a run that early stopping ended trains nothing
+checkpoint; a checkpoint written before its point's validation makes the resumed loop validate that point
+first, so a resumed run stops at the same epoch as an uninterrupted one; where it stops, the checkpoint hook
+writes the checkpoint after the validation. Resuming a run that early stopping ended trains nothing
 ("training already finished"), unless the early-stopping settings changed so that the stop no longer holds
 (e.g. a larger ``patience``): the stop is then re-evaluated with the new settings.
 """
@@ -80,8 +81,6 @@ class EarlyStoppingHook(Hook):
         self.stop_reason: str | None = None
         self.stop_kind: StopKind | None = None
         self.stopped_at_epoch: int | None = None
-        self.checked_at_iter = -1
-        """``runner.state.iter`` of the last validation counted (the checkpoint hook re-saves after it)."""
         self._training = False
         self._validations = 0
         self._warned = False
@@ -143,7 +142,6 @@ class EarlyStoppingHook(Hook):
                 runner.logger.warning(message + "; skipped")
             return
         reason = self.check(float(metrics[self.monitor]))
-        self.checked_at_iter = runner.state.iter
         if reason is not None:
             runner.train_loop.stop_training = True
             self.stopped, self.stop_reason = True, reason

@@ -784,12 +784,20 @@ class Runner:
         from ..checkpoint.discovery import finished_message
         from ..hooks.early_stopping import EarlyStoppingHook
 
-        loop = self._train_loop
-        if loop is None or not self.state.max_iters:
+        loop, state = self._train_loop, self.state
+        if loop is None:
             return  # val()/test(): the checkpoint's weights are evaluated, nothing is trained
+        done = state.epoch if loop.by_epoch else state.iter
+        pending = done > state.validated and self.val_loop_configured and loop.schedule.validates_after(done)
         stopped = [h.stop_reason or "" for h in self.hooks if isinstance(h, EarlyStoppingHook) and h.stopped]
         message = finished_message(
-            self.state, by_epoch=loop.by_epoch, checkpoint=path, early_stop=stopped[0] if stopped else None
+            state,
+            by_epoch=loop.by_epoch,
+            max_epochs=loop.max_epochs,
+            max_iters=loop.max_iters,
+            checkpoint=path,
+            early_stop=stopped[0] if stopped else None,
+            validation_pending=pending and done > 0,
         )
         if message is not None:
             loop.stop_training = True
