@@ -23,10 +23,10 @@ from torch.utils.data import DataLoader
 
 import typedengine as te
 from tests.conftest import TinyMLP, make_data, state_equal
-from typedengine import LinearSchedulerConfig, MultiStepSchedulerConfig
 from typedengine.checkpoint.errors import CheckpointError
 from typedengine.checkpoint.io import load_checkpoint_file
 from typedengine.checkpoint.mmengine import is_mmengine_file, load_mmengine_checkpoint
+from typedengine import LinearSchedulerConfig, MultiStepSchedulerConfig
 
 MMENGINE_VERSION = "0.10.7"
 
