@@ -397,3 +397,34 @@ def test_an_iteration_based_finished_run_names_its_flag(tmp_path: Path) -> None:
     _train(work, epoch_loop=False, max_iters=20)
     runner = _train(work, resume=True, epoch_loop=False, max_iters=20)
     assert "nothing to do — raise --train.max-iters to continue" in _log(runner)
+
+
+class _CrashBeforeFinalValidation(te.Hook):
+    def before_val_epoch(self, runner: te.Runner) -> None:
+        if runner.state.epoch == 3:
+            raise _Stop
+
+
+def test_a_finished_run_whose_last_checkpoint_predates_its_validation_only_validates(tmp_path: Path) -> None:
+    """Killed during the final validation (or simply finished: the last checkpoint is written before the
+    last validation, as MMEngine does): a resume trains nothing, runs that validation, and says so."""
+    work = tmp_path / "almost"
+    spec = {**SPEC, "val": True, "interval": 13, "work_dir": str(work)}
+    runner = te.Runner.from_config(experiment(spec))
+    runner.register_hook(_CrashBeforeFinalValidation())
+    with pytest.raises(_Stop):
+        runner.train()
+    runner.flush_checkpoints()
+    state = load_checkpoint_file(work / "iter_39.pth")["run_state"]
+    assert isinstance(state, dict) and (state["epoch"], state["iter"], state["validated"]) == (2, 39, 2)
+    resumed = te.Runner.from_config(experiment({**spec, "resume": True}))
+    resumed.train()
+    after_resume = _log(resumed).split("Auto resumed")[-1]
+    assert (
+        "training already finished at epoch 3 / iter 39 (checkpoint " in after_resume
+        and "nothing to train; its last validation runs (the checkpoint was written before it) — raise "
+        "--train.max-epochs to continue" in after_resume
+    )
+    assert "Epoch(val) [3]" in after_resume  # the validation the crash skipped
+    assert "Epoch(train)" not in after_resume
+    assert resumed.state.iter == 39

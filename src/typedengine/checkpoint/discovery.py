@@ -31,7 +31,7 @@ from __future__ import annotations
 import datetime
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -60,7 +60,8 @@ __all__ = [
     "agree_on_auto_resume",
     "choose_auto_resume",
     "explicit_checkpoint_error",
-    "finished_message",
+    "FinishedRun",
+    "finished_run",
     "mixed_runs_problem",
     "shown",
     "survey_checkpoints",
@@ -416,7 +417,17 @@ def agree_on_auto_resume(work_dir: Path, places: CheckpointPlaces, *, rank: int)
     return AutoResumeChoice(path, choice.checkpoint if choice is not None else None, message, fallback)
 
 
-def finished_message(
+@dataclass(frozen=True)
+class FinishedRun:
+    """A resumed run that already reached its end (:func:`finished_run`)."""
+
+    message: str
+    validation_due: bool
+    """The checkpoint predates the validation due at its point (the run was killed during it, or it was not
+    re-saved after it): the loop runs that validation, and no training iteration."""
+
+
+def finished_run(
     state: RunState,
     *,
     by_epoch: bool,
@@ -424,32 +435,38 @@ def finished_message(
     max_iters: int,
     checkpoint: Path,
     early_stop: str | None,
-    validation_pending: bool,
-) -> str | None:
-    """What to say when a resumed ``state`` already reached the end of the configured run, or None.
+    validates_after: Callable[[int], bool] | None,
+) -> FinishedRun | None:
+    """What to say when a resumed ``state`` already reached the end of the configured run; None otherwise.
 
-    ``early_stop``: why early stopping ended the run, when it did. ``validation_pending``: the checkpoint
-    was written before the validation due at its point (the run was killed before that validation ended),
-    which the loop then runs first: the run is not finished yet. An epoch loop's checkpoint taken after its
-    last iteration on the iteration cadence still counts the last epoch as running: the iterations tell how
-    many epochs are done.
+    ``early_stop``: why early stopping ended the run, when it did. ``validates_after``: whether the run
+    validates after a count of epochs (epoch loops) or iterations (None: it does not validate). An epoch
+    loop's checkpoint taken after its last iteration on the iteration cadence still counts the last epoch as
+    running: the iterations tell how many epochs are done.
     """
-    epochs = state.epoch
-    if by_epoch and max_iters:
-        epochs = max(epochs, state.iter * max_epochs // max_iters)
-    where = f"epoch {epochs} / iter {state.iter} (checkpoint {shown(checkpoint)})"
-    if validation_pending:
-        return None
-    if early_stop is not None:
-        return (
-            f"training already finished at {where}: early stopping ended it ({early_stop}); nothing to do — "
-            "to train on, resume without early stopping or with a larger patience"
-        )
-    if state.iter < max_iters and not (by_epoch and state.epoch >= max_epochs):
-        return None
+    done = state.iter
     if by_epoch:
-        end, flag, past = f"epoch {max_epochs}", "--train.max-epochs", epochs > max_epochs
+        done = max(state.epoch, state.iter * max_epochs // max_iters) if max_iters else state.epoch
+    due = validates_after is not None and done > state.validated and validates_after(done)
+    where = f"epoch {done if by_epoch else state.epoch} / iter {state.iter} (checkpoint {shown(checkpoint)})"
+    if early_stop is not None:
+        return FinishedRun(
+            f"training already finished at {where}: early stopping ended it ({early_stop}); nothing to do — "
+            "to train on, resume without early stopping or with a larger patience",
+            due,
+        )
+    if by_epoch:
+        if done < max_epochs:
+            return None
+        end, flag, past = f"epoch {max_epochs}", "--train.max-epochs", done > max_epochs
     else:
+        if state.iter < max_iters:
+            return None
         end, flag, past = f"iter {max_iters}", "--train.max-iters", state.iter > max_iters
     beyond = f", past the configured end ({end})" if past else ""
-    return f"training already finished at {where}{beyond}; nothing to do — raise {flag} to continue"
+    todo = (
+        "nothing to train; its last validation runs (the checkpoint was written before it)"
+        if due
+        else "nothing to do"
+    )
+    return FinishedRun(f"training already finished at {where}{beyond}; {todo} — raise {flag} to continue", due)

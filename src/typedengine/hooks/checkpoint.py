@@ -25,9 +25,8 @@ Behaviour (MMEngine's ``CheckpointHook``, with its crash-safety gaps closed):
 * **Checkpoints and validation**: a regular checkpoint is written before the validation of its epoch or
   iteration; a resume from it validates that point first (``RunState.validated``), so early stopping and
   plateau schedulers count every validation once. The checkpoint of a point is re-written after its
-  validation on a new best score (MMEngine PR #1168) and at the end of the run (the last point, or where
-  early stopping stopped it; ``save_last`` writes one there if none exists), so a resumed finished run
-  has nothing left to do.
+  validation on a new best score (MMEngine PR #1168) and where early stopping ends the run (``save_last``
+  writes one there if none exists), so resuming an early-stopped run trains nothing.
 * **published_keys**: after training the last and best checkpoints are exported with only those keys, as
   ``<stem>-<sha256[:8]>.safetensors`` (or ``.pth`` without safetensors).
 * **Preemption** (``handle_signals``): SIGTERM, SIGUSR1 or a first Ctrl-C make the run save
@@ -345,15 +344,16 @@ class CheckpointHook(Hook):
         this point where the validation changed what a resume must know, then act on a preemption request.
 
         A checkpoint written before its point's validation is otherwise fine: the loop validates again on
-        resume (``RunState.validated``). It is re-saved after a new best score (MMEngine PR #1168), and at
-        the run's end (its last point, or early stopping): then a resumed finished run has nothing to do.
+        resume (``RunState.validated``). It is re-saved after a new best score (MMEngine PR #1168), and where
+        early stopping ends the run (so a resume knows it stopped and trains nothing). The end of a full run
+        is not re-saved (MMEngine's hook sequence): resuming it only repeats the last validation.
         """
         if not self._training:
             return
         state, loop = runner.state, runner.train_loop
         saved_here = bool(state.last_checkpoint) and state.iter in (self._last_saved_iter, self._loaded_iter)
-        ends_here = loop.stop_training or state.iter >= loop.max_iters
-        if self._resave_after_validation or (saved_here and ends_here and not self._saved_after_validation):
+        stops_here = loop.stop_training and saved_here and not self._saved_after_validation
+        if self._resave_after_validation or stops_here:
             self._save_regular(runner, self._name_here(runner))
         elif loop.stop_training and self.save_last and not saved_here:
             # early stopping ended the run at a point without a checkpoint: this is its last point

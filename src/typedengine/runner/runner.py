@@ -780,28 +780,29 @@ class Runner:
 
     def _report_finished(self, path: Path) -> None:
         """In ``train()``: when the resumed checkpoint already reached the end of the configured run (or early
-        stopping ended it), say so and let the loop run no iteration (``stop_training``)."""
-        from ..checkpoint.discovery import finished_message
+        stopping ended it), say so; the loop then runs no iteration (``stop_training``), only a validation
+        the checkpoint was written before."""
+        from ..checkpoint.discovery import finished_run
         from ..hooks.early_stopping import EarlyStoppingHook
 
-        loop, state = self._train_loop, self.state
+        loop = self._train_loop
         if loop is None:
             return  # val()/test(): the checkpoint's weights are evaluated, nothing is trained
-        done = state.epoch if loop.by_epoch else state.iter
-        pending = done > state.validated and self.val_loop_configured and loop.schedule.validates_after(done)
         stopped = [h.stop_reason or "" for h in self.hooks if isinstance(h, EarlyStoppingHook) and h.stopped]
-        message = finished_message(
-            state,
+        finished = finished_run(
+            self.state,
             by_epoch=loop.by_epoch,
             max_epochs=loop.max_epochs,
             max_iters=loop.max_iters,
             checkpoint=path,
             early_stop=stopped[0] if stopped else None,
-            validation_pending=pending and done > 0,
+            validates_after=loop.schedule.validates_after if self.val_loop_configured else None,
         )
-        if message is not None:
+        if finished is None:
+            return
+        self.logger.info(finished.message)
+        if not finished.validation_due:  # (a due validation runs first either way; the loop then ends)
             loop.stop_training = True
-            self.logger.info(message)
 
     def save_checkpoint(
         self,
