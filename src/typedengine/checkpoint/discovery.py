@@ -304,7 +304,7 @@ def choose_auto_resume(work_dir: Path, places: CheckpointPlaces) -> AutoResumeCh
     """
     pointer = inspect_pointer(work_dir)
     failed: list[BrokenCheckpoint] = []
-    why = pointer.problem
+    why = pointer.problem.replace(str(pointer.file), shown(pointer.file)) if pointer.problem else None
     target = pointer.target
     if why is None and target is not None:
         if places.is_weights_only(target):
