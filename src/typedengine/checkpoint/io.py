@@ -524,25 +524,6 @@ def _open_checked(target: Path, *, tensors: bool) -> str | None:
     return digest
 
 
-def checkpoint_problem(path: str | os.PathLike[str], *, require_checksum: bool) -> str | None:
-    """Why ``path`` cannot be a checkpoint (missing, a directory, empty, cut short, not a zip, corrupt
-    headers, directory or structure), or None when the quick check passes. No torch import: for config-time
-    path checks (``--resume PATH``: ``require_checksum=True``; ``--load-from PATH``: False). Tensor data is
-    checked only when the file is loaded.
-    """
-    target = Path(path)
-    try:
-        digest = _open_checked(target, tensors=False)
-        if digest is None and require_checksum:
-            from .mmengine import is_mmengine_file  # MMEngine files resume without a checksum
-
-            if not is_mmengine_file(target):
-                _refuse_without_checksum(target)
-    except CheckpointError as exc:
-        return exc.reason
-    return None
-
-
 def load_checkpoint_file(
     path: str | os.PathLike[str],
     map_location: str | torch.device | None = "cpu",
