@@ -352,20 +352,27 @@ def test_an_explicit_corrupt_resume_file_names_the_intact_ones_and_the_flag(tmp_
     assert _snapshot(work) == before
 
 
-def test_explicit_missing_or_foreign_files(tmp_path: Path) -> None:
+def test_explicit_missing_foreign_or_cut_files(tmp_path: Path) -> None:
+    from typedengine.config.errors import ConfigError
+
     work = _stopped(tmp_path)
+    # missing, or not a checkpoint at all: a config mistake, before anything is built (exit 2)
     missing = work / "iter_99.pth"
-    runner = te.Runner.from_config(te.replace(experiment({**SPEC, "work_dir": str(work)}), load_from=missing))
+    with pytest.raises(ConfigError, match=f"load_from: {missing}: no such file"):
+        te.Runner.from_config(te.replace(experiment({**SPEC, "work_dir": str(work)}), load_from=missing))
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a checkpoint")
+    with pytest.raises(ConfigError, match=f"resume: {notes}: is not a checkpoint"):
+        te.Runner.from_config(te.replace(experiment({**SPEC, "work_dir": str(work)}), resume=notes))
+    # looks like a checkpoint but is cut short: found when it is read (exit 1), with the way out
+    cut = tmp_path / "downloaded.pth"
+    cut.write_bytes((work / "iter_18.pth").read_bytes()[:-3000])
+    runner = te.Runner.from_config(te.replace(experiment({**SPEC, "work_dir": str(work)}), load_from=cut))
     with pytest.raises(CheckpointError) as info:
         runner.train()
     lines = str(info.value).splitlines()
-    assert lines[0] == f"{missing}: no such checkpoint file"
+    assert lines[0].startswith(f"{cut}: incomplete checkpoint: a zip archive without its end")
     assert lines[2] == f"  to use {work / 'iter_18.pth'} (it verifies): --load-from {work / 'iter_18.pth'}"
-    notes = tmp_path / "notes.txt"
-    notes.write_text("not a checkpoint")
-    runner = te.Runner.from_config(te.replace(experiment({**SPEC, "work_dir": str(work)}), resume=notes))
-    with pytest.raises(CheckpointError, match=f"^{notes}: not a checkpoint: not a zip archive"):
-        runner.train()
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -88,6 +88,7 @@ def test_killed_run_with_a_truncated_newest_file_and_a_garbage_pointer_resumes_e
     # paths are shown as the user typed them: relative to the directory the command ran in
     assert f"{newest}: incomplete checkpoint: a zip archive without its end" in text
     assert "to use damaged/epoch_1.pth (it verifies): --resume damaged/epoch_1.pth" in text
+    assert "Traceback" not in text and "TYPEDENGINE_DEBUG=1" in text
     assert not (work / "epoch_3.pth").exists()
 
     resumed = _run(work, "--resume", "True")
