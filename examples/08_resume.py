@@ -9,6 +9,10 @@ SIGTERM, SIGUSR1 or a first Ctrl-C make the run finish the current iteration, sa
 exit with code 75 (EX_TEMPFAIL: "try again"); a second Ctrl-C stops at once. A job script can requeue on
 75 and start the same command with ``--resume True``.
 
+``--resume True`` follows ``work_dir/last_checkpoint``; when that pointer is broken (deleted file, empty,
+garbage) or names a corrupt file, it resumes from the newest checkpoint that verifies and says so; a run
+that already reached its end says "training already finished" and trains nothing.
+
 Usage:
     python examples/08_resume.py --work-dir work_dirs/resume          # Ctrl-C once: saves, exits 75
     python examples/08_resume.py --work-dir work_dirs/resume --resume True

@@ -153,3 +153,29 @@ def test_a_save_that_fails_on_rank_0_stops_every_rank_at_once(tmp_path: Path) ->
     assert outcomes[0].error is not None and "TypeError" in outcomes[0].error and "['bad']" in outcomes[0].error
     assert outcomes[1].error is not None and "failed on rank 0" in outcomes[1].error
     assert not list(tmp_path.glob("*.pth"))
+
+
+def test_two_ranks_fall_back_together_past_a_corrupt_newest_checkpoint(tmp_path: Path) -> None:
+    """Rank 0 chooses (and fully verifies) the checkpoint and shares the choice: both ranks resume from the
+    same intact file, and a refusal reaches both ranks as the same error."""
+    spec: dict[str, object] = {"max_epochs": 3, "interval": 2, "accumulate": 3}
+    ref = run_ranks(_rank_train, 2, {**spec, "work_dir": str(tmp_path / "ref")}, wall_timeout_s=240)
+    work = tmp_path / "run"
+    run_ranks(_rank_train, 2, {**spec, "work_dir": str(work), "stop_at": 11}, wall_timeout_s=240)
+    newest = work / "iter_10.pth"
+    data = bytearray(newest.read_bytes())
+    data[len(data) // 2] ^= 0x20
+    newest.write_bytes(bytes(data))
+    resumed = run_ranks(
+        _rank_train, 2, {**spec, "work_dir": str(work), "resume": True, "report_start": True}, wall_timeout_s=240
+    )
+    assert [int(r.pop("__started_at")) for r in resumed] == [8, 8]
+    assert _equal(resumed[0], ref[0]) and _equal(resumed[1], ref[0])
+
+    broken = tmp_path / "broken"
+    run_ranks(_rank_train, 2, {**spec, "work_dir": str(broken), "stop_at": 5}, wall_timeout_s=240)
+    for path in broken.glob("iter_*.pth"):
+        path.write_bytes(path.read_bytes()[:500])
+    outcomes = run_ranks_raw(_rank_train, 2, {**spec, "work_dir": str(broken), "resume": True}, wall_timeout_s=240)
+    for o in outcomes:
+        assert o.error is not None and "CheckpointError" in o.error and "none to resume from" in o.error, o

@@ -23,14 +23,17 @@ from typedengine.checkpoint.errors import CheckpointError
 from typedengine.checkpoint.io import (
     CHECKSUM_PREFIX,
     LAST_CHECKPOINT,
+    PointerState,
     atomic_write_bytes,
     check_serialisable,
     file_checksum,
     find_latest,
+    inspect_pointer,
     load_checkpoint_file,
     read_pointer,
     remove_stale_temporaries,
     save_checkpoint_file,
+    summarize_checkpoint,
     write_pointer,
 )
 
@@ -330,21 +333,78 @@ def test_stale_temporaries_are_recognised_and_nothing_else_is_removed(tmp_path: 
     assert sorted(p.name for p in tmp_path.iterdir()) == [".hidden", "epoch_3.pth"]
 
 
-def test_central_directory_parser_reads_zip64_extra_fields() -> None:
-    import io
-    import struct
+def test_pointer_states_are_reported_never_raised(tmp_path: Path) -> None:
+    pointer = tmp_path / LAST_CHECKPOINT
+    assert inspect_pointer(tmp_path) == PointerState(pointer, None, f"there is no {LAST_CHECKPOINT} file")
+    for raw, problem in [
+        (b"", "is empty"),
+        (b"  \n\n", "is empty"),
+        (b"\xff\xfe\x00garbage", "is not valid UTF-8 text (10 bytes)"),
+        (b"epoch_1.pth\x00\x00", "does not hold one file path (13 bytes)"),
+        (b"epoch_1.pth\nepoch_2.pth\n", "does not hold one file path (24 bytes)"),
+        (b"epoch_9.pth\n", "names epoch_9.pth, which does not exist"),
+    ]:
+        pointer.write_bytes(raw)
+        state = inspect_pointer(tmp_path)
+        assert state.problem == f"{pointer} {problem}", raw
+    pointer.write_bytes(b"\xff\xfe")
+    with pytest.raises(CheckpointError, match="is not valid UTF-8"):
+        read_pointer(tmp_path)
+    assert find_latest(tmp_path) is None
+    save_checkpoint_file({"a": 1}, tmp_path / "epoch_9.pth")
+    pointer.write_bytes(b"epoch_9.pth\n")
+    assert inspect_pointer(tmp_path) == PointerState(pointer, tmp_path / "epoch_9.pth", None)
 
-    from typedengine.checkpoint.io import _directory_entries
 
-    name = b"archive/data/0"
-    extra = struct.pack("<HHQQQ", 1, 24, 5 << 32, 6 << 32, 7 << 32)  # usize, size, offset (all > 4 GiB)
-    big = b"PK\x01\x02" + struct.pack(
-        "<HHHHHHIIIHHHHHII", 45, 45, 0, 0, 0, 0, 0, 0xFFFFFFFF, 0xFFFFFFFF, len(name), len(extra), 0, 0, 0, 0, 0xFFFFFFFF
-    ) + name + extra
-    small = b"PK\x01\x02" + struct.pack("<HHHHHHIIIHHHHHII", 20, 20, 0, 0, 0, 0, 0, 10, 10, 1, 0, 0, 0, 0, 0, 64) + b"x"
-    directory = small + big
-    assert _directory_entries(io.BytesIO(directory), 0, len(directory), 2) == [(64, 10), (7 << 32, 6 << 32)]
-    with pytest.raises(ValueError, match="no central directory entry"):
-        _directory_entries(io.BytesIO(directory), 0, len(directory), 3)
-    with pytest.raises(ValueError, match="does not end"):
-        _directory_entries(io.BytesIO(directory + b"junk"), 0, len(directory) + 4, 2)
+def test_summary_reads_meta_after_a_quick_check_that_skips_only_tensor_data(tmp_path: Path) -> None:
+    state = {"meta": {"epoch": 2, "iter": 40, "time": "2026-01-01T00:00:00+00:00"}, "w": torch.randn(4096)}
+    path = save_checkpoint_file({**state, "optimizer": {}}, tmp_path / "epoch_2.pth")
+    summary = summarize_checkpoint(path)
+    assert summary.meta == state["meta"] and summary.entries == {"meta", "w", "optimizer"} and summary.checksummed
+    data = path.read_bytes()
+    # a flipped bit in the tensor data passes the quick check; the full load finds it
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("archive/data/0")
+        name_len, extra_len = struct.unpack("<26xHH", data[info.header_offset : info.header_offset + 30])
+        inside = info.header_offset + 30 + name_len + extra_len + 100
+    flipped = bytearray(data)
+    flipped[inside] ^= 0x04
+    path.write_bytes(bytes(flipped))
+    assert summarize_checkpoint(path).meta == state["meta"]
+    with pytest.raises(CheckpointError, match="Bad CRC-32 for file 'archive/data/0'"):
+        load_checkpoint_file(path)
+    # a flipped bit in the pickled structure, a header or the directory, and a cut: the quick check finds them
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        pickle_at = zf.getinfo("archive/data.pkl").header_offset + 60
+    for position in (pickle_at, 10, len(data) - 150):
+        flipped = bytearray(data)
+        flipped[position] ^= 0x01
+        path.write_bytes(bytes(flipped))
+        with pytest.raises(CheckpointError):
+            summarize_checkpoint(path)
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="incomplete checkpoint: a zip archive without its end"):
+        summarize_checkpoint(path)
+
+
+def test_things_that_are_not_checkpoints_say_what_they_are(tmp_path: Path) -> None:
+    text = tmp_path / "notes.pth"
+    text.write_text("hello")
+    empty = tmp_path / "empty.pth"
+    empty.write_bytes(b"")
+    folder = tmp_path / "folder.pth"
+    folder.mkdir()
+    cases = [
+        (text, True, "not a checkpoint: not a zip archive as torch.save writes (and no typedengine checksum)"),
+        (empty, True, "incomplete checkpoint: the file is empty"),
+        (empty, False, "incomplete checkpoint: the file is empty"),
+        (folder, True, "is a directory, not a checkpoint file"),
+        (tmp_path / "missing.pth", False, "no such checkpoint file"),
+    ]
+    for path, require, message in cases:
+        with pytest.raises(CheckpointError) as info:
+            load_checkpoint_file(path, require_checksum=require)
+        assert str(info.value) == f"{path}: {message}", (path, require)
+    # without a checksum requirement a non-zip file still gets torch.load's own verdict, naming the file
+    with pytest.raises(CheckpointError, match=f"^{text}: cannot be loaded with weights_only=True"):
+        load_checkpoint_file(text, require_checksum=False)

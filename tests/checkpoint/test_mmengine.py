@@ -357,6 +357,24 @@ def test_resume_true_in_an_mmengine_work_dir(mmengine_epoch2: Path, reference: d
     assert "Auto resumed from the latest checkpoint" in log
 
 
+def test_resume_true_in_an_mmengine_work_dir_with_a_broken_pointer(
+    mmengine_epoch2: Path, reference: dict[str, object]
+) -> None:
+    """The pointer names a file that is gone: the survey reads MMEngine files through the converter too."""
+    work_dir = mmengine_epoch2.parent
+    epoch2 = reference["epoch2"]
+    assert isinstance(epoch2, dict)
+    mmengine_save(_mmengine_twin(epoch2), mmengine_epoch2)
+    (work_dir / "last_checkpoint").write_text(str(work_dir / "epoch_3.pth"))  # never written
+    runner = _runner(work_dir, resume=True, max_epochs=3)
+    runner.train()
+    runner.close()
+    assert (runner.state.epoch, runner.state.iter) == (3, 18)
+    log = next(runner.log_dir.glob("*.log")).read_text()
+    assert f"auto-resume: resuming from {mmengine_epoch2} (epoch 2, iter 12)" in log
+    assert "starting from scratch" not in log
+
+
 def test_mid_epoch_checkpoints_say_the_epoch_restarts(reference: dict[str, object], tmp_path: Path) -> None:
     epoch2 = reference["epoch2"]
     assert isinstance(epoch2, dict)

@@ -187,10 +187,10 @@ def test_snake_case_in_a_file_the_environment_and_on_the_command_line(tmp_path: 
     file.write_text(
         "train: {type: epoch_based, val_interval: 2}\n"
         "default_hooks: {runtime_info: {type: runtime_info}, sampler_seed: {type: sampler_seed}}\n"
-        "custom_hooks: [{type: early_stopping, monitor: accuracy/top1}]\n"
+        "custom_hooks: [{type: early_stopping, monitor: accuracy}]\n"
     )
     from_file = cli(DigitsExperiment, args=["--config", str(file)], environ={})
-    assert from_file.custom_hooks == (EarlyStoppingHookConfig(monitor="accuracy/top1"),)
+    assert from_file.custom_hooks == (EarlyStoppingHookConfig(monitor="accuracy"),)
     # the same variant spelled differently merges into the defaults (max_epochs kept), it does not replace them
     assert from_file.train == base.train.model_copy(update={"val_interval": 2})
     assert from_file.default_hooks == base.default_hooks

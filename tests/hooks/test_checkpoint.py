@@ -17,7 +17,10 @@ import typedengine as te
 from tests.conftest import TinyMLP, make_data
 from typedengine.checkpoint.errors import CheckpointError, IncompatibleResumeError
 from typedengine.checkpoint.io import LAST_CHECKPOINT, load_checkpoint_file
-from typedengine.hooks.checkpoint import CheckpointHook, CheckpointHookConfig, infer_rule
+from typedengine.errors import UsageError
+from typedengine.evaluation.evaluator import EvaluatorConfig
+from typedengine.evaluation.rules import infer_rule
+from typedengine.hooks.checkpoint import CheckpointHook, CheckpointHookConfig
 from typedengine.hooks.choices import DefaultHooksConfig
 
 
@@ -135,7 +138,112 @@ def test_rule_inference_matches_mmengine() -> None:
     assert infer_rule("val/loss", greater, less) == "less"
     assert infer_rule("loss_cls", greater, less) == "less"
     assert infer_rule("bbox_mAP", greater, less) == "greater"
+    # case-insensitive, on the whole key (MMEngine's _init_rule)
+    assert infer_rule("Top1", greater, less) == "greater" and infer_rule("val/Loss", greater, less) == "less"
+    assert infer_rule("coco/bbox_map", greater, less) == "greater" and infer_rule("ar@100", greater, less) == "greater"
+    assert infer_rule("recall", ("recall",), less) == "greater"  # an exact entry of the user's list
     assert CheckpointHookConfig(save_best=("f1",), rule=("greater",)).build().rules == {"f1": "greater"}
+    assert CheckpointHookConfig(save_best=("Top1",)).build().rules == {"Top1": "greater"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"save_best": ("top1_loss",)}, r"save_best\[0\]: 'top1_loss' contains both a larger-is-better name \(top\)"),
+        ({"save_best": ("acc", "mAP_loss")}, r"save_best\[1\]: 'mAP_loss' contains both"),
+        ({"save_best": ("recall",), "greater_keys": ("recall",), "less_keys": ("Recall",)}, "listed in both"),
+        ({"save_best": ("acc", "acc")}, r"save_best\[1\]: 'acc' is listed twice"),
+    ],
+)
+def test_keys_of_both_kinds_need_an_explicit_rule_at_config_time(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        CheckpointHookConfig.model_validate(fields)
+    CheckpointHookConfig.model_validate({**fields, "rule": ("less",)}) if "twice" not in message else None
+
+
+def test_auto_resolves_to_a_capitalised_first_metric_and_survives_resume(tmp_path: Path) -> None:
+    script = [{"Top1": 10.0, "loss": 3.0}, {"Top1": 30.0, "loss": 2.0}, {"Top1": 20.0, "loss": 1.0}]
+    hook = CheckpointHook(interval=1, save_best=("auto",))
+    runner = _runner(tmp_path, hook, epochs=2, metric=ScriptedMetric(script))
+    runner.train()  # MMEngine's rules and main's crashed here: 'Top1' matched nothing case-sensitively
+    assert hook.auto_key == "Top1" and hook.rules == {"Top1": "greater"}
+    assert _names(tmp_path, "best_*") == ["best_Top1_epoch_2.pth"]
+    stored = load_checkpoint_file(tmp_path / "epoch_2.pth")["save_best"]
+    assert stored == {"auto": "Top1", "rules": {"Top1": "greater"}}
+    # resumed with a metric whose first key is now 'loss': 'auto' stays 'Top1' (no switch mid-run)
+    later = [{"loss": 0.5, "Top1": 25.0}]
+    resumed_hook = CheckpointHook(interval=1, save_best=("auto",))
+    resumed = _runner(tmp_path, resumed_hook, epochs=3, metric=ScriptedMetric(later), resume=True)
+    resumed.train()
+    assert resumed_hook.auto_key == "Top1"
+    assert resumed.state.best_scores == {"Top1": 30.0}  # 25 does not beat the stored 30
+    assert _names(tmp_path, "best_*") == ["best_Top1_epoch_2.pth"]
+
+
+def test_auto_with_a_metric_of_unknown_direction_is_a_usage_error_at_the_first_validation(tmp_path: Path) -> None:
+    hook = CheckpointHook(interval=1, save_best=("auto",))
+    with pytest.raises(UsageError, match=r"save_best='auto'\): 'auto' is the first metric 'f1', and cannot tell"):
+        _runner(tmp_path, hook, epochs=2, metric=ScriptedMetric([{"f1": 0.5}])).train()
+    hook = CheckpointHook(interval=1, save_best=("auto",), rule=("greater",))
+    _runner(tmp_path / "given", hook, epochs=1, metric=ScriptedMetric([{"f1": 0.5}])).train()
+    assert hook.rules == {"f1": "greater"}
+
+
+def test_a_best_key_no_metric_produces_is_a_usage_error_at_the_first_validation(tmp_path: Path) -> None:
+    hook = CheckpointHook(interval=1, save_best=("acuracy",), rule=("greater",))
+    runner = _runner(tmp_path, hook, epochs=3, metric=ScriptedMetric([{"accuracy": 1.0, "loss": 0.1}]))
+    with pytest.raises(UsageError) as info:
+        runner.train()
+    assert str(info.value) == (
+        "CheckpointHook(save_best): no metric produces 'acuracy' (the metrics produce: accuracy, loss); "
+        "did you mean 'accuracy'?"
+    )
+    assert runner.state.epoch == 1
+
+
+def test_a_standalone_validation_saves_no_best_checkpoint(tmp_path: Path) -> None:
+    hook = CheckpointHook(interval=1, save_best=("accuracy",))
+    runner = _runner(tmp_path, hook, epochs=1, metric=ScriptedMetric([{"accuracy": 1.0}]))
+    runner.val()
+    assert _names(tmp_path) == []
+
+
+def _experiment(**fields: object) -> te.RunnerConfig:
+    from tests.hooks.test_early_stopping import _experiment as make
+
+    return make(**fields)
+
+
+def test_config_time_save_best_check_names_the_path_the_keys_and_a_suggestion() -> None:
+    from typedengine.config.errors import ConfigError
+
+    hooks = DefaultHooksConfig(checkpoint=CheckpointHookConfig(save_best=("accuracy/top1", "acc/top5")))
+    with pytest.raises((ValidationError, ConfigError)) as info:
+        _experiment(default_hooks=hooks)
+    text = str(info.value)
+    assert (
+        "default_hooks.checkpoint.save_best[1]: no metric produces 'acc/top5' (the metrics produce: accuracy/top1, "
+        "accuracy/top5); did you mean 'accuracy/top5'?"
+    ) in text
+    assert "save_best[0]" not in text
+    with pytest.raises((ValidationError, ConfigError), match="the run does not validate"):
+        _experiment(default_hooks=hooks, val_dataloader=None, val_evaluator=None)
+    _experiment(default_hooks=DefaultHooksConfig(checkpoint=CheckpointHookConfig(save_best=("auto",))))
+    # a metric config that declares no keys: nothing can be checked before the run
+    from typedengine.evaluation.metric import MetricConfig
+
+    class Undeclared(MetricConfig):
+        def build(self) -> te.BaseMetric:
+            return ScriptedMetric([{"x": 1.0}])
+
+    class OwnMetrics(te.RunnerConfig):
+        val_evaluator: EvaluatorConfig[Undeclared] | None = None  # type: ignore[assignment]
+
+    base = _experiment().model_dump()
+    base.pop("val_evaluator")
+    OwnMetrics.model_validate(
+        {**base, "model": _experiment().model, "default_hooks": hooks, "val_evaluator": {"metrics": [{}]}}
+    )
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -340,14 +448,19 @@ def test_runner_load_from_accepts_foreign_weights(tmp_path: Path) -> None:
         assert torch.equal(runner.unwrapped_model.state_dict()[k], v)
 
 
-def test_resume_from_a_corrupted_file_names_it(tmp_path: Path) -> None:
+def test_auto_resume_with_only_a_corrupted_file_refuses_and_changes_nothing(tmp_path: Path) -> None:
     _runner(tmp_path, CheckpointHook(interval=1), epochs=1).train()
     ckpt = tmp_path / "epoch_1.pth"
     data = bytearray(ckpt.read_bytes())
     data[len(data) // 2] ^= 0xFF
     ckpt.write_bytes(bytes(data))
-    with pytest.raises(CheckpointError, match=f"^{ckpt}: checksum mismatch"):
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    with pytest.raises(CheckpointError) as info:
         _runner(tmp_path, CheckpointHook(interval=1), epochs=2, resume=True).train()
+    text = str(info.value)
+    assert text.startswith(f"{tmp_path}: resume=True found checkpoints but none to resume from; nothing was changed")
+    assert f"cannot resume from {ckpt}: checksum mismatch" in text
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
 
 
 def test_incompatible_config_refuses_unless_forced(tmp_path: Path) -> None:
@@ -402,3 +515,18 @@ def test_signal_during_a_save_exits_after_it_without_a_second_save(tmp_path: Pat
     assert not isinstance(leftover, PreemptionHandler)  # the handlers were put back
     state = load_checkpoint_file(tmp_path / "iter_10.pth")["run_state"]
     assert isinstance(state, dict) and (state["epoch"], state["iter"], state["inner_iter"]) == (1, 10, 5)
+
+
+def test_auto_resume_looks_in_the_hooks_out_dir_when_the_pointer_is_gone(tmp_path: Path) -> None:
+    out = tmp_path / "elsewhere"
+    work = tmp_path / "work"
+    first = _runner(work, CheckpointHook(interval=1, out_dir=out), epochs=2)
+    first.train()
+    assert _names(out / "work") == ["epoch_1.pth", "epoch_2.pth"] and _names(work) == []
+    (work / LAST_CHECKPOINT).unlink()
+    resumed = _runner(work, CheckpointHook(interval=1, out_dir=out), epochs=3, resume=True)
+    resumed.train()
+    assert resumed.state.epoch == 3
+    log = (resumed.log_dir / f"{resumed.timestamp}.log").read_text()
+    assert f"auto-resume: resuming from {out / 'work' / 'epoch_2.pth'} (epoch 2, iter 10)" in log
+    assert (work / LAST_CHECKPOINT).read_text() == "../elsewhere/work/epoch_3.pth\n"

@@ -221,7 +221,7 @@ def gather_checkpoint(
             "iter": state.iter,
             "seed": runner.seed,
             "experiment_name": runner.experiment_name,
-            "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds"),
             "world_size": runner.world_size,
             "dataset_meta": _dataset_meta(runner),
             "versions": package_versions(),
@@ -453,11 +453,20 @@ def _warn_global_rng_loaders(runner: Runner) -> None:
 
 
 def resume_from_file(
-    runner: Runner, path: str | os.PathLike[str], *, map_location: str | torch.device | None = "cpu"
+    runner: Runner,
+    path: str | os.PathLike[str],
+    *,
+    map_location: str | torch.device | None = "cpu",
+    checkpoint: dict[str, object] | None = None,
 ) -> None:
     """``Runner.resume``: verify and read ``path`` (checksum required), run ``after_load_checkpoint``
-    hooks (they may edit the dict), then :func:`apply_checkpoint` with ``resume=True``."""
-    ckpt = load_checkpoint_file(path, map_location, require_checksum=True)
+    hooks (they may edit the dict), then :func:`apply_checkpoint` with ``resume=True``.
+
+    ``checkpoint``: the dict already read (and verified) from ``path``, so the file is not read twice.
+    """
+    ckpt = checkpoint
+    if ckpt is None:
+        ckpt = load_checkpoint_file(path, map_location, require_checksum=True)
     runner.call_hook("after_load_checkpoint", checkpoint=ckpt)
     apply_checkpoint(runner, ckpt, resume=True)
     from .mmengine import carry_over_warning

@@ -1,5 +1,8 @@
 """CheckpointHook: periodic, last and best checkpoints, pruning, release export and graceful preemption.
 
+(Longer than most modules: the config with every MMEngine parameter sits beside the hook, and regular
+saves, best saves, pruning and preemption update the same RunState records, kept, best and last, together.)
+
 Behaviour (MMEngine's ``CheckpointHook``, with its crash-safety gaps closed):
 
 * **Regular saves** every ``interval`` epochs (``by_epoch=True``, ``epoch_{n}.pth``) or iterations
@@ -7,13 +10,23 @@ Behaviour (MMEngine's ``CheckpointHook``, with its crash-safety gaps closed):
   file is written atomically and verified on load (:mod:`typedengine.checkpoint.io`); the
   ``last_checkpoint`` pointer moves only after the file is complete.
 * **max_keep_ckpts** keeps the newest N regular checkpoints; the list lives in ``RunState.kept_checkpoints``
-  (so it survives resume) and the oldest file is deleted only *after* the new one is safely written.
-* **save_best** (one or several metric keys, or ``"auto"`` for the first metric): after each validation the
-  improved keys get ``best_<key>_{epoch|iter}_<n>.pth`` (weights and progress, no optimizer); the previous
-  best file is deleted after the new one is written. The rule is ``greater`` or ``less``, given or
-  inferred from the key name (``acc``, ``top``, ``mAP``, ... → greater; ``loss`` → less). On a new best a
-  full regular checkpoint is re-written at this point when one exists already, so a resume also knows
-  the new best score (MMEngine PR #1168).
+  (so it survives resume) and the oldest file is deleted only *after* the new one is safely written (a
+  failed write or a kill during it deletes nothing, since deletions queue behind the write on one thread).
+  After a resume from an older checkpoint (a fallback past a corrupt file), the kept list is that
+  checkpoint's: it names only older files, so the file resumed from is deleted only once newer ones exist.
+* **save_best** (one or several metric keys, or ``"auto"`` for the first metric): after each validation in
+  training the improved keys get ``best_<key>_{epoch|iter}_<n>.pth`` (weights and progress, no optimizer);
+  the previous best file is deleted after the new one is written. The rule is ``greater`` or ``less``,
+  given or inferred from the whole key, case-insensitively (:mod:`typedengine.evaluation.rules`: ``Top1``,
+  ``acc``, ``mAP``, ... → greater; ``loss`` → less; a key of both kinds needs an explicit rule). ``"auto"``
+  resolves to the first metric of the first validation, once; the resolution is stored in checkpoints, so
+  a resume keeps it. A key the evaluator does not produce is a config error where the metric configs
+  declare their keys, otherwise a :class:`~typedengine.errors.UsageError` at the first validation.
+* **Checkpoints and validation**: a regular checkpoint is written before the validation of its epoch or
+  iteration; a resume from it validates that point first (``RunState.validated``), so early stopping and
+  plateau schedulers count every validation once. The checkpoint of a point is re-written after its
+  validation on a new best score (MMEngine PR #1168) and where early stopping ends the run (``save_last``
+  writes one there if none exists), so resuming an early-stopped run trains nothing.
 * **published_keys**: after training the last and best checkpoints are exported with only those keys, as
   ``<stem>-<sha256[:8]>.safetensors`` (or ``.pth`` without safetensors).
 * **Preemption** (``handle_signals``): SIGTERM, SIGUSR1 or a first Ctrl-C make the run save
@@ -42,7 +55,16 @@ from pydantic import Field, field_validator, model_validator
 
 from ..checkpoint.contents import committed_progress
 from ..config.base import Config, Tag
-from ..errors import setting_hint
+from ..config.errors import ConfigIssue, ConfigProblems
+from ..errors import UsageError, setting_hint
+from ..evaluation.rules import (
+    DEFAULT_GREATER_KEYS,
+    DEFAULT_LESS_KEYS,
+    Rule,
+    infer_rule,
+    rule_problem,
+    unknown_key_message,
+)
 from ..runner.schedule import SaveCadence
 from .hook import Hook
 from .priority import Priority
@@ -55,40 +77,19 @@ if TYPE_CHECKING:
     from ..runner.schedule import RunSchedule
 
 __all__ = [
-    "DEFAULT_GREATER_KEYS",
-    "DEFAULT_LESS_KEYS",
     "CheckpointHook",
     "CheckpointHookConfig",
     "best_checkpoint_name",
-    "infer_rule",
 ]
 
-Rule = Literal["greater", "less"]
+_STATE_KEY = "save_best"
+"""Checkpoint entry holding the hook's resolved best-metric keys and rules (so 'auto' survives a resume)."""
 
-DEFAULT_GREATER_KEYS: tuple[str, ...] = (
-    "acc", "top", "AR@", "auc", "precision", "mAP", "mDice", "mIoU", "mAcc", "aAcc",
-)  # fmt: skip
-"""Metric names (or substrings) for which a larger value is better (MMEngine's list)."""
+_BEST_NAME = re.compile(r"best_.+\.pth")
+"""Names of best checkpoints (``best_<key>_<unit>_<n>.pth``, see :meth:`CheckpointHook._save_best`)."""
 
-DEFAULT_LESS_KEYS: tuple[str, ...] = ("loss",)
-"""Metric names (or substrings) for which a smaller value is better."""
-
-
-def infer_rule(key: str, greater_keys: Sequence[str], less_keys: Sequence[str]) -> Rule:
-    """``greater``/``less`` for a metric key: exact match first, then substring; ValueError if unknown."""
-    name = key.rsplit("/", 1)[-1]
-    if name in greater_keys:
-        return "greater"
-    if name in less_keys:
-        return "less"
-    if any(k in name for k in greater_keys):
-        return "greater"
-    if any(k in name for k in less_keys):
-        return "less"
-    raise ValueError(
-        f"cannot tell whether a larger or smaller {key!r} is better; give rule=('greater',) or ('less',), "
-        "or add the key to greater_keys/less_keys"
-    )
+_PREEMPT_NAME = re.compile(r"iter_(\d+)\.pth")
+"""The name a preemption save uses, whatever the template (see :meth:`CheckpointHook._preempt`)."""
 
 
 def best_checkpoint_name(key: str, *, by_epoch: bool, count: int | str) -> str:
@@ -146,13 +147,16 @@ class CheckpointHook(Hook):
         self.save_best = tuple(save_best)
         self.greater_keys = tuple(greater_keys)
         self.less_keys = tuple(less_keys)
+        self._given_rules: tuple[Rule | None, ...] = tuple(
+            (rule[i] if len(rule) > 1 else rule[0]) if rule else None for i in range(len(self.save_best))
+        )
         self.rules: dict[str, Rule] = {}
-        for i, key in enumerate(self.save_best):
-            if key == "auto":
-                continue
-            given = rule[i] if len(rule) > 1 else (rule[0] if rule else None)
-            self.rules[key] = given or infer_rule(key, self.greater_keys, self.less_keys)
-        self._auto_rule: Rule | None = rule[0] if rule else None
+        """The rule of every resolved best key (an ``"auto"`` entry joins at the first validation)."""
+        self.auto_key: str | None = None
+        """What ``"auto"`` resolved to (the first metric of the first validation); stored in checkpoints."""
+        for key, given in zip(self.save_best, self._given_rules):
+            if key != "auto":
+                self.rules[key] = given or infer_rule(key, self.greater_keys, self.less_keys)
         self.out_dir_arg = Path(out_dir) if out_dir is not None else None
         self.save_optimizer = save_optimizer
         self.save_param_scheduler = save_param_scheduler
@@ -165,7 +169,28 @@ class CheckpointHook(Hook):
         self.out_dir: Path | None = None
         self._preemption: PreemptionHandler | None = None
         self._last_saved_iter = -1
+        self._loaded_iter = -1
         self._schedule: RunSchedule | None = None
+        self._saved_after_validation = False
+        self._resave_after_validation = False
+        self._training = False
+        self._validations = 0
+        self._warned_missing: set[str] = set()
+
+    # --- where and how files are named (asked by resume) ----------------------------------------------------
+    def checkpoint_dir(self, runner: Runner) -> Path:
+        """The directory this hook writes into: the work_dir, or ``out_dir/<work_dir name>``."""
+        return self._resolve_out_dir(runner)
+
+    def regular_name_patterns(self) -> tuple[re.Pattern[str], ...]:
+        """Names of the full checkpoints this hook writes: its template, and ``iter_<n>.pth`` (preemption)."""
+        prefix, _, suffix = self.filename_tmpl.partition("{}")
+        own = re.compile(re.escape(prefix) + r"(\d+)" + re.escape(suffix))
+        return (own,) if own.pattern == _PREEMPT_NAME.pattern else (own, _PREEMPT_NAME)
+
+    def weights_only_name_patterns(self) -> tuple[re.Pattern[str], ...]:
+        """Names of the files this hook writes without optimizer/scheduler state (the best checkpoints)."""
+        return (_BEST_NAME,)
 
     # --- set-up ---------------------------------------------------------------------------------------------
     def before_train(self, runner: Runner) -> None:
@@ -181,6 +206,7 @@ class CheckpointHook(Hook):
                 f"CheckpointHook: {problem}; pass by_epoch=False (--default-hooks.checkpoint.no-by-epoch) "
                 "to save every `interval` iterations"
             )
+        self._training = True
         self.out_dir = self._resolve_out_dir(runner)
         if runner.rank == 0:
             for stale in remove_stale_temporaries(self.out_dir):
@@ -261,11 +287,13 @@ class CheckpointHook(Hook):
             state.kept_checkpoints, state.last_checkpoint = kept_before, last_before
             raise
         self._last_saved_iter = state.iter
+        self._saved_after_validation = state.phase == "val"
         if runner.rank == 0:
             protected = set(state.best_checkpoints.values())
             for old in doomed:
                 if old not in protected:
-                    # queued behind the write: deleted only once the new file is safe
+                    # queued behind the write: deleted only once the new file is safe (a failed write
+                    # stops the writer's queue, so nothing is deleted then)
                     runner.checkpoint_writer.submit(functools.partial(self._remove, runner, old))
         return path
 
@@ -305,32 +333,86 @@ class CheckpointHook(Hook):
         except OSError as exc:
             runner.logger.warning(f"could not delete old checkpoint {target}: {exc}")
 
-    # --- best -----------------------------------------------------------------------------------------------
+    # --- best, and what a validation changes --------------------------------------------------------------
     def after_val_epoch(self, runner: Runner, metrics: Mapping[str, float] | None = None) -> None:
-        """Save the best checkpoint(s) of the improved keys; then act on a preemption request."""
-        if self.save_best:
+        """In training: save the best checkpoint(s) of the improved keys (a stand-alone ``val()``: none)."""
+        if self.save_best and self._training:
             self._save_best(runner, metrics or {})
-        if self._preemption is not None and self._preemption.should_stop(
-            runner.state.iter, world_size=runner.world_size
-        ):
+
+    def after_val(self, runner: Runner) -> None:
+        """After every ``after_val_epoch`` hook (early stopping included) ran: re-save the checkpoint of
+        this point where the validation changed what a resume must know, then act on a preemption request.
+
+        A checkpoint written before its point's validation is otherwise fine: the loop validates again on
+        resume (``RunState.validated``). It is re-saved after a new best score (MMEngine PR #1168), and where
+        early stopping ends the run (so a resume knows it stopped and trains nothing). The end of a full run
+        is not re-saved (MMEngine's hook sequence): resuming it only repeats the last validation.
+        """
+        if not self._training:
+            return
+        state, loop = runner.state, runner.train_loop
+        saved_here = bool(state.last_checkpoint) and state.iter in (self._last_saved_iter, self._loaded_iter)
+        stops_here = loop.stop_training and saved_here and not self._saved_after_validation
+        if self._resave_after_validation or stops_here:
+            self._save_regular(runner, self._name_here(runner))
+        elif loop.stop_training and self.save_last and not saved_here:
+            # early stopping ended the run at a point without a checkpoint: this is its last point
+            self._save_regular(runner, self._name_here(runner))
+        self._resave_after_validation = False
+        preemption = self._preemption
+        if preemption is not None and preemption.should_stop(state.iter, world_size=runner.world_size):
             self._preempt(runner)
 
+    def _name_here(self, runner: Runner) -> str:
+        """The regular checkpoint name of this point (the preemption file when that was the one saved)."""
+        state = runner.state
+        if state.iter in (self._last_saved_iter, self._loaded_iter) and state.last_checkpoint:
+            return Path(state.last_checkpoint).name
+        return self.filename_tmpl.format(state.epoch if self.by_epoch else state.iter)
+
+    def _resolve_keys(self, runner: Runner, metrics: Mapping[str, float]) -> list[str]:
+        """The best keys of this validation; ``"auto"`` becomes the first metric, once (kept on resume)."""
+        keys: list[str] = []
+        for key, given in zip(self.save_best, self._given_rules):
+            if key == "auto":
+                if self.auto_key is None:
+                    first = next(iter(metrics))
+                    try:
+                        rule = given or infer_rule(first, self.greater_keys, self.less_keys)
+                    except ValueError as exc:
+                        raise UsageError(
+                            f"CheckpointHook(save_best='auto'): 'auto' is the first metric {first!r}, "
+                            f"and {exc}"
+                        ) from None
+                    self.rules.setdefault(first, rule)
+                    self.auto_key = first
+                    runner.logger.info(f"save_best: 'auto' is {first!r} (rule {self.rules[first]!r})")
+                key = self.auto_key
+            keys.append(key)
+        return list(dict.fromkeys(keys))
+
     def _save_best(self, runner: Runner, metrics: Mapping[str, float]) -> None:
+        first = self._validations == 0
+        self._validations += 1
         if not metrics:
+            if first:
+                raise UsageError(
+                    f"CheckpointHook(save_best): the validation produced no metrics, so "
+                    f"{', '.join(map(repr, self.save_best))} cannot be kept; check val_evaluator"
+                )
             runner.logger.warning("save_best: the validation produced no metrics; no best checkpoint saved")
             return
-        keys = []
-        for key in self.save_best:
-            if key == "auto":
-                key = next(iter(metrics))
-                if key not in self.rules:
-                    self.rules[key] = self._auto_rule or infer_rule(key, self.greater_keys, self.less_keys)
-            keys.append(key)
+        keys = self._resolve_keys(runner, metrics)
         state = runner.state
         improved: list[str] = []
         for key in keys:
             if key not in metrics:
-                runner.logger.warning(f"save_best: metric {key!r} not among {sorted(metrics)}; skipped")
+                message = f"CheckpointHook(save_best): {unknown_key_message(key, metrics)}"
+                if first:
+                    raise UsageError(message)
+                if key not in self._warned_missing:  # a key that appeared before and vanished: once
+                    self._warned_missing.add(key)
+                    runner.logger.warning(message + "; skipped")
                 continue
             value = float(metrics[key])
             if math.isnan(value):
@@ -363,8 +445,29 @@ class CheckpointHook(Hook):
             if runner.rank == 0 and previous and not still_used:
                 runner.checkpoint_writer.submit(functools.partial(self._remove, runner, previous))
         if state.last_checkpoint:
-            # the last regular checkpoint predates this best score: re-save so a resume knows it
-            self._save_regular(runner, self.filename_tmpl.format(count))
+            # the last regular checkpoint predates this best score: re-saved in after_val (MMEngine PR #1168)
+            self._resave_after_validation = True
+
+    def before_save_checkpoint(self, runner: Runner, checkpoint: dict[str, object]) -> None:
+        """Store what ``"auto"`` resolved to and the rules: a resume compares one key by one rule."""
+        if self.save_best:
+            checkpoint[_STATE_KEY] = {"auto": self.auto_key, "rules": dict(self.rules)}
+
+    def after_load_checkpoint(self, runner: Runner, checkpoint: dict[str, object]) -> None:
+        """Note the point the run resumes from; take over the stored ``"auto"`` resolution (a resumed run
+        keeps comparing the same metric)."""
+        run_state = checkpoint.get("run_state")
+        loaded = run_state.get("iter") if isinstance(run_state, Mapping) else None
+        self._loaded_iter = loaded if isinstance(loaded, int) else -1
+        stored = checkpoint.get(_STATE_KEY)
+        if not isinstance(stored, Mapping) or "auto" not in self.save_best:
+            return
+        key, rules = stored.get("auto"), stored.get("rules")
+        if isinstance(key, str):
+            self.auto_key = key
+            rule = rules.get(key) if isinstance(rules, Mapping) else None
+            if rule in ("greater", "less") and self._given_rules[self.save_best.index("auto")] is None:
+                self.rules[key] = rule
 
     # --- preemption -----------------------------------------------------------------------------------------
     def _preempt(self, runner: Runner) -> None:
@@ -387,6 +490,7 @@ class CheckpointHook(Hook):
     # --- end ------------------------------------------------------------------------------------------------
     def after_train(self, runner: Runner) -> None:
         """Export ``published_keys`` of the last and best checkpoints; remove the signal handlers."""
+        self._training = False
         if self._preemption is not None:
             self._preemption.uninstall()
         if not self.published_keys or runner.rank != 0:
@@ -412,6 +516,7 @@ class CheckpointHook(Hook):
 
     def after_run(self, runner: Runner) -> None:
         """Remove the signal handlers (also when training ended early)."""
+        self._training = False
         if self._preemption is not None:
             self._preemption.uninstall()
 
@@ -442,13 +547,14 @@ class CheckpointHookConfig(Config):
     )
     rule: tuple[Rule, ...] = Field(
         (),
-        description="'greater' or 'less' per save_best key (or one for all); empty: inferred from the key name.",
+        description="'greater' or 'less' per save_best key (or one for all); empty: inferred from the whole "
+        "key, case-insensitively (acc, top, mAP, ...: greater; loss: less).",
     )
     greater_keys: tuple[str, ...] = Field(
-        DEFAULT_GREATER_KEYS, description="Key names for which larger is better."
+        DEFAULT_GREATER_KEYS, description="Key names, or parts of them, for which larger is better."
     )
     less_keys: tuple[str, ...] = Field(
-        DEFAULT_LESS_KEYS, description="Key names for which smaller is better."
+        DEFAULT_LESS_KEYS, description="Key names, or parts of them, for which smaller is better."
     )
     out_dir: Path | None = Field(
         None, description="Directory for checkpoints (out_dir/<work_dir name>); None: the work_dir."
@@ -500,12 +606,50 @@ class CheckpointHookConfig(Config):
     @model_validator(mode="after")
     def _rules(self) -> CheckpointHookConfig:
         if self.rule and len(self.rule) not in (1, len(self.save_best)):
-            raise ValueError(f"rule: give 1 or {len(self.save_best)} entries (one per save_best key)")
-        if not self.rule:
-            for key in self.save_best:
-                if key != "auto":
-                    infer_rule(key, self.greater_keys, self.less_keys)
+            raise ConfigProblems(
+                [ConfigIssue("rule", f"give 1 or {len(self.save_best)} entries (one per save_best key)")]
+            )
+        issues: list[ConfigIssue] = []
+        for i, key in enumerate(self.save_best):
+            if key in self.save_best[:i]:
+                issues.append(ConfigIssue(f"save_best[{i}]", f"{key!r} is listed twice"))
+            elif key != "auto" and self._rule_at(i) is None:
+                problem = rule_problem(key, self.greater_keys, self.less_keys)
+                if problem:
+                    issues.append(ConfigIssue(f"save_best[{i}]", problem))
+        if issues:
+            raise ConfigProblems(issues)
         return self
+
+    def _rule_at(self, i: int) -> Rule | None:
+        return (self.rule[i] if len(self.rule) > 1 else self.rule[0]) if self.rule else None
+
+    def metric_issues(self, metric_keys: Sequence[str] | None, *, validates: bool) -> list[ConfigIssue]:
+        """``save_best`` keys the validation will not produce (see :func:`~typedengine.evaluation.rules.
+        check_metric_monitors`); ``metric_keys`` None: the metrics do not declare their keys."""
+        if not self.save_best:
+            return []
+        if not validates:
+            return [
+                ConfigIssue(
+                    "save_best",
+                    "the run does not validate (no val_dataloader/val_evaluator), so no metric is ever "
+                    "produced; configure validation or remove save_best",
+                )
+            ]
+        if not metric_keys:
+            return []
+        issues: list[ConfigIssue] = []
+        for i, key in enumerate(self.save_best):
+            if key == "auto":
+                first = metric_keys[0]
+                problem = None if self._rule_at(i) else rule_problem(first, self.greater_keys, self.less_keys)
+                if problem:
+                    message = f"'auto' is the first metric {first!r}: {problem}"
+                    issues.append(ConfigIssue(f"save_best[{i}]", message))
+            elif key not in metric_keys:
+                issues.append(ConfigIssue(f"save_best[{i}]", unknown_key_message(key, metric_keys)))
+        return issues
 
     def build(self) -> CheckpointHook:
         """The hook."""

@@ -1,47 +1,47 @@
 """EarlyStoppingHook: stop training when a validation metric stops improving.
 
-After each validation, the monitored metric is compared with the best so far. It improves when it beats
-the best by more than ``min_delta`` (in the rule's direction); after ``patience`` validations in a row
-without improvement, ``runner.train_loop.stop_training`` is set and the loop ends after this epoch (or
-iteration). It also stops at once when the metric reaches ``stopping_threshold``, or (``check_finite``)
-when it is NaN/inf. The best value and the wait count are saved in checkpoints, so resume continues them.
+After each validation in training, the monitored metric is compared with the best so far. It improves when
+it beats the best by more than ``min_delta`` (in the rule's direction); after ``patience`` validations in a
+row without improvement, ``runner.train_loop.stop_training`` is set and the loop ends after this epoch (or
+iteration). It also stops at once when the metric reaches ``stopping_threshold``, or (``check_finite``) when
+it is NaN/inf.
 
-``rule=None`` infers the direction from the key: keys containing ``loss`` are minimised; ``acc``, ``top``,
-``AR@``, ``auc``, ``precision``, ``mAP``, ``mDice``, ``mIoU``, ``mAcc``, ``aAcc`` maximised (MMEngine's lists);
-any other key needs an explicit rule (a config error otherwise).
+``rule=None`` infers the direction from the whole key, case-insensitively, as the checkpoint hook does
+(:mod:`typedengine.evaluation.rules`: ``loss`` → less; ``acc``, ``top``, ``mAP``, ... → greater); an unknown
+or ambiguous key needs an explicit rule (a config error). A monitor the evaluator does not produce is a
+config error where the metric configs declare their keys, otherwise a
+:class:`~typedengine.errors.UsageError` at the first validation (not a warning every epoch).
+
+The state (best value, validations without improvement, whether and why it stopped) goes into every
+checkpoint; a checkpoint written before its point's validation makes the resumed loop validate that point
+first, so a resumed run stops at the same epoch as an uninterrupted one; where it stops, the checkpoint hook
+writes the checkpoint after the validation. Resuming a run that early stopping ended trains nothing
+("training already finished"), unless the early-stopping settings changed so that the stop no longer holds
+(e.g. a larger ``patience``): the stop is then re-evaluated with the new settings.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
 from ..config.base import Config, Tag
+from ..config.errors import ConfigIssue, ConfigProblems
+from ..errors import UsageError
+from ..evaluation.rules import Rule, infer_rule, rule_problem, unknown_key_message
 from .hook import Hook
 from .priority import Priority
 
 if TYPE_CHECKING:
     from ..runner.runner import Runner
 
-__all__ = ["EarlyStoppingHook", "EarlyStoppingHookConfig", "infer_rule"]
+__all__ = ["EarlyStoppingHook", "EarlyStoppingHookConfig"]
 
-Rule = Literal["greater", "less"]
-GREATER_KEYS = ("acc", "top", "AR@", "auc", "precision", "mAP", "mDice", "mIoU", "mAcc", "aAcc")
-LESS_KEYS = ("loss",)
 _STATE_KEY = "early_stopping"
-
-
-def infer_rule(key: str) -> Rule | None:
-    """``less`` for loss-like keys, ``greater`` for accuracy-like keys (case-insensitive), else None."""
-    lowered = key.lower()
-    if any(k.lower() in lowered for k in LESS_KEYS):
-        return "less"
-    if any(k.lower() in lowered for k in GREATER_KEYS):
-        return "greater"
-    return None
+StopKind = Literal["patience", "threshold", "not_finite"]
 
 
 class EarlyStoppingHook(Hook):
@@ -65,22 +65,25 @@ class EarlyStoppingHook(Hook):
         check_finite: bool = True,
         strict: bool = False,
     ) -> None:
-        resolved = rule or infer_rule(monitor)
-        if resolved is None:
-            raise ValueError(f"cannot infer whether {monitor!r} should increase or decrease; set rule")
         if patience < 1:
             raise ValueError(f"patience must be >= 1, got {patience}")
         self.monitor = monitor
-        self.rule: Rule = resolved
+        self.rule: Rule = rule or infer_rule(monitor)
         self.min_delta = abs(min_delta)
         self.patience = patience
         self.stopping_threshold = stopping_threshold
         self.check_finite = check_finite
         self.strict = strict
-        self.best = -math.inf if resolved == "greater" else math.inf
+        self.best = -math.inf if self.rule == "greater" else math.inf
         self.wait_count = 0
+        self.stopped = False
+        """Whether early stopping ended (or, after a resume, had ended) the run."""
+        self.stop_reason: str | None = None
+        self.stop_kind: StopKind | None = None
         self.stopped_at_epoch: int | None = None
         self._training = False
+        self._validations = 0
+        self._warned = False
 
     def _better(self, a: float, b: float) -> bool:
         return a > b if self.rule == "greater" else a < b
@@ -89,13 +92,19 @@ class EarlyStoppingHook(Hook):
         target = self.best + self.min_delta if self.rule == "greater" else self.best - self.min_delta
         return self._better(value, target)
 
+    def _reached_threshold(self, value: float) -> bool:
+        threshold = self.stopping_threshold
+        return threshold is not None and (self._better(value, threshold) or value == threshold)
+
     def check(self, value: float) -> str | None:
         """Record one value; returns the reason to stop, or None to continue."""
-        if self.stopping_threshold is not None and (
-            self._better(value, self.stopping_threshold) or value == self.stopping_threshold
-        ):
+        if self._reached_threshold(value):
+            self.stop_kind = "threshold"
+            if self._better(value, self.best):
+                self.best = value
             return f"stopping threshold reached: {self.monitor} = {value} is {self.rule} than {self.stopping_threshold}"
         if self.check_finite and not math.isfinite(value):
+            self.stop_kind = "not_finite"
             return f"{self.monitor} = {value} is not finite; best so far {self.best:.4f}"
         if self._improves(value):
             self.best = value
@@ -103,6 +112,7 @@ class EarlyStoppingHook(Hook):
             return None
         self.wait_count += 1
         if self.wait_count >= self.patience:
+            self.stop_kind = "patience"
             return (
                 f"{self.monitor} did not improve by more than {self.min_delta} in the last {self.wait_count} "
                 f"validations; best {self.best:.4f}"
@@ -111,35 +121,91 @@ class EarlyStoppingHook(Hook):
 
     def before_train(self, runner: Runner) -> None:
         self._training = True
+        if self.stopped:  # resumed from a checkpoint of a run this hook ended: train nothing
+            runner.train_loop.stop_training = True
 
     def after_train(self, runner: Runner) -> None:
         self._training = False
 
     def after_val_epoch(self, runner: Runner, metrics: Mapping[str, float] | None = None) -> None:
-        if not self._training:  # a stand-alone runner.val() has no training to stop
+        if not self._training or self.stopped:  # a stand-alone runner.val() has no training to stop
             return
         metrics = metrics or {}
+        first = self._validations == 0
+        self._validations += 1
         if self.monitor not in metrics:
-            message = f"early stopping: {self.monitor!r} is not among the metrics {sorted(metrics)}"
-            if self.strict:
-                raise KeyError(message)
-            runner.logger.warning(message + "; skipped")
+            message = f"EarlyStoppingHook(monitor): {unknown_key_message(self.monitor, metrics)}"
+            if first or self.strict:
+                raise UsageError(message)
+            if not self._warned:  # a key that appeared before and vanished: said once
+                self._warned = True
+                runner.logger.warning(message + "; skipped")
             return
         reason = self.check(float(metrics[self.monitor]))
         if reason is not None:
             runner.train_loop.stop_training = True
+            self.stopped, self.stop_reason = True, reason
             self.stopped_at_epoch = runner.state.epoch
             runner.logger.info(f"Early stopping: {reason}.")
 
+    def _settings(self) -> dict[str, object]:
+        return {
+            "patience": self.patience,
+            "min_delta": self.min_delta,
+            "stopping_threshold": self.stopping_threshold,
+            "check_finite": self.check_finite,
+        }
+
     def before_save_checkpoint(self, runner: Runner, checkpoint: dict[str, object]) -> None:
-        checkpoint[_STATE_KEY] = {"monitor": self.monitor, "best": self.best, "wait_count": self.wait_count}
+        checkpoint[_STATE_KEY] = {
+            "monitor": self.monitor,
+            "rule": self.rule,
+            "best": self.best,
+            "wait_count": self.wait_count,
+            "stopped": self.stopped,
+            "stop_reason": self.stop_reason,
+            "stop_kind": self.stop_kind,
+            "stopped_at_epoch": self.stopped_at_epoch,
+            "settings": self._settings(),
+        }
 
     def after_load_checkpoint(self, runner: Runner, checkpoint: dict[str, object]) -> None:
         saved = checkpoint.get(_STATE_KEY)
-        if isinstance(saved, dict) and saved.get("monitor") == self.monitor:
-            best, wait = saved.get("best"), saved.get("wait_count")
-            if isinstance(best, (int, float)) and isinstance(wait, int):
-                self.best, self.wait_count = float(best), wait
+        if not isinstance(saved, Mapping):
+            return
+        if saved.get("monitor") != self.monitor or saved.get("rule", self.rule) != self.rule:
+            runner.logger.info(
+                f"early stopping now watches {self.monitor!r} ({self.rule}); the checkpoint's state is for "
+                f"{saved.get('monitor')!r} ({saved.get('rule')}): it starts afresh"
+            )
+            return
+        best, wait = saved.get("best"), saved.get("wait_count")
+        if isinstance(best, (int, float)) and isinstance(wait, int):
+            self.best, self.wait_count = float(best), wait
+        if not saved.get("stopped"):
+            return
+        kind, reason = saved.get("stop_kind"), saved.get("stop_reason")
+        epoch = saved.get("stopped_at_epoch")
+        if saved.get("settings") == self._settings():
+            still = True
+        elif kind == "patience":
+            still = self.wait_count >= self.patience
+        elif kind == "threshold":
+            still = self._reached_threshold(self.best)
+        else:
+            still = kind == "not_finite" and self.check_finite
+        if still:
+            self.stopped, self.stop_kind = (
+                True,
+                kind if kind in ("patience", "threshold", "not_finite") else None,
+            )
+            self.stop_reason = str(reason) if reason is not None else "stopped"
+            self.stopped_at_epoch = epoch if isinstance(epoch, int) else None
+        else:
+            runner.logger.info(
+                f"early stopping had ended this run ({reason}); with the changed settings the stop no longer "
+                "holds, so training continues"
+            )
 
 
 class EarlyStoppingHookConfig(Config):
@@ -150,22 +216,42 @@ class EarlyStoppingHookConfig(Config):
 
     type: Tag[Literal["early-stopping"]] = "early-stopping"
     monitor: str = Field(description="Metric key to watch (as the evaluator names it, e.g. 'accuracy').")
-    rule: Rule | None = Field(None, description="'greater' or 'less' is better; None infers from the key.")
+    rule: Rule | None = Field(
+        None,
+        description="'greater' or 'less' is better; None infers it from the whole key, case-insensitively.",
+    )
     min_delta: float = Field(0.1, ge=0, description="Smallest change that counts as an improvement.")
     patience: int = Field(5, ge=1, description="Validations without improvement before stopping.")
     stopping_threshold: float | None = Field(
         None, description="Stop as soon as the metric reaches this value."
     )
     check_finite: bool = Field(True, description="Stop when the metric is NaN or infinite.")
-    strict: bool = Field(False, description="Raise if the metric is missing (else warn and skip).")
+    strict: bool = Field(
+        False,
+        description="Also raise when the metric goes missing after the first validation (else warn once); "
+        "missing at the first validation always raises.",
+    )
 
     @model_validator(mode="after")
     def _rule_known(self) -> EarlyStoppingHookConfig:
-        if self.rule is None and infer_rule(self.monitor) is None:
-            raise ValueError(
-                f"cannot infer whether {self.monitor!r} should increase or decrease; set rule='greater' or 'less'"
-            )
+        problem = rule_problem(self.monitor) if self.rule is None else None
+        if problem:
+            raise ConfigProblems([ConfigIssue("monitor", problem)])
         return self
+
+    def metric_issues(self, metric_keys: Sequence[str] | None, *, validates: bool) -> list[ConfigIssue]:
+        """The monitor key when the validation will not produce it (``metric_keys`` None: not declared)."""
+        if not validates:
+            return [
+                ConfigIssue(
+                    "monitor",
+                    "the run does not validate (no val_dataloader/val_evaluator), so early stopping never "
+                    "acts; configure validation or remove the hook",
+                )
+            ]
+        if metric_keys and self.monitor not in metric_keys:
+            return [ConfigIssue("monitor", unknown_key_message(self.monitor, metric_keys))]
+        return []
 
     def build(self) -> EarlyStoppingHook:
         """The hook."""

@@ -249,6 +249,13 @@ def cross_field_issues(cfg: RunnerConfig) -> list[ConfigIssue]:
     if (launch := launch_problem(cfg.launcher, os.environ)) is not None:  # N copies in one work dir, or a hang
         issues.append(ConfigIssue("launcher", launch))
 
+    if cfg.train is not None:  # save_best and early-stopping monitors the validation must produce
+        from ..evaluation.rules import check_metric_monitors
+
+        validates = cfg.val_dataloader is not None and cfg.val_evaluator is not None
+        issues.extend(
+            check_metric_monitors(cfg.default_hooks, cfg.custom_hooks, cfg.val_evaluator, validates=validates)
+        )
     metric_keys: frozenset[str] | None = None
     if cfg.val_evaluator is not None:
         keys = cfg.val_evaluator.metric_keys()

@@ -42,6 +42,7 @@ from .randomness import RandomnessConfig, set_random_seed
 from .state import RunState
 
 if TYPE_CHECKING:
+    from ..checkpoint.discovery import CheckpointPlaces
     from ..logs.history import MessageHub
     from ..logs.processor import LogProcessor, LogProcessorConfig
     from ..logs.visualizer import Visualizer, VisualizerConfig
@@ -719,23 +720,89 @@ class Runner:
 
     # -- checkpoints --------------------------------------------------------------------------------------------
     def load_or_resume(self) -> None:
-        """Resume (``resume``) or load weights (``load_from``) once, before the first phase runs."""
-        from ..checkpoint.io import find_latest
+        """Resume (``resume``) or load weights (``load_from``) once, before the first phase runs.
 
+        ``resume=True`` picks the checkpoint as :mod:`typedengine.checkpoint.discovery` describes: the pointer
+        when it is sound, else the newest checkpoint that verifies (with a WARNING saying why, and the pointer
+        repaired); only a work dir without any checkpoint starts from scratch, and then ``load_from``
+        initialises the weights when it is given. A file named explicitly (``resume=PATH``, ``load_from``)
+        that cannot be used raises :class:`~typedengine.checkpoint.errors.CheckpointError` naming the
+        checkpoints that can. In ``train()``, a checkpoint that already reached the configured end (or whose
+        early stopping ended the run) is reported and no iteration runs; ``val()``/``test()`` afterwards
+        evaluate the checkpoint's weights.
+        """
         if self._has_loaded:
             return
         self._has_loaded = True
+        resumed: Path | None = None
         if self.resume_from is True:
-            latest = find_latest(self.work_dir)
-            if latest is None:
-                self.logger.info(f"resume=True but no checkpoint in {self.work_dir}; starting from scratch")
-            else:
-                self.resume(latest)
-                self.logger.info(f"Auto resumed from the latest checkpoint {latest}.")
+            resumed = self._auto_resume()
+            if resumed is None and self.load_from is not None:
+                self.load_checkpoint(self.load_from)
         elif isinstance(self.resume_from, Path):
             self.resume(self.resume_from)
+            resumed = self.resume_from
         elif self.load_from is not None:
             self.load_checkpoint(self.load_from)
+        if resumed is not None:
+            self._report_finished(resumed)
+
+    def _checkpoint_places(self) -> CheckpointPlaces:
+        """Where this run's checkpoints are and how they are named: asked of its checkpoint hook(s)."""
+        from ..checkpoint.discovery import CheckpointPlaces
+        from ..hooks.checkpoint import CheckpointHook
+
+        hooks = [h for h in self.hooks if isinstance(h, CheckpointHook)] or [CheckpointHook()]
+        directories = dict.fromkeys([self.work_dir, *(h.checkpoint_dir(self) for h in hooks)])
+        return CheckpointPlaces(
+            tuple(directories),
+            tuple(p for h in hooks for p in h.regular_name_patterns()),
+            tuple(p for h in hooks for p in h.weights_only_name_patterns()),
+        )
+
+    def _auto_resume(self) -> Path | None:
+        """``resume=True``: rank 0 chooses (and verifies) the checkpoint, every rank resumes from it."""
+        import logging
+
+        from ..checkpoint.discovery import agree_on_auto_resume
+        from ..checkpoint.io import write_pointer
+
+        choice = agree_on_auto_resume(self.work_dir, self._checkpoint_places(), rank=self.rank)
+        if choice.message:
+            self.logger.log(logging.WARNING if choice.fallback else logging.INFO, choice.message)
+        if choice.path is None:
+            return None
+        self._resume_verified(choice.path, choice.checkpoint)
+        if choice.fallback and self.rank == 0:
+            write_pointer(self.work_dir, choice.path)
+        self.logger.info(f"Auto resumed from the latest checkpoint {choice.path}.")
+        return choice.path
+
+    def _report_finished(self, path: Path) -> None:
+        """In ``train()``: when the resumed checkpoint already reached the end of the configured run (or early
+        stopping ended it), say so; the loop then runs no iteration (``stop_training``), only a validation
+        the checkpoint was written before."""
+        from ..checkpoint.discovery import finished_run
+        from ..hooks.early_stopping import EarlyStoppingHook
+
+        loop = self._train_loop
+        if loop is None:
+            return  # val()/test(): the checkpoint's weights are evaluated, nothing is trained
+        stopped = [h.stop_reason or "" for h in self.hooks if isinstance(h, EarlyStoppingHook) and h.stopped]
+        finished = finished_run(
+            self.state,
+            by_epoch=loop.by_epoch,
+            max_epochs=loop.max_epochs,
+            max_iters=loop.max_iters,
+            checkpoint=path,
+            early_stop=stopped[0] if stopped else None,
+            validates_after=loop.schedule.validates_after if self.val_loop_configured else None,
+        )
+        if finished is None:
+            return
+        self.logger.info(finished.message)
+        if not finished.validation_due:  # (a due validation runs first either way; the loop then ends)
+            loop.stop_training = True
 
     def save_checkpoint(
         self,
@@ -794,18 +861,52 @@ class Runner:
         self.checkpoint_writer.flush()
 
     def resume(self, path: str | Path) -> None:
-        """Restore weights, optimizer, schedulers, RNG, progress and sampler position from a checkpoint."""
+        """Restore weights, optimizer, schedulers, RNG, progress and sampler position from a checkpoint.
+
+        A file that is missing, truncated, corrupt or not a checkpoint raises
+        :class:`~typedengine.checkpoint.errors.CheckpointError` naming it, what is wrong, the checkpoints
+        that pass a quick check and the ``--resume`` flag that uses the newest of them.
+        """
+        from ..checkpoint.discovery import explicit_checkpoint_error
+        from ..checkpoint.errors import CheckpointError
+        from ..checkpoint.io import load_checkpoint_file
+
+        target = Path(path)
+        try:
+            ckpt = load_checkpoint_file(target, "cpu", require_checksum=True)
+        except CheckpointError as exc:
+            raise explicit_checkpoint_error(
+                exc, self._checkpoint_places(), flag="--resume", resumable_only=True
+            ) from exc
+        self._resume_verified(target, ckpt)
+
+    def _resume_verified(self, path: Path, checkpoint: dict[str, object] | None) -> None:
         from ..checkpoint.contents import resume_from_file
 
-        resume_from_file(self, path)
+        resume_from_file(self, path, checkpoint=checkpoint)
 
     def load_checkpoint(
         self, path: str | Path, *, strict: bool = False, revise_keys: Sequence[tuple[str, str]] = ((r"^module\.", ""),)
     ) -> None:
-        """Load model weights only (``load_from``) from any weights file; missing/unexpected keys are reported."""
-        from ..checkpoint.contents import load_from_file
+        """Load model weights only (``load_from``) from any weights file; reports missing/unexpected keys.
 
-        load_from_file(self, path, strict=strict, revise_keys=revise_keys)
+        A file that cannot be read raises :class:`~typedengine.checkpoint.errors.CheckpointError` naming it,
+        what is wrong and the checkpoints that pass a quick check (with the ``--load-from`` flag).
+        """
+        from ..checkpoint.contents import load_from_file
+        from ..checkpoint.discovery import explicit_checkpoint_error
+        from ..checkpoint.errors import CheckpointError
+
+        try:
+            load_from_file(self, path, strict=strict, revise_keys=revise_keys)
+        except CheckpointError as exc:
+            if Path(exc.path) != Path(path):
+                raise
+            raise explicit_checkpoint_error(
+                exc, self._checkpoint_places(), flag="--load-from", resumable_only=False
+            ) from exc
+
+
 
 
 def _build_hook(cfg: object) -> Hook:
