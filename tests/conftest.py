@@ -102,8 +102,14 @@ def state_equal(a: Mapping[str, torch.Tensor], b: Mapping[str, torch.Tensor]) ->
 
 @pytest.fixture(autouse=True)
 def _cli_reporting_off_after_each_test() -> object:
-    """te.cli() turns on command-line error reporting for the process; one test's cli() must not leak it."""
+    """te.cli() turns on command-line error reporting and its start-up signal exit for the process; one
+    test's cli() must not leak them."""
+    import signal
+
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGUSR1)}
     yield
     from typedengine.errors import enable_cli_reporting
 
     enable_cli_reporting(False)
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)

@@ -42,6 +42,7 @@ from typing import NoReturn, TypeVar
 import tyro
 from pydantic import BaseModel
 
+from typedengine.checkpoint.preemption import exit_until_a_run_starts
 from typedengine.config.cli_text import plain_text
 from typedengine.config.deferred import deferred_registry, validate_deferred
 from typedengine.config.errors import ConfigError, ConfigIssue, render_issues, suggest
@@ -276,6 +277,7 @@ def cli(
     if clash:
         raise TypeError(f"{config_cls.__name__} has field(s) {clash} that clash with cli()'s own options")
     enable_cli_reporting()
+    exit_until_a_run_starts()  # a SIGTERM before the Runner exists (e.g. while torch imports) exits 75
     env = os.environ if environ is None else environ
     console = _rank(env) == 0
     with _quiet_broken_pipe():

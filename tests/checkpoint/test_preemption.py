@@ -222,3 +222,36 @@ def test_a_plain_handler_attaches_to_the_run_handler_and_shares_its_flag() -> No
             pass
     finally:
         run.uninstall()
+
+
+@pytest.mark.slow
+def test_a_signal_between_cli_and_the_runner_exits_75_and_a_finished_run_retires_it(tmp_path: Path) -> None:
+    """te.cli() covers the gap before a Runner exists (torch is imported there): SIGTERM exits 75; once a
+    run handler took over and the run ended, the start-up exit is gone (SIGTERM terminates as by default)."""
+    script = tmp_path / "exp.py"
+    script.write_text(
+        "import os, signal, sys, time\n"
+        "import typedengine as te\n"
+        "from tests.cli.digits import DigitsExperiment\n"
+        "cfg = te.cli(DigitsExperiment, args=[], environ={})\n"
+        "assert 'torch' not in sys.modules\n"
+        "if sys.argv[1] == 'before':\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    time.sleep(30)\n"
+        "from typedengine.checkpoint.preemption import PreemptionHandler\n"
+        "handler = PreemptionHandler(phase='startup')\n"
+        "handler.install()\n"
+        "handler.uninstall()\n"
+        "assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL, signal.getsignal(signal.SIGTERM)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{root / 'examples'}"}
+    before = subprocess.run(
+        [sys.executable, str(script), "before"], capture_output=True, text=True, timeout=120, check=False, env=env
+    )
+    assert before.returncode == PREEMPTED_EXIT_CODE, before.stderr
+    assert "Traceback" not in before.stderr
+    after = subprocess.run(
+        [sys.executable, str(script), "after"], capture_output=True, text=True, timeout=120, check=False, env=env
+    )
+    assert after.returncode == 0, after.stderr

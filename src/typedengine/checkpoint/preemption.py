@@ -49,7 +49,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any, Final, Literal, TypeAlias
 
-__all__ = ["PREEMPTED_EXIT_CODE", "Phase", "Preempted", "PreemptionHandler"]
+__all__ = ["PREEMPTED_EXIT_CODE", "Phase", "Preempted", "PreemptionHandler", "exit_until_a_run_starts"]
 
 _Handler: TypeAlias = "Callable[[int, FrameType | None], Any] | int | signal.Handlers | None"
 
@@ -87,6 +87,23 @@ def _default_signals() -> tuple[signal.Signals, ...]:
 
 def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
+
+
+def _exit_before_the_run(signum: int, frame: FrameType | None) -> None:
+    raise Preempted(signal.Signals(signum).name, None)
+
+
+def exit_until_a_run_starts() -> None:
+    """SIGTERM/SIGUSR1 exit with code 75 at once until a Runner installs its run handler (``te.cli()`` calls
+    this): before a Runner exists nothing has been written (the config is parsed, torch is imported), so
+    the requeue code is the right answer. The first run handler retires it for good (it is not put back
+    when the run ends, so a signal after a finished run does not say "requeue me")."""
+    if not _in_main_thread():
+        return
+    for name in ("SIGTERM", "SIGUSR1"):
+        sig = getattr(signal, name, None)
+        if sig is not None and signal.getsignal(sig) is signal.SIG_DFL:
+            signal.signal(sig, _exit_before_the_run)
 
 
 class PreemptionHandler:
@@ -180,6 +197,8 @@ class PreemptionHandler:
             leftover = getattr(current, "__self__", None)
             if isinstance(leftover, PreemptionHandler) and sig in leftover._previous:
                 current = leftover._previous[sig]  # an earlier run's handler that was never removed
+            if current is _exit_before_the_run:
+                current = signal.SIG_DFL  # the start-up handler of te.cli() is retired, not restored later
             self._previous[sig] = current
             signal.signal(sig, self._handle)
         return True
